@@ -1,0 +1,37 @@
+"""Events of the notifier service, on topic `notifier.events`: what was mailed, what failed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from pydantic import Field
+
+from contracts.envelope import Event, register
+
+TOPIC = "notifier.events"
+
+
+class NotifierEvent(Event):
+    topic: ClassVar[str] = TOPIC
+
+
+class EmailSent(NotifierEvent):
+    """The SMTP server accepted the message caused by `cause_event_id`."""
+
+    cause_event_id: uuid.UUID
+    recipient: str = Field(max_length=320)
+    subject: str = Field(max_length=500)
+    attempts: int = Field(ge=1)
+
+
+class EmailFailed(NotifierEvent):
+    """Every retry failed; the organiser sees this beside the offer."""
+
+    cause_event_id: uuid.UUID
+    recipient: str = Field(max_length=320)
+    reason: str = Field(max_length=2_000)
+    attempts: int = Field(ge=1)
+
+
+register(EmailSent, EmailFailed)

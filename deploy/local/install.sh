@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# One-time (and re-runnable) setup of what deploy/local/infra.sh and the tests need on a fresh
+# Debian machine without Docker: PostgreSQL (plus Java and Maven if missing) from apt, the Kafka
+# broker's jars from Maven Central, uv, and the project's venv (uv sync --frozen).
+# Every step is skipped when its result is already there, so a second run takes about a second.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+KAFKA_POM_DIR=$HERE/kafka
+KAFKA_LIBS=$KAFKA_POM_DIR/target/dependency
+
+say() { printf 'install: %s\n' "$*"; }
+die() {
+	printf 'install: %s\n' "$*" >&2
+	exit 1
+}
+
+as_root() {
+	if ((EUID == 0)); then "$@"; else sudo "$@"; fi
+}
+
+# --- system packages ---------------------------------------------------------------------------
+packages=()
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || packages+=(postgresql)
+command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || packages+=(maven)
+
+if ((${#packages[@]})); then
+	say "apt-get install ${packages[*]}"
+	as_root apt-get update -qq
+	# Remember which PostgreSQL clusters already ran, to tell them from one the package starts.
+	had_clusters=$(pg_lsclusters -h 2>/dev/null | awk '$4 == "online" {print $1 "/" $2}' || true)
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${packages[@]}" >/dev/null
+	# The package creates a default "main" cluster on 5432 and may start it. Nothing here uses
+	# it (infra.sh runs its own server in the run folder), so do not leave it running.
+	if command -v pg_lsclusters >/dev/null; then
+		pg_lsclusters -h 2>/dev/null | awk '$4 == "online" {print $1, $2}' |
+			while read -r version cluster; do
+				grep -qxF "$version/$cluster" <<<"$had_clusters" && continue
+				say "stopping the PostgreSQL cluster $version/$cluster the package started"
+				as_root pg_ctlcluster "$version" "$cluster" stop || true
+			done
+	fi
+else
+	say "system packages present"
+fi
+
+# --- Kafka jars --------------------------------------------------------------------------------
+# Fetched again when missing or when pom.xml changed since the last fetch; the folder is wiped
+# first because copy-dependencies never removes jars (an old slf4j-api 1.x next to 2.x would
+# leave the broker silent).
+stamp=$KAFKA_LIBS/.fetched
+if ! compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || [[ ! -f $stamp || $KAFKA_POM_DIR/pom.xml -nt $stamp ]]; then
+	say "fetching the Kafka jars with Maven"
+	rm -rf "$KAFKA_LIBS"
+	# Output only on failure (Debian's mvn prints terminal escape codes even with -q).
+	if ! out=$(cd "$KAFKA_POM_DIR" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime 2>&1); then
+		printf '%s\n' "$out" >&2
+		die "mvn dependency:copy-dependencies failed"
+	fi
+	compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || die "Maven did not produce the Kafka jars"
+	touch "$stamp"
+else
+	say "Kafka jars present"
+fi
+
+# --- uv and the venv ---------------------------------------------------------------------------
+if command -v uv >/dev/null; then
+	UV=(uv)
+else
+	say "pip install uv"
+	# Debian's own python3 refuses plain pip installs (PEP 668); that is the fallback's purpose.
+	python3 -m pip install -q uv || python3 -m pip install -q --break-system-packages uv
+	hash -r
+	# pip may have put the script somewhere not on PATH; the module always works.
+	if command -v uv >/dev/null; then UV=(uv); else UV=(python3 -m uv); fi
+fi
+
+say "uv sync --frozen"
+(cd "$REPO" && "${UV[@]}" sync --frozen --quiet)
+say "done; next: bash deploy/local/infra.sh start"

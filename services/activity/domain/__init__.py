@@ -1,0 +1,1 @@
+"""The activity service's domain: pure decisions and state changes, no I/O."""

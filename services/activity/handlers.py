@@ -1,0 +1,72 @@
+"""Which event changes which table: the activity service's event-to-handler map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import Envelope
+from contracts.activity import (
+    ActivityArchived,
+    ActivityDrafted,
+    ActivityPublished,
+    ActivityUpdated,
+    OrganisationCreated,
+    OrganiserAdded,
+    PlaylistDrafted,
+    PlaylistPublished,
+    PlaylistUpdated,
+)
+from services.activity.adapters import read_models
+from services.activity.domain.model import evolve_activity, evolve_playlist
+from services.kernel.organisers import KEY_HANDLERS
+from services.kernel.unit_of_work import HandlerMap, UnitOfWork
+
+
+async def organisation_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: OrganisationCreated = envelope.payload
+    await uow.conn.execute(
+        "INSERT INTO organisations (organisation_id, name, url, email, created_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        event.organisation_id,
+        event.name,
+        event.url,
+        event.email,
+        envelope.occurred_at,
+    )
+
+
+async def organiser_added(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: OrganiserAdded = envelope.payload
+    await uow.conn.execute(
+        "INSERT INTO organisers (organiser_id, organisation_id, name, email, created_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        event.organiser_id,
+        event.organisation_id,
+        event.name,
+        event.email,
+        envelope.occurred_at,
+    )
+
+
+async def activity_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    state = await read_models.get_activity(uow.conn, envelope.payload.activity_id)
+    await read_models.save_activity(uow.conn, evolve_activity(state, envelope))
+
+
+async def playlist_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    state = await read_models.get_playlist(uow.conn, envelope.payload.playlist_id)
+    await read_models.save_playlist(uow.conn, evolve_playlist(state, envelope))
+
+
+HANDLERS: HandlerMap = {
+    OrganisationCreated: organisation_created,
+    OrganiserAdded: organiser_added,
+    **KEY_HANDLERS,
+    ActivityDrafted: activity_changed,
+    ActivityUpdated: activity_changed,
+    ActivityPublished: activity_changed,
+    ActivityArchived: activity_changed,
+    PlaylistDrafted: playlist_changed,
+    PlaylistUpdated: playlist_changed,
+    PlaylistPublished: playlist_changed,
+}

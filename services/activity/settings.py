@@ -1,0 +1,13 @@
+"""The activity service's settings (environment prefix ACTIVITY_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ActivitySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACTIVITY_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8001, ge=1, le=65535)

@@ -1,0 +1,18 @@
+"""The badge service's settings (environment prefix BADGE_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BadgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BADGE_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8002, ge=1, le=65535)
+    # The address learners and verifiers reach this service at; every Open Badges id starts with it.
+    public_url: str = "http://127.0.0.1:8002"
+    blob_dir: Path = Path(".run/blobs")

@@ -1,0 +1,259 @@
+"""Consumes event topics into a service's schema with exactly-once effects.
+
+Each batch of records is applied in one PostgreSQL transaction together with the offsets that
+follow it; on (re)assignment the consumer seeks to those stored offsets, so Kafka's own
+committed offsets are never used. A record that cannot be decoded, or whose handler keeps
+failing, goes to the service's dead-letter topic with the error, and consumption goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from contracts import Envelope, decode
+from services.kernel.publisher import EventPublisher
+from services.kernel.unit_of_work import HandlerMap, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# Failures that say nothing about the record itself: wait and try the same records again.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.CannotConnectNowError,
+)
+HANDLER_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    group_id: str
+    bootstrap_servers: str
+    # Namespaced topic name -> contract topic name ("t1.badge.events" -> "badge.events").
+    contract_topic_of: dict[str, str]
+    own_topic: str  # namespaced
+    input_topics: tuple[str, ...]  # namespaced
+    dead_letter_topic: str
+    max_batch: int = 500
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        pool: asyncpg.Pool,
+        publisher: EventPublisher,
+        handlers: HandlerMap,
+    ) -> None:
+        self.config = config
+        self._pool = pool
+        self._publisher = publisher
+        self._handlers = handlers
+        self._own_contract_topic = config.contract_topic_of[config.own_topic]
+        self.applied = 0
+        self.dead_lettered = 0
+
+    # -- catching up -------------------------------------------------------------------------
+
+    async def catch_up(self, topics: Sequence[str]) -> int:
+        """Apply `topics` from the stored offsets up to their current end, then return.
+
+        Run on the service's own topic before anything else, so that its state knows every
+        decision it already made before it decides again on its inputs.
+        """
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        records_seen = 0
+        try:
+            await consumer.topics()  # loads metadata for partitions_for_topic
+            partitions = [
+                TopicPartition(topic, partition)
+                for topic in topics
+                for partition in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            consumer.assign(partitions)
+            await self._seek_to_stored(consumer, partitions)
+            end = await consumer.end_offsets(partitions)
+            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.config.max_batch)
+                for records in batches.values():
+                    # Only what existed when catching up began: later records are the main
+                    # loop's job.
+                    records = [r for r in records if r.offset < end[TopicPartition(r.topic, r.partition)]]
+                    if records:
+                        await self.process(records)
+                        records_seen += len(records)
+        finally:
+            await consumer.stop()
+        return records_seen
+
+    # -- the main loop -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap_servers,
+            group_id=self.config.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            consumer.subscribe(
+                [self.config.own_topic, *self.config.input_topics],
+                listener=_SeekToStoredOffsets(self, consumer),
+            )
+            while True:
+                batches = await consumer.getmany(timeout_ms=1_000, max_records=self.config.max_batch)
+                for records in batches.values():
+                    await self.process(records)
+        finally:
+            await consumer.stop()
+
+    async def _seek_to_stored(
+        self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
+        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        for tp in partitions:
+            if tp in stored:
+                consumer.seek(tp, stored[tp])
+            else:
+                await consumer.seek_to_beginning(tp)
+
+    # -- applying records --------------------------------------------------------------------
+
+    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Apply one partition's records, retrying transient failures until they pass."""
+        delay = 0.5
+        while True:
+            try:
+                try:
+                    await self._apply_batch(records)
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception:
+                    # Some record's handler fails: find it by applying them one by one.
+                    log.exception("batch failed; applying its %d records one by one", len(records))
+                    for record in records:
+                        await self._apply_alone(record)
+                return
+            except TRANSIENT_ERRORS as error:
+                log.warning("transient failure (%s); retrying in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+
+    async def _apply_alone(self, record: ConsumerRecord[Any, Any]) -> None:
+        for attempt in range(1, HANDLER_ATTEMPTS + 1):
+            try:
+                await self._apply_batch([record])
+                return
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                if attempt == HANDLER_ATTEMPTS:
+                    log.exception("record %s failed %d times", _where(record), attempt)
+                    await self._dead_letter_and_skip(record, f"handler failed: {error!r}")
+                    return
+                await asyncio.sleep(0.2 * attempt)
+
+    async def _apply_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        decoded: list[Envelope[Any]] = []
+        undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = []
+        for record in records:
+            try:
+                decoded.append(decode(record.value or b""))
+            except ValueError as error:
+                undecodable.append((record, f"undecodable: {error}"))
+        async with self._pool.acquire() as conn, conn.transaction():
+            uow = UnitOfWork(conn, self._publisher, self._handlers, self._own_contract_topic)
+            new = {
+                row["event_id"]
+                for row in await conn.fetch(
+                    "INSERT INTO applied_events (event_id) SELECT unnest($1::uuid[]) "
+                    "ON CONFLICT DO NOTHING RETURNING event_id",
+                    [envelope.event_id for envelope in decoded],
+                )
+            }
+            applied = 0
+            for envelope in decoded:
+                if envelope.event_id not in new or envelope.event_id in uow.seen:
+                    continue  # applied before, or derived earlier in this very batch
+                uow.seen.add(envelope.event_id)
+                await uow.apply(envelope)
+                applied += 1
+            await self._store_offsets(conn, records)
+            for record, reason in undecodable:
+                await self._send_dead_letter(record, reason)
+            await uow.flush()
+        self.applied += applied
+        self.dead_lettered += len(undecodable)
+
+    async def _dead_letter_and_skip(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._send_dead_letter(record, reason)
+            await self._store_offsets(conn, [record])
+        self.dead_lettered += 1
+
+    async def _send_dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
+        log.error("dead-lettering %s: %s", _where(record), reason)
+        headers = [
+            ("error", reason[:4_000].encode()),
+            ("source.topic", record.topic.encode()),
+            ("source.partition", str(record.partition).encode()),
+            ("source.offset", str(record.offset).encode()),
+            ("consumer.group", self.config.group_id.encode()),
+        ]
+        await self._publisher.send_raw(
+            self.config.dead_letter_topic, record.value, record.key, headers
+        )
+
+    @staticmethod
+    async def _store_offsets(
+        conn: asyncpg.Connection, records: Sequence[ConsumerRecord[Any, Any]]
+    ) -> None:
+        next_offsets: dict[tuple[str, int], int] = {}
+        for record in records:
+            key = (record.topic, record.partition)
+            next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
+        await conn.executemany(
+            "INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES ($1, $2, $3) "
+            "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            [(topic, partition, offset) for (topic, partition), offset in next_offsets.items()],
+        )
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: EventConsumer, consumer: AIOKafkaConsumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        pass  # offsets live in PostgreSQL with the state; nothing to commit to Kafka
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self._owner._seek_to_stored(self._consumer, list(assigned))
+
+
+def _where(record: ConsumerRecord[Any, Any]) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
+

@@ -1,0 +1,29 @@
+"""Refusals the domain can give. Each carries the HTTP status an entrypoint answers with."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command that the domain refuses, with a message for the person who sent it."""
+
+    status_code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Unauthenticated(DomainError):
+    status_code = 401

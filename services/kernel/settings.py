@@ -1,0 +1,30 @@
+"""Where the infrastructure is. Read from the environment by each service's entrypoint."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KernelSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    database_url: str = Field(
+        default="postgresql://badges:badges@127.0.0.1:5433/badges", validation_alias="DATABASE_URL"
+    )
+    # Lets several copies of the platform (tests, benchmarks) share one Kafka and PostgreSQL:
+    # topics become "<namespace>.activity.events" and schemas "<namespace>_activity".
+    namespace: str = Field(default="", pattern=r"^[a-z0-9_]{0,30}$", validation_alias="NAMESPACE")
+    topic_partitions: int = Field(default=3, ge=1, le=64, validation_alias="TOPIC_PARTITIONS")
+
+    def topic(self, name: str) -> str:
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    def dead_letter_topic(self, service: str) -> str:
+        return self.topic(f"{service}.dead-letter")
+
+    def schema(self, service: str) -> str:
+        return f"{self.namespace}_{service}" if self.namespace else service

@@ -1,0 +1,90 @@
+"""A service's PostgreSQL schema: the kernel's bookkeeping tables beside the service's read models."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import asyncpg
+
+# What the kernel keeps in every service schema. `applied_events` holds the id of every event
+# whose effect is in this schema (and the causes of this service's own derived events), so
+# redelivered and re-derived events apply once. `consumer_offsets` is the next offset to read,
+# written in the same transaction as the state change it follows.
+KERNEL_DDL = """
+CREATE TABLE IF NOT EXISTS applied_events (
+    event_id uuid PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS consumer_offsets (
+    topic text NOT NULL,
+    partition integer NOT NULL,
+    next_offset bigint NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+"""
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def quoted(identifier: str) -> str:
+    if not _IDENTIFIER.match(identifier):
+        raise ValueError(f"not a safe SQL identifier: {identifier!r}")
+    return f'"{identifier}"'
+
+
+async def create_pool(database_url: str, schema: str, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections see only this service's schema."""
+    await ensure_schema(database_url, schema)
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        server_settings={"search_path": schema},
+    )
+    assert pool is not None
+    return pool
+
+
+async def ensure_schema(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        # Several services may start at once; the lock keeps CREATE SCHEMA from racing.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", schema)
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(schema)}")
+    finally:
+        await conn.close()
+
+
+async def migrate(pool: asyncpg.Pool, service_ddl: str) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+        await conn.execute(KERNEL_DDL)
+        await conn.execute(service_ddl)
+
+
+async def drop_schema(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {quoted(schema)} CASCADE")
+    finally:
+        await conn.close()
+
+
+async def checksum(pool: asyncpg.Pool, tables: tuple[str, ...]) -> str:
+    """A stable digest of the service's state: every row of every read model, in a fixed order.
+
+    Bookkeeping (offsets, applied ids) is left out: it says how far the log was read, not what
+    the state is.
+    """
+    digest = hashlib.sha256()
+    async with pool.acquire() as conn:
+        for table in tables:
+            rows = await conn.fetch(
+                f"SELECT t::text AS row FROM {quoted(table)} t ORDER BY t::text COLLATE \"C\""
+            )
+            digest.update(f"{table}:{len(rows)}\n".encode())
+            for row in rows:
+                digest.update(row["row"].encode())
+                digest.update(b"\n")
+    return digest.hexdigest()

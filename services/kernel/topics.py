@@ -1,0 +1,47 @@
+"""Creates the event topics with the retention an event log needs (keep everything)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
+import contracts
+from services.kernel.settings import KernelSettings
+
+SERVICES = ("activity", "badge", "evidence", "notifier")
+KEEP_FOREVER = {"retention.ms": "-1", "cleanup.policy": "delete"}
+
+
+def all_topics(settings: KernelSettings) -> dict[str, int]:
+    """Topic name -> partition count, for the event logs and the dead-letter topics."""
+    topics = {settings.topic(name): settings.topic_partitions for name in contracts.TOPICS}
+    topics.update({settings.dead_letter_topic(service): 1 for service in SERVICES})
+    return topics
+
+
+async def ensure_topics(settings: KernelSettings, attempts: int = 30) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    for attempt in range(attempts):
+        try:
+            await admin.start()
+            break
+        except KafkaConnectionError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(1)
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, partitions, 1, topic_configs=KEEP_FOREVER)
+            for name, partitions in all_topics(settings).items()
+            if name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another service created them first
+    finally:
+        await admin.close()

@@ -1,0 +1,105 @@
+"""One PostgreSQL transaction in which events are applied and derived events appended to Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+
+from contracts import Envelope, Event
+from services.kernel.publisher import EventPublisher
+
+Handler = Callable[["UnitOfWork", Envelope[Any]], Awaitable[None]]
+HandlerMap = Mapping[type[Event], Handler]
+
+
+class UnitOfWork:
+    """Applies events through the service's handler map inside one transaction.
+
+    Handlers of input events decide and `emit` derived events; handlers of the service's own
+    events project them into read models. Everything a unit of work does commits together with
+    the offsets that follow it, or not at all.
+    """
+
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        publisher: EventPublisher,
+        handlers: HandlerMap,
+        own_topic: str,
+    ) -> None:
+        self.conn = conn
+        self._publisher = publisher
+        self._handlers = handlers
+        self._own_topic = own_topic
+        self._in_flight: list[asyncio.Future[Any]] = []
+        # Ids applied within this transaction: a derived event can also arrive from the log
+        # in the same batch, and must not apply twice.
+        self.seen: set[uuid.UUID] = set()
+
+    async def claim(self, event_id: uuid.UUID) -> bool:
+        """Record that an event's effect is about to be applied; False if it already was.
+
+        The insert waits for any other transaction holding the same id, so a request handler
+        and the consumer never both apply one event.
+        """
+        if event_id in self.seen:
+            return False
+        claimed = await self.conn.fetchval(
+            "INSERT INTO applied_events (event_id) VALUES ($1) "
+            "ON CONFLICT DO NOTHING RETURNING true",
+            event_id,
+        )
+        self.seen.add(event_id)
+        return bool(claimed)
+
+    async def apply(self, envelope: Envelope[Any]) -> None:
+        payload_type = type(envelope.payload)
+        if payload_type.topic == self._own_topic and envelope.causation_id is not None:
+            # Our own derived event: its cause is dealt with, whether or not we saw it yet.
+            cause = envelope.causation_id
+            if cause not in self.seen:
+                self.seen.add(cause)
+                await self.conn.execute(
+                    "INSERT INTO applied_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                    cause,
+                )
+        handler = self._handlers.get(payload_type)
+        if handler is not None:
+            await handler(self, envelope)
+
+    async def emit(self, envelope: Envelope[Any]) -> bool:
+        """Apply a new event here and append it to its topic. False if it was already applied.
+
+        The state change comes before the send so that a failing handler never leaves an event
+        in the log; the send is awaited in `flush`, before the transaction commits. A crash
+        between the send and the commit leaves the event in the log unapplied; the consumer
+        applies it from there, deduplicated by its id.
+        """
+        if not await self.claim(envelope.event_id):
+            return False
+        await self.apply(envelope)
+        self._in_flight.append(await self._publisher.send(envelope))
+        return True
+
+    async def flush(self) -> None:
+        in_flight, self._in_flight = self._in_flight, []
+        await asyncio.gather(*in_flight)
+
+
+async def run_unit_of_work(
+    pool: asyncpg.Pool,
+    publisher: EventPublisher,
+    handlers: HandlerMap,
+    own_topic: str,
+    work: Callable[[UnitOfWork], Awaitable[Any]],
+) -> Any:
+    """Run `work` in a transaction; its emitted events are in Kafka before the commit."""
+    async with pool.acquire() as conn, conn.transaction():
+        uow = UnitOfWork(conn, publisher, handlers, own_topic)
+        result = await work(uow)
+        await uow.flush()
+        return result

@@ -1,0 +1,227 @@
+"""Runs the four services as processes on this machine: the local runner behind
+`deploy/local/up.sh`, and the same code the integration tests and benchmarks start them with."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("activity", "badge", "evidence", "notifier")
+DEFAULT_PORTS = {"activity": 8001, "badge": 8002, "evidence": 8003, "notifier": 8004}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalPlatform:
+    """The services of one platform instance, each a child process with its own log file."""
+
+    run_dir: Path
+    namespace: str = ""
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "NAMESPACE": self.namespace,
+                "PYTHONUNBUFFERED": "1",
+                "BADGE_PUBLIC_URL": self.url("badge"),
+                "BADGE_BLOB_DIR": str(self.run_dir / "blobs"),
+            }
+        )
+        for service, port in self.ports.items():
+            env[f"{service.upper()}_HTTP_PORT"] = str(port)
+            env[f"{service.upper()}_HTTP_HOST"] = "127.0.0.1"
+        env.update(self.extra_env)
+        return env
+
+    def command(self, service: str, *args: str) -> list[str]:
+        return [sys.executable, "-m", f"services.{service}", *args]
+
+    def start(self, service: str, *, detach: bool = False) -> subprocess.Popen[bytes]:
+        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        log = (self.run_dir / "logs" / f"{service}.log").open("ab")
+        process = subprocess.Popen(
+            self.command(service, "serve"),
+            cwd=REPO,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=detach,
+        )
+        self.processes[service] = process
+        if detach:
+            (self.run_dir / "pids").mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "pids" / f"{service}.pid").write_text(str(process.pid))
+        return process
+
+    def wait_healthy(self, service: str, timeout: float = 60.0) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        last_error = ""
+        while time.monotonic() < deadline:
+            process = self.processes.get(service)
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{service} exited with {process.returncode}; see its log")
+            try:
+                with urllib.request.urlopen(f"{self.url(service)}/health", timeout=2) as answer:
+                    body: dict[str, object] = json.loads(answer.read())
+                    return body
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+                last_error = str(error)
+            time.sleep(0.2)
+        raise TimeoutError(f"{service} not healthy after {timeout}s: {last_error}")
+
+    def start_all(self, *, detach: bool = False) -> None:
+        for service in SERVICES:
+            self.start(service, detach=detach)
+        for service in SERVICES:
+            self.wait_healthy(service)
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: the crash the exactly-once machinery is built to survive."""
+        process = self.processes.pop(service)
+        process.kill()
+        process.wait()
+
+    def stop(self, service: str, timeout: float = 15.0) -> None:
+        process = self.processes.pop(service, None)
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_all(self) -> None:
+        for service in list(self.processes):
+            self.stop(service)
+
+    def run(self, service: str, *args: str, timeout: float = 300.0) -> str:
+        """Run one of a service's commands (rebuild, checksum, bootstrap) and return its output."""
+        done = subprocess.run(
+            self.command(service, *args),
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{service} {' '.join(args)} failed ({done.returncode}): {done.stderr.decode()[-3000:]}"
+            )
+        return done.stdout.decode().strip().splitlines()[-1]
+
+    def bootstrap(self, organisation: str, organiser_email: str) -> dict[str, str]:
+        slug = "".join(c for c in organisation.lower() if c.isalnum()) or "organisation"
+        answer: dict[str, str] = json.loads(
+            self.run(
+                "activity",
+                "bootstrap",
+                "--organisation",
+                organisation,
+                "--url",
+                f"https://{slug}.example.org",
+                "--email",
+                f"badges@{slug}.example.org",
+                "--organiser-name",
+                organiser_email.split("@")[0],
+                "--organiser-email",
+                organiser_email,
+            )
+        )
+        return answer
+
+
+# -- the `up` / `down` commands of the local runner --------------------------------------------
+
+
+def _stop_detached(run_dir: Path) -> list[str]:
+    stopped = []
+    for service in SERVICES:
+        pid_file = run_dir / "pids" / f"{service}.pid"
+        if not pid_file.exists():
+            continue
+        pid = int(pid_file.read_text())
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
+        pid_file.unlink()
+        stopped.append(service)
+    return stopped
+
+
+def up(run_dir: Path) -> int:
+    _stop_detached(run_dir)
+    platform = LocalPlatform(run_dir=run_dir)
+    platform.start_all(detach=True)
+    demo_file = run_dir / "demo-organiser.json"
+    if not demo_file.exists():
+        organiser = platform.bootstrap("Demo Youth Centre", "organiser@demo.example.org")
+        demo_file.write_text(json.dumps(organiser))
+        demo_file.chmod(0o600)
+    demo = json.loads(demo_file.read_text())
+    mailbox = os.environ.get("MAILBOX_URL", "http://127.0.0.1:8025")
+    print(
+        f"""
+The platform is running.
+
+  Activity API      {platform.url("activity")}/v1    (OpenAPI: {platform.url("activity")}/docs)
+  Badge API         {platform.url("badge")}/v1    (OpenAPI: {platform.url("badge")}/docs)
+  Open Badges docs  {platform.url("badge")}/ob/...
+  Evidence service  {platform.url("evidence")}/health
+  Notifier service  {platform.url("notifier")}/health
+  Mailbox           {mailbox}   (messages also in {run_dir / "mailbox"})
+  Logs              {run_dir / "logs"}
+
+  Demo organiser API key (also in {demo_file}):
+    {demo["api_key"]}
+
+  Walk the flow:    uv run python -m services.demo
+  Stop everything:  bash deploy/local/down.sh
+"""
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=("up", "down"))
+    parser.add_argument("--run-dir", type=Path, default=Path(os.environ.get("RUN_DIR", REPO / ".run")))
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up(args.run_dir)
+    print("stopped:", ", ".join(_stop_detached(args.run_dir)) or "nothing was running")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""`python -m services.notifier serve|rebuild|checksum`."""
+
+from __future__ import annotations
+
+import sys
+
+from services.kernel.entrypoint import main
+from services.notifier.app import NotifierSettings, build_app, build_runtime
+
+if __name__ == "__main__":
+    settings = NotifierSettings()
+    sys.exit(main(build_runtime, build_app, lambda: (settings.http_host, settings.http_port)))
