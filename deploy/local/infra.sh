@@ -69,7 +69,7 @@ running_pid() {
 	[[ -f $file ]] || return 1
 	pid=$(<"$file")
 	[[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
 	[[ " $cmdline" == *"$signature"* ]] || return 1
 	say "$pid"
 }
@@ -79,7 +79,8 @@ running_pid() {
 launch() {
 	local name=$1 logfile=$2
 	shift 2
-	setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
+	# 9>&-: the child must not inherit the run folder lock (see lock_run_dir).
+	setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
 	say $! >"$PIDS/$name.pid"
 }
 
@@ -140,8 +141,9 @@ show_logs() {
 	for f in "$@"; do
 		[[ -s $f ]] || continue
 		printf -- '--- %s, since the last start (at most 40 lines) ---\n' "$f" >&2
-		# From the end back to the last marker, then back into order.
-		tac "$f" | sed "/^$START_MARK/q" | tac | tail -n 40 >&2
+		# From the end back to the last marker, then back into order. (sed stops reading early,
+		# so tac may get SIGPIPE: not an error.)
+		tac "$f" | sed "/^$START_MARK/q" | tac | tail -n 40 >&2 || true
 	done
 }
 
@@ -154,7 +156,7 @@ wait_until() {
 		if [[ -n $pid ]] && ! alive "$pid"; then
 			rm -f "$PIDS/$name.pid"
 			show_logs_of "$name"
-			die "$name: the process exited during startup (logs above)"
+			die "$name: the process exited during startup (logs above; '$0 stop' ends the other parts)"
 		fi
 		if ((SECONDS >= deadline)); then
 			show_logs_of "$name"
@@ -302,7 +304,7 @@ wait_kafka() {
 	local pid
 	pid=$(running_pid kafka "$KAFKA_SIGNATURE") || {
 		show_logs_of kafka
-		die "kafka: not running (logs above)"
+		die "kafka: the broker exited during startup (logs above; '$0 stop' ends the other parts)"
 	}
 	# A cold JVM start plus the first metadata load takes a while; 90 s is generous.
 	wait_until kafka 90 "$pid" kafka_ready
@@ -376,7 +378,7 @@ EOF
 		say "postgres: starting on $HOST:$PG_PORT"
 		mark_logs "$LOGS/postgres.log"
 		# pg_ctl detaches the server (own session) and -w waits for it to accept connections.
-		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null ||
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null 9>&- ||
 			{
 				show_logs "$LOGS/postgres.log"
 				die "postgres: pg_ctl start failed (logs above)"
@@ -454,9 +456,22 @@ start_mailbox() {
 
 # --- commands ----------------------------------------------------------------------------------
 
+# start and stop take a lock on the run folder: two sessions starting at the same moment would
+# otherwise both find Kafka down and both launch one. Held on fd 9 until this script exits;
+# processes we launch close fd 9 so they do not keep holding it.
+lock_run_dir() {
+	mkdir -p "$RUN_DIR"
+	exec 9>"$RUN_DIR/.infra.lock"
+	if ! flock -n 9; then
+		say "waiting for another infra.sh start/stop on $RUN_DIR"
+		flock -w 300 9 || die "another infra.sh still holds $RUN_DIR/.infra.lock"
+	fi
+}
+
 cmd_start() {
 	require_venv
-	mkdir -p "$RUN_DIR" "$LOGS" "$PIDS"
+	lock_run_dir
+	mkdir -p "$LOGS" "$PIDS"
 	# Kafka is the slowest to come up: launch it first and let it boot while the others start.
 	launch_kafka
 	start_postgres
@@ -466,6 +481,7 @@ cmd_start() {
 }
 
 cmd_stop() {
+	lock_run_dir
 	# Reverse order of start. Kafka gets time for its controlled shutdown before SIGKILL.
 	stop_process mailbox "$MAILBOX_SIGNATURE" 10
 	stop_process kafka "$KAFKA_SIGNATURE" 60

@@ -83,11 +83,10 @@ class EventConsumer:
         await consumer.start()
         records_seen = 0
         try:
-            await consumer.topics()  # loads metadata for partitions_for_topic
             partitions = [
                 TopicPartition(topic, partition)
                 for topic in topics
-                for partition in sorted(consumer.partitions_for_topic(topic) or ())
+                for partition in await self._publisher.partitions_for(topic)
             ]
             consumer.assign(partitions)
             await self._seek_to_stored(consumer, partitions)

@@ -39,6 +39,10 @@ class EventPublisher:
     async def publish(self, envelope: Envelope[Any]) -> None:
         await (await self.send(envelope))
 
+    async def partitions_for(self, topic: str) -> list[int]:
+        """The topic's partitions, from fresh metadata (the consumer has no public way)."""
+        return sorted(await self._producer.partitions_for(topic))
+
     async def send_raw(
         self, topic: str, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]
     ) -> None:

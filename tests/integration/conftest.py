@@ -1,0 +1,175 @@
+"""Fixtures that start real platform processes against the real infrastructure."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts import Envelope, decode
+from services.kernel.settings import KernelSettings
+from services.local_runner import SERVICES, LocalPlatform, free_port
+from tests.infrastructure import Infrastructure, infrastructure
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    with infrastructure(tmp_path_factory.mktemp("infra")) as found:
+        # Services started by the tests and settings built in them read these.
+        os.environ.update(found.env())
+        yield found
+
+
+class Platform(LocalPlatform):
+    """A platform instance of its own (own topics, own schemas) for one test module."""
+
+    infra: Infrastructure
+
+    @property
+    def settings(self) -> KernelSettings:
+        return KernelSettings(
+            KAFKA_BOOTSTRAP_SERVERS=self.infra.kafka_bootstrap_servers,
+            DATABASE_URL=self.infra.database_url,
+            NAMESPACE=self.namespace,
+        )
+
+    def topic(self, name: str) -> str:
+        return self.settings.topic(name)
+
+    def schema(self, service: str) -> str:
+        return self.settings.schema(service)
+
+    async def query(self, service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(
+            self.infra.database_url, server_settings={"search_path": self.schema(service)}
+        )
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    async def end_offsets(self, topic: str) -> dict[int, int]:
+        producer = AIOKafkaProducer(bootstrap_servers=self.infra.kafka_bootstrap_servers)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.infra.kafka_bootstrap_servers)
+        await producer.start()
+        await consumer.start()
+        try:
+            found = await producer.partitions_for(self.topic(topic))
+            assert found, f"topic {self.topic(topic)} has no partitions"
+            partitions = [TopicPartition(self.topic(topic), p) for p in sorted(found)]
+            ends = await consumer.end_offsets(partitions)
+            return {tp.partition: offset for tp, offset in ends.items()}
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    async def read_topic(self, topic: str, raw: bool = False) -> list[Any]:
+        """Everything in a topic now, decoded (or raw records for the dead-letter topics)."""
+        ends = await self.end_offsets(topic)
+        if not any(ends.values()):
+            return []
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.infra.kafka_bootstrap_servers, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        found: list[Any] = []
+        try:
+            partitions = [TopicPartition(self.topic(topic), p) for p in ends]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            remaining = {tp: ends[tp.partition] for tp in partitions if ends[tp.partition] > 0}
+            while remaining:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for tp, records in batches.items():
+                    for record in records:
+                        if record.offset < ends[tp.partition]:
+                            found.append(record if raw else decode(record.value))
+                    if await consumer.position(tp) >= ends[tp.partition]:
+                        remaining.pop(tp, None)
+        finally:
+            await consumer.stop()
+        return found
+
+    async def caught_up(self, service: str, topic: str, timeout: float = 60.0) -> None:
+        """Wait until `service` has applied everything now in `topic`."""
+        ends = await self.end_offsets(topic)
+
+        async def done() -> bool:
+            rows = await self.query(
+                service,
+                "SELECT partition, next_offset FROM consumer_offsets WHERE topic = $1",
+                self.topic(topic),
+            )
+            stored = {row["partition"]: row["next_offset"] for row in rows}
+            return all(stored.get(p, 0) >= end for p, end in ends.items())
+
+        await wait_for(done, timeout)
+
+    async def drop_schemas(self) -> None:
+        conn = await asyncpg.connect(self.infra.database_url)
+        try:
+            for service in SERVICES:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema(service)}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="module")
+def platform(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    running = Platform(
+        run_dir=Path(tmp_path_factory.mktemp("platform")),
+        namespace=f"t{uuid.uuid4().hex[:10]}",
+        ports={service: free_port() for service in SERVICES},
+        extra_env=infra.env(),
+    )
+    running.infra = infra
+    running.start_all()
+    try:
+        yield running
+    finally:
+        running.stop_all()
+        asyncio.run(running.drop_schemas())
+
+
+@pytest.fixture(scope="module")
+def organiser(platform: Platform) -> dict[str, str]:
+    return platform.bootstrap("Riverside Youth Centre", "ana@riverside.example.org")
+
+
+@pytest.fixture(scope="module")
+def other_organiser(platform: Platform) -> dict[str, str]:
+    return platform.bootstrap("Hillside School", "ben@hillside.example.org")
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+def bearer(who: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who['api_key']}"}
+
+
+async def wait_for(condition: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll an async condition until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await condition()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+def envelopes_of(events: list[Envelope[Any]], event_type: str) -> list[Envelope[Any]]:
+    return [event for event in events if event.event_type == event_type]

@@ -1,0 +1,109 @@
+"""The organiser API on the real platform: the happy path, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.integration.conftest import Platform, bearer
+
+
+async def _activity(http: httpx.AsyncClient, platform: Platform, who: dict[str, str]) -> dict:
+    answer = await http.post(
+        f"{platform.url('activity')}/v1/activities",
+        headers=bearer(who),
+        json={"title": "Street art walk", "description": "Murals of the old town", "criteria": "Join the walk"},
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def test_draft_update_publish_archive(http, platform, organiser):
+    activity = await _activity(http, platform, organiser)
+    base = f"{platform.url('activity')}/v1/activities/{activity['id']}"
+    assert activity["status"] == "draft" and activity["version"] == 1
+
+    updated = await http.patch(base, headers=bearer(organiser), json={"title": "Street art tour"})
+    assert updated.status_code == 200 and updated.json()["title"] == "Street art tour"
+    published = await http.post(f"{base}/publish", headers=bearer(organiser))
+    assert published.json()["status"] == "published" and published.json()["version"] == 3
+
+    again = await http.post(f"{base}/publish", headers=bearer(organiser))
+    assert again.status_code == 409 and "already published" in again.json()["error"]
+
+    archived = await http.post(f"{base}/archive", headers=bearer(organiser))
+    assert archived.json()["status"] == "archived"
+    refused = await http.patch(base, headers=bearer(organiser), json={"title": "x"})
+    assert refused.status_code == 409 and "archived" in refused.json()["error"]
+
+    listed = await http.get(f"{platform.url('activity')}/v1/activities", headers=bearer(organiser))
+    assert activity["id"] in [a["id"] for a in listed.json()]
+
+
+async def test_playlist_needs_published_activities_of_its_own_organisation(
+    http, platform, organiser, other_organiser
+):
+    mine = await _activity(http, platform, organiser)
+    theirs = await _activity(http, platform, other_organiser)
+    playlists = f"{platform.url('activity')}/v1/playlists"
+
+    foreign = await http.post(
+        playlists, headers=bearer(organiser), json={"title": "Mixed", "activity_ids": [theirs["id"]]}
+    )
+    assert foreign.status_code == 409 and "not one of your organisation" in foreign.json()["error"]
+
+    playlist = (
+        await http.post(
+            playlists, headers=bearer(organiser), json={"title": "Art trail", "activity_ids": [mine["id"]]}
+        )
+    ).json()
+    early = await http.post(f"{playlists}/{playlist['id']}/publish", headers=bearer(organiser))
+    assert early.status_code == 409 and "not published yet" in early.json()["error"]
+
+    await http.post(
+        f"{platform.url('activity')}/v1/activities/{mine['id']}/publish", headers=bearer(organiser)
+    )
+    published = await http.post(f"{playlists}/{playlist['id']}/publish", headers=bearer(organiser))
+    assert published.status_code == 200 and published.json()["status"] == "published"
+    frozen = await http.patch(
+        f"{playlists}/{playlist['id']}", headers=bearer(organiser), json={"title": "New"}
+    )
+    assert frozen.status_code == 409
+
+
+async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
+    http, platform, organiser, other_organiser
+):
+    activity = await _activity(http, platform, organiser)
+    url = f"{platform.url('activity')}/v1/activities/{activity['id']}"
+    before_offsets = await platform.end_offsets("activity.events")
+    before_rows = await platform.query("activity", "SELECT * FROM activities ORDER BY activity_id")
+
+    cases = [
+        ("malformed JSON", dict(content=b'{"title": "x",', headers={**bearer(organiser), "content-type": "application/json"}), 400, "not valid JSON"),
+        ("unknown field", dict(json={"title": "x", "colour": "red"}, headers=bearer(organiser)), 422, "colour"),
+        ("oversized field", dict(json={"title": "x" * 201}, headers=bearer(organiser)), 422, "title"),
+        ("wrong type", dict(json={"title": 5}, headers=bearer(organiser)), 422, "title"),
+        ("huge body", dict(content=b'{"title": "' + b"x" * 70_000 + b'"}', headers={**bearer(organiser), "content-type": "application/json"}), 413, "larger than"),
+        ("missing key", dict(json={"title": "x"}), 401, "API key is required"),
+        ("malformed key", dict(json={"title": "x"}, headers={"Authorization": "Bearer nonsense"}), 401, "malformed"),
+        ("forged key", dict(json={"title": "x"}, headers={"Authorization": "Bearer " + organiser["api_key"][:-4] + "AAAA"}), 401, "not valid"),
+        ("another organisation's key", dict(json={"title": "x"}, headers=bearer(other_organiser)), 403, "another organisation"),
+    ]
+    for name, request, status, message in cases:
+        answer = await http.patch(url, **request)
+        assert answer.status_code == status, (name, answer.text)
+        body = answer.json()
+        assert message in str(body), (name, body)
+
+    for action in ("publish", "archive"):
+        answer = await http.post(f"{url}/{action}", headers=bearer(other_organiser))
+        assert answer.status_code == 403, answer.text
+    unknown = await http.post(
+        f"{platform.url('activity')}/v1/activities/00000000-0000-0000-0000-000000000000/publish",
+        headers=bearer(organiser),
+    )
+    assert unknown.status_code == 404 and unknown.json()["error"] == "activity not found"
+
+    assert await platform.end_offsets("activity.events") == before_offsets
+    after_rows = await platform.query("activity", "SELECT * FROM activities ORDER BY activity_id")
+    assert after_rows == before_rows
