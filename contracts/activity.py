@@ -1,4 +1,5 @@
-"""Events of the activity service, on topic `activity.events`: organisations, organisers, activities, playlists."""
+"""Events of the activity service, on topic `activity.events`: organisations, organisers,
+activities, playlists."""
 
 from __future__ import annotations
 

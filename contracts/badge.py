@@ -1,4 +1,5 @@
-"""Events of the badge service, on topic `badge.events`: badge classes, offers, claims, awards, revocations."""
+"""Events of the badge service, on topic `badge.events`: badge classes, offers, claims,
+awards, revocations."""
 
 from __future__ import annotations
 

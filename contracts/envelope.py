@@ -81,7 +81,8 @@ def new_envelope(
     causation_id: uuid.UUID | None = None,
     correlation_id: uuid.UUID | None = None,
 ) -> Envelope[E]:
-    return Envelope[type(payload)](  # type: ignore[misc]
+    model: Any = Envelope[type(payload)]  # type: ignore[misc]
+    envelope: Envelope[E] = model(
         event_id=event_id or uuid.uuid4(),
         event_type=type(payload).__name__,
         schema_version=type(payload).schema_version,
@@ -93,6 +94,7 @@ def new_envelope(
         actor=actor,
         payload=payload,
     )
+    return envelope
 
 
 def encode(envelope: Envelope[Any]) -> bytes:
@@ -117,9 +119,7 @@ def decode(raw: bytes) -> Envelope[Event]:
         raise UnknownEventType(f"unknown event type {event_type!r}")
     version = document.get("schema_version")
     if version != model.schema_version:
-        raise ValueError(
-            f"{event_type} schema_version {version!r} is not {model.schema_version}"
-        )
+        raise ValueError(f"{event_type} schema_version {version!r} is not {model.schema_version}")
     try:
         return Envelope[model].model_validate(document)  # type: ignore[valid-type]
     except ValidationError as error:

@@ -1,4 +1,5 @@
-"""Events of the evidence service, on topic `evidence.events`: quests, submissions, reviews, decisions."""
+"""Events of the evidence service, on topic `evidence.events`: quests, submissions, reviews,
+decisions."""
 
 from __future__ import annotations
 

@@ -23,9 +23,9 @@ def say(step: str, **details: Any) -> None:
 
 
 async def wait_for_badge(
-    client: httpx.AsyncClient, badge_url: str, key: str, activity_id: str, timeout: float = 30
+    client: httpx.AsyncClient, badge_url: str, key: str, activity_id: str
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         answer = await client.get(
             f"{badge_url}/v1/badges",
@@ -37,30 +37,42 @@ async def wait_for_badge(
             found: dict[str, Any] = badges[0]
             return found
         await asyncio.sleep(0.05)
-    raise TimeoutError(f"no badge for activity {activity_id} after {timeout}s")
+    raise TimeoutError(f"no badge for activity {activity_id} after 30s")
 
 
 async def walk(activity_url: str, badge_url: str, key: str) -> int:
     auth = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(timeout=30) as client:
         me = (await client.get(f"{activity_url}/v1/me", headers=auth)).raise_for_status().json()
-        say("organiser", organisation=me["organisation"]["name"], organiser=me["organiser"]["email"])
+        say(
+            "organiser", organisation=me["organisation"]["name"], organiser=me["organiser"]["email"]
+        )
         activity = (
-            await client.post(
-                f"{activity_url}/v1/activities",
-                headers=auth,
-                json={
-                    "title": "Urban gardening workshop",
-                    "description": "Grow vegetables on a city balcony, from seed to harvest.",
-                    "criteria": "Plant three kinds of seed and keep a one-week growing diary.",
-                },
+            (
+                await client.post(
+                    f"{activity_url}/v1/activities",
+                    headers=auth,
+                    json={
+                        "title": "Urban gardening workshop",
+                        "description": "Grow vegetables on a city balcony, from seed to harvest.",
+                        "criteria": "Plant three kinds of seed and keep a one-week growing diary.",
+                    },
+                )
             )
-        ).raise_for_status().json()
+            .raise_for_status()
+            .json()
+        )
         say("activity drafted", activity_id=activity["id"], status=activity["status"])
         started = time.monotonic()
         activity = (
-            await client.post(f"{activity_url}/v1/activities/{activity['id']}/publish", headers=auth)
-        ).raise_for_status().json()
+            (
+                await client.post(
+                    f"{activity_url}/v1/activities/{activity['id']}/publish", headers=auth
+                )
+            )
+            .raise_for_status()
+            .json()
+        )
         say("activity published", activity_id=activity["id"], status=activity["status"])
         badge = await wait_for_badge(client, badge_url, key, activity["id"])
         say(
@@ -86,7 +98,9 @@ async def walk(activity_url: str, badge_url: str, key: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--activity-url", default=os.environ.get("ACTIVITY_URL", "http://127.0.0.1:8001"))
+    parser.add_argument(
+        "--activity-url", default=os.environ.get("ACTIVITY_URL", "http://127.0.0.1:8001")
+    )
     parser.add_argument("--badge-url", default=os.environ.get("BADGE_URL", "http://127.0.0.1:8002"))
     parser.add_argument(
         "--key-file",

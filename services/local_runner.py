@@ -132,8 +132,9 @@ class LocalPlatform:
             check=False,
         )
         if done.returncode != 0:
+            command = f"{service} {' '.join(args)}"
             raise RuntimeError(
-                f"{service} {' '.join(args)} failed ({done.returncode}): {done.stderr.decode()[-3000:]}"
+                f"{command} failed ({done.returncode}): {done.stderr.decode()[-3000:]}"
             )
         return done.stdout.decode().strip().splitlines()[-1]
 
@@ -215,7 +216,9 @@ The platform is running.
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=("up", "down"))
-    parser.add_argument("--run-dir", type=Path, default=Path(os.environ.get("RUN_DIR", REPO / ".run")))
+    parser.add_argument(
+        "--run-dir", type=Path, default=Path(os.environ.get("RUN_DIR", REPO / ".run"))
+    )
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args.run_dir)

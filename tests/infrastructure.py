@@ -61,13 +61,22 @@ def _from_containers(scratch: Path) -> Iterator[Infrastructure]:
     smtp_port = _free_port()
     mailbox = scratch / "mailbox"
     smtp = subprocess.Popen(
-        [sys.executable, str(REPO / "deploy/local/mailbox.py"), "--dir", str(mailbox),
-         "--smtp-port", str(smtp_port), "--http-port", str(_free_port())],
+        [
+            sys.executable,
+            str(REPO / "deploy/local/mailbox.py"),
+            "--dir",
+            str(mailbox),
+            "--smtp-port",
+            str(smtp_port),
+            "--http-port",
+            str(_free_port()),
+        ],
     )
     try:
-        with KafkaContainer("apache/kafka:4.1.0").with_kraft() as kafka, PostgresContainer(
-            "postgres:16", driver=None
-        ) as postgres:
+        with (
+            KafkaContainer("apache/kafka:4.1.0").with_kraft() as kafka,
+            PostgresContainer("postgres:16", driver=None) as postgres,
+        ):
             yield Infrastructure(
                 kafka.get_bootstrap_server(),
                 postgres.get_connection_url(),
@@ -99,7 +108,7 @@ def infrastructure(scratch: Path) -> Iterator[Infrastructure]:
     raise RuntimeError(
         "no Kafka/PostgreSQL/SMTP for the integration tests: run them with "
         "`bash deploy/local/test.sh`, or start `bash deploy/local/infra.sh start` and "
-        "`eval \"$(bash deploy/local/infra.sh env)\"` first"
+        '`eval "$(bash deploy/local/infra.sh env)"` first'
     )
 
 

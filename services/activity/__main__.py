@@ -55,5 +55,10 @@ def _address() -> tuple[str, int]:
 
 if __name__ == "__main__":
     sys.exit(
-        main(build_runtime, build_app, _address, extra={"bootstrap": (_bootstrap_arguments, _bootstrap)})
+        main(
+            build_runtime,
+            build_app,
+            _address,
+            extra={"bootstrap": (_bootstrap_arguments, _bootstrap)},
+        )
     )

@@ -24,7 +24,7 @@ from services.kernel.unit_of_work import HandlerMap, UnitOfWork
 
 async def organisation_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganisationCreated = envelope.payload
-    await uow.conn.execute(
+    uow.conn.defer(
         "INSERT INTO organisations (organisation_id, name, url, email, created_at) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         event.organisation_id,
@@ -37,7 +37,7 @@ async def organisation_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None
 
 async def organiser_added(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganiserAdded = envelope.payload
-    await uow.conn.execute(
+    uow.conn.defer(
         "INSERT INTO organisers (organiser_id, organisation_id, name, email, created_at) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         event.organiser_id,
@@ -49,13 +49,20 @@ async def organiser_added(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
 
 
 async def activity_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    state = await read_models.get_activity(uow.conn, envelope.payload.activity_id)
-    await read_models.save_activity(uow.conn, evolve_activity(state, envelope))
+    # A draft starts the stream: there is nothing to read before it.
+    creating = isinstance(envelope.payload, ActivityDrafted)
+    state = (
+        None if creating else await read_models.get_activity(uow.conn, envelope.payload.activity_id)
+    )
+    read_models.save_activity(uow.conn, evolve_activity(state, envelope))
 
 
 async def playlist_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    state = await read_models.get_playlist(uow.conn, envelope.payload.playlist_id)
-    await read_models.save_playlist(uow.conn, evolve_playlist(state, envelope))
+    creating = isinstance(envelope.payload, PlaylistDrafted)
+    state = (
+        None if creating else await read_models.get_playlist(uow.conn, envelope.payload.playlist_id)
+    )
+    read_models.save_playlist(uow.conn, evolve_playlist(state, envelope))
 
 
 HANDLERS: HandlerMap = {

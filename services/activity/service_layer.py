@@ -24,7 +24,9 @@ from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 
 
-async def handle_activity(runtime: ServiceRuntime, actor: str, command: ActivityCommand) -> Activity:
+async def handle_activity(
+    runtime: ServiceRuntime, actor: str, command: ActivityCommand
+) -> Activity:
     async def work(uow: UnitOfWork) -> Activity:
         state = await read_models.get_activity(uow.conn, command.activity_id, lock=True)
         version = state.version if state else 0
@@ -44,7 +46,9 @@ async def handle_activity(runtime: ServiceRuntime, actor: str, command: Activity
     return await runtime.execute(work)
 
 
-async def handle_playlist(runtime: ServiceRuntime, actor: str, command: PlaylistCommand) -> Playlist:
+async def handle_playlist(
+    runtime: ServiceRuntime, actor: str, command: PlaylistCommand
+) -> Playlist:
     async def work(uow: UnitOfWork) -> Playlist:
         state = await read_models.get_playlist(uow.conn, command.playlist_id, lock=True)
         named: tuple[uuid.UUID, ...] = state.activity_ids if state else ()
@@ -121,13 +125,17 @@ async def create_organisation(
         organisation_id = uuid.uuid4()
         await uow.emit(
             new_envelope(
-                OrganisationCreated(organisation_id=organisation_id, name=name, url=url, email=email),
+                OrganisationCreated(
+                    organisation_id=organisation_id, name=name, url=url, email=email
+                ),
                 stream_id=organisation_id,
                 stream_version=1,
                 actor="operator",
             )
         )
-        return await _add_organiser(uow, organisation_id, organiser_name, organiser_email, "operator")
+        return await _add_organiser(
+            uow, organisation_id, organiser_name, organiser_email, "operator"
+        )
 
     return await runtime.execute(work)
 

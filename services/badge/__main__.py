@@ -22,5 +22,9 @@ def _app(runtime: ServiceRuntime) -> FastAPI:
 
 if __name__ == "__main__":
     sys.exit(
-        main(lambda: build_runtime(badge_settings=settings), _app, lambda: (settings.http_host, settings.http_port))
+        main(
+            lambda: build_runtime(badge_settings=settings),
+            _app,
+            lambda: (settings.http_host, settings.http_port),
+        )
     )

@@ -10,14 +10,19 @@ from contracts.badge import BadgeClassCreated
 from services.badge.adapters import read_models
 from services.badge.adapters.blob_store import BlobStore
 from services.badge.adapters.default_image import render
-from services.badge.domain.model import badge_class_id_for, created_event_id, decide_badge_for_source, evolve
+from services.badge.domain.model import (
+    badge_class_id_for,
+    created_event_id,
+    decide_badge_for_source,
+    evolve,
+)
 from services.kernel.organisers import KEY_HANDLERS
 from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
 
 
 async def issuer_known(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganisationCreated = envelope.payload
-    await uow.conn.execute(
+    uow.conn.defer(
         "INSERT INTO issuers (issuer_id, name, url, email, created_at) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         event.organisation_id,
@@ -55,8 +60,14 @@ def make_badge_for_source(blobs: BlobStore) -> Handler:
 
 
 async def badge_class_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    state = await read_models.get_badge_class(uow.conn, envelope.payload.badge_class_id)
-    await read_models.save_badge_class(uow.conn, evolve(state, envelope))
+    # Creation starts the stream: there is nothing to read before it.
+    creating = isinstance(envelope.payload, BadgeClassCreated)
+    state = (
+        None
+        if creating
+        else await read_models.get_badge_class(uow.conn, envelope.payload.badge_class_id)
+    )
+    read_models.save_badge_class(uow.conn, evolve(state, envelope))
 
 
 def build_handlers(blobs: BlobStore) -> HandlerMap:

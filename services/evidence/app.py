@@ -44,7 +44,7 @@ class EvidenceSettings(BaseSettings):
 
 async def quest_started(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: QuestStarted = envelope.payload
-    await uow.conn.execute(
+    uow.conn.defer(
         "INSERT INTO quests (quest_id, badge_class_id, learner_email, started_at) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         event.quest_id,

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 
 from contracts import Envelope, decode
 from services.kernel.publisher import EventPublisher
+from services.kernel.store import Connection
 from services.kernel.unit_of_work import HandlerMap, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,9 @@ class EventConsumer:
                 for records in batches.values():
                     # Only what existed when catching up began: later records are the main
                     # loop's job.
-                    records = [r for r in records if r.offset < end[TopicPartition(r.topic, r.partition)]]
+                    records = [
+                        r for r in records if r.offset < end[TopicPartition(r.topic, r.partition)]
+                    ]
                     if records:
                         await self.process(records)
                         records_seen += len(records)
@@ -121,7 +124,9 @@ class EventConsumer:
                 listener=_SeekToStoredOffsets(self, consumer),
             )
             while True:
-                batches = await consumer.getmany(timeout_ms=1_000, max_records=self.config.max_batch)
+                batches = await consumer.getmany(
+                    timeout_ms=1_000, max_records=self.config.max_batch
+                )
                 for records in batches.values():
                     await self.process(records)
         finally:
@@ -185,6 +190,21 @@ class EventConsumer:
                 undecodable.append((record, f"undecodable: {error}"))
         async with self._pool.acquire() as conn, conn.transaction():
             uow = UnitOfWork(conn, self._publisher, self._handlers, self._own_contract_topic)
+            # Causes of our own derived events are dealt with: mark them before claiming, so
+            # an input met in the same batch as its outcome is not decided again.
+            causes = {
+                envelope.causation_id
+                for envelope in decoded
+                if envelope.causation_id is not None
+                and type(envelope.payload).topic == self._own_contract_topic
+            }
+            if causes:
+                await conn.execute(
+                    "INSERT INTO applied_events (event_id) SELECT unnest($1::uuid[]) "
+                    "ON CONFLICT DO NOTHING",
+                    list(causes),
+                )
+                uow.seen.update(causes)
             new = {
                 row["event_id"]
                 for row in await conn.fetch(
@@ -200,10 +220,10 @@ class EventConsumer:
                 uow.seen.add(envelope.event_id)
                 await uow.apply(envelope)
                 applied += 1
+            await uow.flush()
             await self._store_offsets(conn, records)
             for record, reason in undecodable:
                 await self._send_dead_letter(record, reason)
-            await uow.flush()
         self.applied += applied
         self.dead_lettered += len(undecodable)
 
@@ -227,9 +247,7 @@ class EventConsumer:
         )
 
     @staticmethod
-    async def _store_offsets(
-        conn: asyncpg.Connection, records: Sequence[ConsumerRecord[Any, Any]]
-    ) -> None:
+    async def _store_offsets(conn: Connection, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         next_offsets: dict[tuple[str, int], int] = {}
         for record in records:
             key = (record.topic, record.partition)
@@ -255,4 +273,3 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def _where(record: ConsumerRecord[Any, Any]) -> str:
     return f"{record.topic}[{record.partition}]@{record.offset}"
-

@@ -76,9 +76,7 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         response = _error(413, f"the request body is larger than {self.max_bytes} bytes")
-        await send(
-            {"type": "http.response.start", "status": 413, "headers": response.raw_headers}
-        )
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})
 
 

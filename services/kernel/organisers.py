@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from contracts import Envelope
 from contracts.activity import OrganiserKeyIssued, OrganiserKeyRevoked
 from services.kernel.errors import Unauthenticated
-from services.kernel.unit_of_work import UnitOfWork
+from services.kernel.unit_of_work import HandlerMap, UnitOfWork
 
 KEY_PREFIX = "obk_"
 KEY_ID_LENGTH = 12
@@ -81,9 +81,7 @@ def presented_key(request: Request) -> str:
         return header[7:].strip()
     if "x-api-key" in request.headers:
         return request.headers["x-api-key"].strip()
-    raise Unauthenticated(
-        "an organiser API key is required: send 'Authorization: Bearer obk_...'"
-    )
+    raise Unauthenticated("an organiser API key is required: send 'Authorization: Bearer obk_...'")
 
 
 async def authenticate(pool: asyncpg.Pool, request: Request) -> Organiser:
@@ -111,7 +109,7 @@ CurrentOrganiser = Annotated[Organiser, Depends(_current_organiser)]
 
 async def project_key_issued(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganiserKeyIssued = envelope.payload
-    await uow.conn.execute(
+    uow.conn.defer(
         "INSERT INTO organiser_keys (key_id, organiser_id, organisation_id, secret_sha256) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING",
         event.key_id,
@@ -123,12 +121,10 @@ async def project_key_issued(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
 
 async def project_key_revoked(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganiserKeyRevoked = envelope.payload
-    await uow.conn.execute(
-        "UPDATE organiser_keys SET revoked = true WHERE key_id = $1", event.key_id
-    )
+    uow.conn.defer("UPDATE organiser_keys SET revoked = true WHERE key_id = $1", event.key_id)
 
 
-KEY_HANDLERS = {
+KEY_HANDLERS: HandlerMap = {
     OrganiserKeyIssued: project_key_issued,
     OrganiserKeyRevoked: project_key_revoked,
 }

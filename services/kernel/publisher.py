@@ -1,4 +1,5 @@
-"""Appends events to Kafka safely: acks from all replicas, idempotent producer, key = aggregate id."""
+"""Appends events to Kafka safely: acks from all replicas, idempotent producer,
+key = aggregate id."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class ServiceRuntime:
     ) -> None:
         self.spec = spec
         self.settings = settings
-        self.schema = settings.schema(spec.name)
+        self.schema = settings.schema_name(spec.name)
         self._build_handlers = build_handlers
         self._pool: asyncpg.Pool | None = None
         self._publisher: EventPublisher | None = None

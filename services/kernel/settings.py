@@ -26,5 +26,5 @@ class KernelSettings(BaseSettings):
     def dead_letter_topic(self, service: str) -> str:
         return self.topic(f"{service}.dead-letter")
 
-    def schema(self, service: str) -> str:
+    def schema_name(self, service: str) -> str:
         return f"{self.namespace}_{service}" if self.namespace else service

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
@@ -39,9 +40,8 @@ async def ensure_topics(settings: KernelSettings, attempts: int = 30) -> None:
             if name not in existing
         ]
         if wanted:
-            try:
+            # Another service may have created them first.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another service created them first
     finally:
         await admin.close()

@@ -10,7 +10,9 @@ from typing import Any
 import asyncpg
 
 from contracts import Envelope, Event
+from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.publisher import EventPublisher
+from services.kernel.store import Connection
 
 Handler = Callable[["UnitOfWork", Envelope[Any]], Awaitable[None]]
 HandlerMap = Mapping[type[Event], Handler]
@@ -26,12 +28,12 @@ class UnitOfWork:
 
     def __init__(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         publisher: EventPublisher,
         handlers: HandlerMap,
         own_topic: str,
     ) -> None:
-        self.conn = conn
+        self.conn = DeferringConnection(conn)
         self._publisher = publisher
         self._handlers = handlers
         self._own_topic = own_topic
@@ -63,7 +65,7 @@ class UnitOfWork:
             cause = envelope.causation_id
             if cause not in self.seen:
                 self.seen.add(cause)
-                await self.conn.execute(
+                self.conn.defer(
                     "INSERT INTO applied_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
                     cause,
                 )
@@ -86,6 +88,8 @@ class UnitOfWork:
         return True
 
     async def flush(self) -> None:
+        """Send held writes and wait until every emitted event is in Kafka."""
+        await self.conn.flush()
         in_flight, self._in_flight = self._in_flight, []
         await asyncio.gather(*in_flight)
 

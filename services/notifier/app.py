@@ -48,7 +48,7 @@ class NotifierSettings(BaseSettings):
 async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: EmailSent | EmailFailed = envelope.payload
     sent = isinstance(event, EmailSent)
-    await uow.conn.execute(
+    uow.conn.defer(
         "INSERT INTO emails (cause_event_id, recipient, status, detail, attempts, recorded_at) "
         "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cause_event_id) DO UPDATE SET "
         "status = EXCLUDED.status, detail = EXCLUDED.detail, attempts = EXCLUDED.attempts, "

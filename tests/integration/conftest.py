@@ -45,7 +45,7 @@ class Platform(LocalPlatform):
         return self.settings.topic(name)
 
     def schema(self, service: str) -> str:
-        return self.settings.schema(service)
+        return self.settings.schema_name(service)
 
     async def query(self, service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(

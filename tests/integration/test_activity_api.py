@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.integration.conftest import Platform, bearer
@@ -11,7 +13,11 @@ async def _activity(http: httpx.AsyncClient, platform: Platform, who: dict[str, 
     answer = await http.post(
         f"{platform.url('activity')}/v1/activities",
         headers=bearer(who),
-        json={"title": "Street art walk", "description": "Murals of the old town", "criteria": "Join the walk"},
+        json={
+            "title": "Street art walk",
+            "description": "Murals of the old town",
+            "criteria": "Join the walk",
+        },
     )
     assert answer.status_code == 201, answer.text
     return answer.json()
@@ -47,13 +53,17 @@ async def test_playlist_needs_published_activities_of_its_own_organisation(
     playlists = f"{platform.url('activity')}/v1/playlists"
 
     foreign = await http.post(
-        playlists, headers=bearer(organiser), json={"title": "Mixed", "activity_ids": [theirs["id"]]}
+        playlists,
+        headers=bearer(organiser),
+        json={"title": "Mixed", "activity_ids": [theirs["id"]]},
     )
     assert foreign.status_code == 409 and "not one of your organisation" in foreign.json()["error"]
 
     playlist = (
         await http.post(
-            playlists, headers=bearer(organiser), json={"title": "Art trail", "activity_ids": [mine["id"]]}
+            playlists,
+            headers=bearer(organiser),
+            json={"title": "Art trail", "activity_ids": [mine["id"]]},
         )
     ).json()
     early = await http.post(f"{playlists}/{playlist['id']}/publish", headers=bearer(organiser))
@@ -78,16 +88,60 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
     before_offsets = await platform.end_offsets("activity.events")
     before_rows = await platform.query("activity", "SELECT * FROM activities ORDER BY activity_id")
 
-    cases = [
-        ("malformed JSON", dict(content=b'{"title": "x",', headers={**bearer(organiser), "content-type": "application/json"}), 400, "not valid JSON"),
-        ("unknown field", dict(json={"title": "x", "colour": "red"}, headers=bearer(organiser)), 422, "colour"),
-        ("oversized field", dict(json={"title": "x" * 201}, headers=bearer(organiser)), 422, "title"),
+    cases: list[tuple[str, dict[str, Any], int, str]] = [
+        (
+            "malformed JSON",
+            dict(
+                content=b'{"title": "x",',
+                headers={**bearer(organiser), "content-type": "application/json"},
+            ),
+            400,
+            "not valid JSON",
+        ),
+        (
+            "unknown field",
+            dict(json={"title": "x", "colour": "red"}, headers=bearer(organiser)),
+            422,
+            "colour",
+        ),
+        (
+            "oversized field",
+            dict(json={"title": "x" * 201}, headers=bearer(organiser)),
+            422,
+            "title",
+        ),
         ("wrong type", dict(json={"title": 5}, headers=bearer(organiser)), 422, "title"),
-        ("huge body", dict(content=b'{"title": "' + b"x" * 70_000 + b'"}', headers={**bearer(organiser), "content-type": "application/json"}), 413, "larger than"),
+        (
+            "huge body",
+            dict(
+                content=b'{"title": "' + b"x" * 70_000 + b'"}',
+                headers={**bearer(organiser), "content-type": "application/json"},
+            ),
+            413,
+            "larger than",
+        ),
         ("missing key", dict(json={"title": "x"}), 401, "API key is required"),
-        ("malformed key", dict(json={"title": "x"}, headers={"Authorization": "Bearer nonsense"}), 401, "malformed"),
-        ("forged key", dict(json={"title": "x"}, headers={"Authorization": "Bearer " + organiser["api_key"][:-4] + "AAAA"}), 401, "not valid"),
-        ("another organisation's key", dict(json={"title": "x"}, headers=bearer(other_organiser)), 403, "another organisation"),
+        (
+            "malformed key",
+            dict(json={"title": "x"}, headers={"Authorization": "Bearer nonsense"}),
+            401,
+            "malformed",
+        ),
+        (
+            "forged key",
+            dict(
+                json={"title": "x"},
+                headers={"Authorization": "Bearer " + organiser["api_key"][:-4] + "AAAA"},
+            ),
+            401,
+            "not valid",
+        ),
+        (
+            "another organisation's key",
+            dict(json={"title": "x"}, headers=bearer(other_organiser)),
+            403,
+            "another organisation",
+        ),
     ]
     for name, request, status, message in cases:
         answer = await http.patch(url, **request)

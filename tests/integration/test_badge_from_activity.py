@@ -19,7 +19,9 @@ async def _published(http, platform, who, **content):
 async def _badge_of(http, platform, who, source_id):
     async def found():
         answer = await http.get(
-            f"{platform.url('badge')}/v1/badges", params={"source_id": source_id}, headers=bearer(who)
+            f"{platform.url('badge')}/v1/badges",
+            params={"source_id": source_id},
+            headers=bearer(who),
         )
         return answer.json()
 
@@ -90,11 +92,16 @@ async def test_published_playlist_gets_a_badge_requiring_its_activities(http, pl
         await http.post(
             f"{platform.url('activity')}/v1/playlists",
             headers=bearer(organiser),
-            json={"title": "Scout skills", "description": "Outdoor basics.", "activity_ids": [first, second]},
+            json={
+                "title": "Scout skills",
+                "description": "Outdoor basics.",
+                "activity_ids": [first, second],
+            },
         )
     ).json()
     await http.post(
-        f"{platform.url('activity')}/v1/playlists/{playlist['id']}/publish", headers=bearer(organiser)
+        f"{platform.url('activity')}/v1/playlists/{playlist['id']}/publish",
+        headers=bearer(organiser),
     )
     badge = await _badge_of(http, platform, organiser, playlist["id"])
     assert badge["source_kind"] == "playlist"

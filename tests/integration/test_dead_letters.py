@@ -31,7 +31,9 @@ async def test_undecodable_messages_are_dead_lettered_and_the_next_event_still_a
     unknown_type = encode(good).replace(b'"ActivityPublished"', b'"ActivityTeleported"')
     extra_field = encode(good).replace(b'"criteria":""', b'"criteria":"","colour":"red"')
     bad = [b"{not json", b"[]", unknown_type, extra_field]
-    producer = AIOKafkaProducer(bootstrap_servers=platform.infra.kafka_bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=platform.infra.kafka_bootstrap_servers, acks="all"
+    )
     await producer.start()
     try:
         # Same key as the good event: same partition, so the garbage comes first in its order.

@@ -50,10 +50,14 @@ async def _workload(platform, organisations) -> int:
             activity_id = created.json()["id"]
             if n % 10 == 0:
                 await client.patch(
-                    f"{base}/activities/{activity_id}", headers=bearer(who), json={"title": f"Renamed {n}"}
+                    f"{base}/activities/{activity_id}",
+                    headers=bearer(who),
+                    json={"title": f"Renamed {n}"},
                 )
             if n % 4 != 3:  # most are published, some stay drafts
-                answer = await client.post(f"{base}/activities/{activity_id}/publish", headers=bearer(who))
+                answer = await client.post(
+                    f"{base}/activities/{activity_id}/publish", headers=bearer(who)
+                )
                 assert answer.status_code == 200, answer.text
             if n % 25 == 24:
                 await client.post(f"{base}/activities/{activity_id}/archive", headers=bearer(who))
@@ -69,9 +73,13 @@ async def _workload(platform, organisations) -> int:
         )
         # One playlist per organisation, of its first three published activities.
         for index, who in enumerate(organisations):
-            mine = ids[index * ACTIVITIES_PER_ORGANISATION : index * ACTIVITIES_PER_ORGANISATION + 3]
+            mine = ids[
+                index * ACTIVITIES_PER_ORGANISATION : index * ACTIVITIES_PER_ORGANISATION + 3
+            ]
             playlist = await client.post(
-                f"{base}/playlists", headers=bearer(who), json={"title": "Trail", "activity_ids": mine}
+                f"{base}/playlists",
+                headers=bearer(who),
+                json={"title": "Trail", "activity_ids": mine},
             )
             published = await client.post(
                 f"{base}/playlists/{playlist.json()['id']}/publish", headers=bearer(who)
@@ -97,7 +105,10 @@ async def test_rebuilding_every_service_from_kafka_reproduces_its_checksum(platf
     }
 
     await platform.drop_schemas()
-    emptied = await platform.query("badge", "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()")
+    emptied = await platform.query(
+        "badge",
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
     assert emptied[0]["n"] == 0
 
     reports = {service: json.loads(platform.run(service, "rebuild")) for service in SERVICES}

@@ -9,7 +9,9 @@ from typing import Any
 import asyncpg
 
 from services.activity.domain.model import Activity, Playlist, Status
+from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.organisers import ORGANISER_KEYS_DDL
+from services.kernel.store import Connection
 
 DDL = (
     """
@@ -71,17 +73,19 @@ def _playlist(row: asyncpg.Record) -> Playlist:
 
 
 async def get_activity(
-    conn: asyncpg.Connection, activity_id: uuid.UUID, *, lock: bool = False
+    conn: Connection, activity_id: uuid.UUID, *, lock: bool = False
 ) -> Activity | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM activities WHERE activity_id = $1" + (" FOR UPDATE" if lock else ""),
-        activity_id,
+    query = (
+        "SELECT * FROM activities WHERE activity_id = $1 FOR UPDATE"
+        if lock
+        else "SELECT * FROM activities WHERE activity_id = $1"
     )
+    row = await conn.fetchrow(query, activity_id)
     return _activity(row) if row else None
 
 
 async def get_activities(
-    conn: asyncpg.Connection, activity_ids: tuple[uuid.UUID, ...]
+    conn: Connection, activity_ids: tuple[uuid.UUID, ...]
 ) -> dict[uuid.UUID, Activity]:
     rows = await conn.fetch(
         "SELECT * FROM activities WHERE activity_id = ANY($1::uuid[])", list(activity_ids)
@@ -90,7 +94,7 @@ async def get_activities(
 
 
 async def list_activities(
-    conn: asyncpg.Connection, organisation_id: uuid.UUID, status: Status | None
+    conn: Connection, organisation_id: uuid.UUID, status: Status | None
 ) -> list[Activity]:
     rows = await conn.fetch(
         "SELECT * FROM activities WHERE organisation_id = $1 AND ($2::text IS NULL OR status = $2)"
@@ -101,8 +105,8 @@ async def list_activities(
     return [_activity(row) for row in rows]
 
 
-async def save_activity(conn: asyncpg.Connection, activity: Activity) -> None:
-    await conn.execute(
+def save_activity(conn: DeferringConnection, activity: Activity) -> None:
+    conn.defer(
         """
         INSERT INTO activities (activity_id, organisation_id, title, description, criteria,
                                 status, version, created_at, updated_at, published_at)
@@ -126,16 +130,18 @@ async def save_activity(conn: asyncpg.Connection, activity: Activity) -> None:
 
 
 async def get_playlist(
-    conn: asyncpg.Connection, playlist_id: uuid.UUID, *, lock: bool = False
+    conn: Connection, playlist_id: uuid.UUID, *, lock: bool = False
 ) -> Playlist | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM playlists WHERE playlist_id = $1" + (" FOR UPDATE" if lock else ""),
-        playlist_id,
+    query = (
+        "SELECT * FROM playlists WHERE playlist_id = $1 FOR UPDATE"
+        if lock
+        else "SELECT * FROM playlists WHERE playlist_id = $1"
     )
+    row = await conn.fetchrow(query, playlist_id)
     return _playlist(row) if row else None
 
 
-async def list_playlists(conn: asyncpg.Connection, organisation_id: uuid.UUID) -> list[Playlist]:
+async def list_playlists(conn: Connection, organisation_id: uuid.UUID) -> list[Playlist]:
     rows = await conn.fetch(
         "SELECT * FROM playlists WHERE organisation_id = $1 ORDER BY created_at, playlist_id",
         organisation_id,
@@ -143,8 +149,8 @@ async def list_playlists(conn: asyncpg.Connection, organisation_id: uuid.UUID) -
     return [_playlist(row) for row in rows]
 
 
-async def save_playlist(conn: asyncpg.Connection, playlist: Playlist) -> None:
-    await conn.execute(
+def save_playlist(conn: DeferringConnection, playlist: Playlist) -> None:
+    conn.defer(
         """
         INSERT INTO playlists (playlist_id, organisation_id, title, description, activity_ids,
                                status, version, created_at, updated_at, published_at)
@@ -168,15 +174,13 @@ async def save_playlist(conn: asyncpg.Connection, playlist: Playlist) -> None:
     )
 
 
-async def get_organisation(
-    conn: asyncpg.Connection, organisation_id: uuid.UUID
-) -> dict[str, Any] | None:
+async def get_organisation(conn: Connection, organisation_id: uuid.UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         "SELECT * FROM organisations WHERE organisation_id = $1", organisation_id
     )
     return dict(row) if row else None
 
 
-async def get_organiser(conn: asyncpg.Connection, organiser_id: uuid.UUID) -> dict[str, Any] | None:
+async def get_organiser(conn: Connection, organiser_id: uuid.UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT * FROM organisers WHERE organiser_id = $1", organiser_id)
     return dict(row) if row else None

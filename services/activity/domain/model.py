@@ -197,7 +197,9 @@ def evolve_activity(state: Activity | None, envelope: Envelope[Any]) -> Activity
             state = replace(state, status=Status.PUBLISHED, published_at=at)
         return state
     if isinstance(event, ActivityArchived):
-        return replace(state, status=Status.ARCHIVED, version=envelope.stream_version, updated_at=at)
+        return replace(
+            state, status=Status.ARCHIVED, version=envelope.stream_version, updated_at=at
+        )
     raise ValueError(f"not an activity event: {envelope.event_type}")
 
 

@@ -143,7 +143,9 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             description=body.description,
             criteria=body.criteria,
         )
-        return ActivityOut.of(await service_layer.handle_activity(runtime, organiser.actor, command))
+        return ActivityOut.of(
+            await service_layer.handle_activity(runtime, organiser.actor, command)
+        )
 
     @app.get("/v1/activities", tags=["activities"])
     async def list_activities(
@@ -173,18 +175,24 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             organisation_id=organiser.organisation_id,
             **body.model_dump(exclude_unset=True),
         )
-        return ActivityOut.of(await service_layer.handle_activity(runtime, organiser.actor, command))
+        return ActivityOut.of(
+            await service_layer.handle_activity(runtime, organiser.actor, command)
+        )
 
     @app.post("/v1/activities/{activity_id}/publish", tags=["activities"])
     async def publish_activity(activity_id: uuid.UUID, organiser: CurrentOrganiser) -> ActivityOut:
         """Publish the activity; its badge is created from it at once."""
         command = PublishActivity(activity_id, organiser.organisation_id)
-        return ActivityOut.of(await service_layer.handle_activity(runtime, organiser.actor, command))
+        return ActivityOut.of(
+            await service_layer.handle_activity(runtime, organiser.actor, command)
+        )
 
     @app.post("/v1/activities/{activity_id}/archive", tags=["activities"])
     async def archive_activity(activity_id: uuid.UUID, organiser: CurrentOrganiser) -> ActivityOut:
         command = ArchiveActivity(activity_id, organiser.organisation_id)
-        return ActivityOut.of(await service_layer.handle_activity(runtime, organiser.actor, command))
+        return ActivityOut.of(
+            await service_layer.handle_activity(runtime, organiser.actor, command)
+        )
 
     @app.post("/v1/playlists", status_code=201, tags=["playlists"])
     async def draft_playlist(body: NewPlaylist, organiser: CurrentOrganiser) -> PlaylistOut:
@@ -195,7 +203,9 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             description=body.description,
             activity_ids=tuple(body.activity_ids),
         )
-        return PlaylistOut.of(await service_layer.handle_playlist(runtime, organiser.actor, command))
+        return PlaylistOut.of(
+            await service_layer.handle_playlist(runtime, organiser.actor, command)
+        )
 
     @app.get("/v1/playlists", tags=["playlists"])
     async def list_playlists(organiser: CurrentOrganiser) -> list[PlaylistOut]:
@@ -223,12 +233,16 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         command = UpdatePlaylist(
             playlist_id=playlist_id, organisation_id=organiser.organisation_id, **changes
         )
-        return PlaylistOut.of(await service_layer.handle_playlist(runtime, organiser.actor, command))
+        return PlaylistOut.of(
+            await service_layer.handle_playlist(runtime, organiser.actor, command)
+        )
 
     @app.post("/v1/playlists/{playlist_id}/publish", tags=["playlists"])
     async def publish_playlist(playlist_id: uuid.UUID, organiser: CurrentOrganiser) -> PlaylistOut:
         """Publish the playlist; its badge goes to learners holding all its activities' badges."""
         command = PublishPlaylist(playlist_id, organiser.organisation_id)
-        return PlaylistOut.of(await service_layer.handle_playlist(runtime, organiser.actor, command))
+        return PlaylistOut.of(
+            await service_layer.handle_playlist(runtime, organiser.actor, command)
+        )
 
     return app

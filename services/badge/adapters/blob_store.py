@@ -28,7 +28,7 @@ class BlobStore:
                 temporary.flush()
                 os.fsync(temporary.fileno())
             Path(temporary.name).replace(path)
-        return BlobRef(sha256=sha256, size=len(data), media_type=media_type)  # type: ignore[arg-type]
+        return BlobRef(sha256=sha256, size=len(data), media_type=media_type)
 
     def get(self, sha256: str) -> bytes | None:
         path = self._path(sha256)

@@ -5,6 +5,7 @@ Deterministic (same name and seed, same bytes), so a re-made decision stores the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import uuid
@@ -24,6 +25,12 @@ PALETTE = (
 )
 
 
+@functools.cache
+def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    # Loading the font costs more than drawing the badge: do it once per process.
+    return ImageFont.load_default(size=88)
+
+
 def initials(name: str) -> str:
     words = [word for word in name.split() if word[:1].isalnum()]
     letters = "".join(word[0] for word in words[:2]).upper()
@@ -34,9 +41,9 @@ def render(name: str, seed: uuid.UUID) -> bytes:
     colour = PALETTE[hashlib.sha256(seed.bytes).digest()[0] % len(PALETTE)]
     image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.ellipse((8, 8, SIZE - 8, SIZE - 8), fill=colour + (255,))
+    draw.ellipse((8, 8, SIZE - 8, SIZE - 8), fill=(*colour, 255))
     draw.ellipse((24, 24, SIZE - 24, SIZE - 24), outline=(255, 255, 255, 220), width=6)
-    font = ImageFont.load_default(size=88)
+    font = _font()
     draw.text((SIZE / 2, SIZE / 2), initials(name), font=font, fill="white", anchor="mm")
     out = io.BytesIO()
     image.save(out, format="PNG")

@@ -9,7 +9,9 @@ import asyncpg
 
 from contracts.badge import BlobRef
 from services.badge.domain.model import BadgeClass
+from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.organisers import ORGANISER_KEYS_DDL
+from services.kernel.store import Connection
 
 DDL = (
     """
@@ -65,22 +67,20 @@ def _badge_class(row: asyncpg.Record) -> BadgeClass:
     )
 
 
-async def get_badge_class(
-    conn: asyncpg.Connection, badge_class_id: uuid.UUID
-) -> BadgeClass | None:
-    row = await conn.fetchrow("SELECT * FROM badge_classes WHERE badge_class_id = $1", badge_class_id)
+async def get_badge_class(conn: Connection, badge_class_id: uuid.UUID) -> BadgeClass | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM badge_classes WHERE badge_class_id = $1", badge_class_id
+    )
     return _badge_class(row) if row else None
 
 
-async def badge_class_for_source(
-    conn: asyncpg.Connection, source_id: uuid.UUID
-) -> BadgeClass | None:
+async def badge_class_for_source(conn: Connection, source_id: uuid.UUID) -> BadgeClass | None:
     row = await conn.fetchrow("SELECT * FROM badge_classes WHERE source_id = $1", source_id)
     return _badge_class(row) if row else None
 
 
 async def list_badge_classes(
-    conn: asyncpg.Connection, issuer_id: uuid.UUID, source_id: uuid.UUID | None
+    conn: Connection, issuer_id: uuid.UUID, source_id: uuid.UUID | None
 ) -> list[BadgeClass]:
     rows = await conn.fetch(
         "SELECT * FROM badge_classes WHERE issuer_id = $1 AND ($2::uuid IS NULL OR source_id = $2)"
@@ -91,8 +91,8 @@ async def list_badge_classes(
     return [_badge_class(row) for row in rows]
 
 
-async def save_badge_class(conn: asyncpg.Connection, badge: BadgeClass) -> None:
-    await conn.execute(
+def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
+    conn.defer(
         """
         INSERT INTO badge_classes (badge_class_id, issuer_id, source_kind, source_id, name,
             description, criteria_narrative, image_sha256, image_size, image_media_type,
@@ -122,6 +122,6 @@ async def save_badge_class(conn: asyncpg.Connection, badge: BadgeClass) -> None:
     )
 
 
-async def get_issuer(conn: asyncpg.Connection, issuer_id: uuid.UUID) -> dict[str, Any] | None:
+async def get_issuer(conn: Connection, issuer_id: uuid.UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT * FROM issuers WHERE issuer_id = $1", issuer_id)
     return dict(row) if row else None

@@ -60,7 +60,9 @@ class BadgeClassOut(BaseModel):
 
 
 def _json_ld(document: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(document, media_type=MEDIA_TYPE, headers={"Access-Control-Allow-Origin": "*"})
+    return JSONResponse(
+        document, media_type=MEDIA_TYPE, headers={"Access-Control-Allow-Origin": "*"}
+    )
 
 
 def build_app(runtime: ServiceRuntime, public_url: str, blobs: BlobStore) -> FastAPI:
