@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import Platform, bearer
+from tests.support import Platform, bearer
 
 
 async def _activity(http: httpx.AsyncClient, platform: Platform, who: dict[str, str]) -> dict:

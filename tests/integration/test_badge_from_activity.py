@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import bearer, wait_for
+from tests.support import bearer, wait_for
 
 
 async def _published(http, platform, who, **content):

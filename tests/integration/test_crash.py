@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import encode, new_envelope
 from contracts.activity import ActivityPublished
-from tests.integration.conftest import envelopes_of, wait_for
+from tests.support import envelopes_of, wait_for
 
 BURST = 1_500
 

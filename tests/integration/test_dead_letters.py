@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import encode, new_envelope
 from contracts.activity import ActivityPublished
-from tests.integration.conftest import wait_for
+from tests.support import wait_for
 
 
 async def test_undecodable_messages_are_dead_lettered_and_the_next_event_still_applies(

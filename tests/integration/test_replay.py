@@ -10,7 +10,7 @@ import httpx
 from services.activity import service_layer
 from services.activity.app import build_runtime
 from services.local_runner import SERVICES
-from tests.integration.conftest import bearer
+from tests.support import bearer
 
 ORGANISATIONS = 10
 ACTIVITIES_PER_ORGANISATION = 100

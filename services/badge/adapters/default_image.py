@@ -39,12 +39,18 @@ def initials(name: str) -> str:
 
 def render(name: str, seed: uuid.UUID) -> bytes:
     colour = PALETTE[hashlib.sha256(seed.bytes).digest()[0] % len(PALETTE)]
+    return _medal(initials(name), colour)
+
+
+# Few medals differ (initials x colours) and drawing one costs milliseconds: keep the recent ones.
+@functools.lru_cache(maxsize=2048)
+def _medal(letters: str, colour: tuple[int, int, int]) -> bytes:
     image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.ellipse((8, 8, SIZE - 8, SIZE - 8), fill=(*colour, 255))
     draw.ellipse((24, 24, SIZE - 24, SIZE - 24), outline=(255, 255, 255, 220), width=6)
     font = _font()
-    draw.text((SIZE / 2, SIZE / 2), initials(name), font=font, fill="white", anchor="mm")
+    draw.text((SIZE / 2, SIZE / 2), letters, font=font, fill="white", anchor="mm")
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()

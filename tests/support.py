@@ -1,31 +1,17 @@
-"""Fixtures that start real platform processes against the real infrastructure."""
+"""What the integration and end-to-end tests share: a platform of their own, and helpers."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import Envelope, decode
 from services.kernel.settings import KernelSettings
-from services.local_runner import SERVICES, LocalPlatform, free_port
-from tests.infrastructure import Infrastructure, infrastructure
-
-
-@pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
-    with infrastructure(tmp_path_factory.mktemp("infra")) as found:
-        # Services started by the tests and settings built in them read these.
-        os.environ.update(found.env())
-        yield found
+from services.local_runner import SERVICES, LocalPlatform
+from tests.infrastructure import Infrastructure
 
 
 class Platform(LocalPlatform):
@@ -120,39 +106,6 @@ class Platform(LocalPlatform):
                 await conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema(service)}" CASCADE')
         finally:
             await conn.close()
-
-
-@pytest.fixture(scope="module")
-def platform(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(
-        run_dir=Path(tmp_path_factory.mktemp("platform")),
-        namespace=f"t{uuid.uuid4().hex[:10]}",
-        ports={service: free_port() for service in SERVICES},
-        extra_env=infra.env(),
-    )
-    running.infra = infra
-    running.start_all()
-    try:
-        yield running
-    finally:
-        running.stop_all()
-        asyncio.run(running.drop_schemas())
-
-
-@pytest.fixture(scope="module")
-def organiser(platform: Platform) -> dict[str, str]:
-    return platform.bootstrap("Riverside Youth Centre", "ana@riverside.example.org")
-
-
-@pytest.fixture(scope="module")
-def other_organiser(platform: Platform) -> dict[str, str]:
-    return platform.bootstrap("Hillside School", "ben@hillside.example.org")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
 
 
 def bearer(who: dict[str, str]) -> dict[str, str]:
