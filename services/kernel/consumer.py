@@ -66,6 +66,10 @@ class EventConsumer:
         self._own_contract_topic = config.contract_topic_of[config.own_topic]
         self.applied = 0
         self.dead_lettered = 0
+        # Held while records are applied. A rebalance runs in the consumer's own task and
+        # seeks to the stored offsets: it must wait for the batch in flight to commit, or it
+        # would seek back before it and hand out the same records again.
+        self.applying = asyncio.Lock()
 
     # -- catching up -------------------------------------------------------------------------
 
@@ -148,6 +152,10 @@ class EventConsumer:
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply one partition's records, retrying transient failures until they pass."""
+        async with self.applying:
+            await self._process(records)
+
+    async def _process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         delay = 0.5
         while True:
             try:
@@ -181,14 +189,15 @@ class EventConsumer:
                 await asyncio.sleep(0.2 * attempt)
 
     async def _apply_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        decoded: list[Envelope[Any]] = []
-        undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = []
-        for record in records:
-            try:
-                decoded.append(decode(record.value or b""))
-            except ValueError as error:
-                undecodable.append((record, f"undecodable: {error}"))
         async with self._pool.acquire() as conn, conn.transaction():
+            records = await self._not_yet_applied(conn, records)
+            decoded: list[Envelope[Any]] = []
+            undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = []
+            for record in records:
+                try:
+                    decoded.append(decode(record.value or b""))
+                except ValueError as error:
+                    undecodable.append((record, f"undecodable: {error}"))
             uow = UnitOfWork(conn, self._publisher, self._handlers, self._own_contract_topic)
             # Causes of our own derived events are dealt with: mark them before claiming, so
             # an input met in the same batch as its outcome is not decided again.
@@ -229,6 +238,8 @@ class EventConsumer:
 
     async def _dead_letter_and_skip(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
+            if not await self._not_yet_applied(conn, [record]):
+                return
             await self._send_dead_letter(record, reason)
             await self._store_offsets(conn, [record])
         self.dead_lettered += 1
@@ -245,6 +256,26 @@ class EventConsumer:
         await self._publisher.send_raw(
             self.config.dead_letter_topic, record.value, record.key, headers
         )
+
+    @staticmethod
+    async def _not_yet_applied(
+        conn: Connection, records: Sequence[ConsumerRecord[Any, Any]]
+    ) -> list[ConsumerRecord[Any, Any]]:
+        """Drop records below the stored offset of their partition, and lock that offset.
+
+        Records can come twice (a rebalance seeking back, a prefetched batch, catching up
+        while the main loop starts); the stored offset, not the fetch position, says what is
+        applied. The row lock makes two processors of one partition take turns.
+        """
+        rows = await conn.fetch(
+            "SELECT topic || ':' || partition AS at, next_offset FROM consumer_offsets "
+            "WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[])) "
+            "FOR UPDATE",
+            [r.topic for r in records],
+            [r.partition for r in records],
+        )
+        stored: dict[str, int] = {row["at"]: row["next_offset"] for row in rows}
+        return [r for r in records if r.offset >= stored.get(f"{r.topic}:{r.partition}", 0)]
 
     @staticmethod
     async def _store_offsets(conn: Connection, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
@@ -268,7 +299,8 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         pass  # offsets live in PostgreSQL with the state; nothing to commit to Kafka
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        await self._owner._seek_to_stored(self._consumer, list(assigned))
+        async with self._owner.applying:
+            await self._owner._seek_to_stored(self._consumer, list(assigned))
 
 
 def _where(record: ConsumerRecord[Any, Any]) -> str:
