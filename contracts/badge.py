@@ -1,5 +1,6 @@
 """Events of the badge service, on topic `badge.events`: badge classes, offers, claims,
-awards, revocations."""
+awards, revocations. Every event of a badge is keyed by its badge class id, so one processor
+decides its claims in log order."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.envelope import Event, register
 
 TOPIC = "badge.events"
+
+EvidenceMode = Literal["none", "self", "peer", "organiser"]
 
 
 class BadgeEvent(Event):
@@ -26,6 +29,16 @@ class BlobRef(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=1)
     media_type: Literal["image/png", "image/svg+xml"]
+
+
+class OpenLink(BaseModel):
+    """The badge's shareable claim link (and its QR code)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    max_claims: int | None = Field(default=None, ge=1, le=1_000_000)
+    valid_until: datetime | None = None
 
 
 class BadgeClassCreated(BadgeEvent):
@@ -43,27 +56,46 @@ class BadgeClassCreated(BadgeEvent):
 
 
 class BadgeClassEdited(BadgeEvent):
+    """The organiser's settings of a badge, whole, as they are from now on."""
+
     badge_class_id: uuid.UUID
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(max_length=10_000)
     criteria_narrative: str = Field(max_length=10_000)
     image: BlobRef
     expires_after_days: int | None = Field(default=None, ge=1, le=36_500)
-    evidence_mode: Literal["none", "self", "peer", "organiser"] = "none"
+    evidence_mode: EvidenceMode = "none"
+    open_link: OpenLink = OpenLink()
+
+
+class OpenLinkRegenerated(BadgeEvent):
+    """A new open claim link; links of earlier generations stop working."""
+
+    badge_class_id: uuid.UUID
+    generation: int = Field(ge=2)
 
 
 class BadgeOffered(BadgeEvent):
-    """A personal claim link was made for one email address; the notifier mails it."""
+    """A personal claim link was made for one email address; the notifier mails it.
+
+    The link's token is derived from `offer_id` with a secret key, so it is in no log.
+    Badge and issuer names travel along so the email needs nothing else.
+    """
 
     offer_id: uuid.UUID
     badge_class_id: uuid.UUID
     issuer_id: uuid.UUID
     recipient_email: str = Field(max_length=320)
-    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    via: Literal["email", "open_link"]
     expires_at: datetime
+    badge_name: str = Field(max_length=200)
+    badge_description: str = Field(max_length=10_000)
+    issuer_name: str = Field(max_length=200)
 
 
 class ClaimRequested(BadgeEvent):
+    """Someone holding the offer's link pressed Accept; the processor decides in log order."""
+
     offer_id: uuid.UUID
     badge_class_id: uuid.UUID
     request_id: uuid.UUID
@@ -74,16 +106,20 @@ class BadgeAwarded(BadgeEvent):
     badge_class_id: uuid.UUID
     issuer_id: uuid.UUID
     offer_id: uuid.UUID | None = None
+    request_id: uuid.UUID | None = Field(default=None, description="The claim it answers.")
+    reason: Literal["claim", "playlist", "evidence"] = "claim"
     recipient_email: str = Field(max_length=320)
-    recipient_salt: str = Field(max_length=64)
+    recipient_salt: str = Field(min_length=16, max_length=64)
     issued_on: datetime
     expires: datetime | None = None
+    badge_name: str = Field(max_length=200)
+    issuer_name: str = Field(max_length=200)
 
 
 class ClaimRejected(BadgeEvent):
     offer_id: uuid.UUID
     request_id: uuid.UUID
-    reason: Literal["already_claimed", "expired", "revoked", "limit_reached"]
+    reason: Literal["already_claimed", "expired", "revoked", "limit_reached", "evidence_required"]
 
 
 class AssertionRevoked(BadgeEvent):
@@ -95,6 +131,7 @@ class AssertionRevoked(BadgeEvent):
 register(
     BadgeClassCreated,
     BadgeClassEdited,
+    OpenLinkRegenerated,
     BadgeOffered,
     ClaimRequested,
     BadgeAwarded,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from contracts.envelope import Event, register
 
 TOPIC = "notifier.events"
+
+EmailKind = Literal["offer", "award", "review_requested", "approved", "rejected"]
 
 
 class NotifierEvent(Event):
@@ -20,18 +22,22 @@ class EmailSent(NotifierEvent):
     """The SMTP server accepted the message caused by `cause_event_id`."""
 
     cause_event_id: uuid.UUID
+    kind: EmailKind
     recipient: str = Field(max_length=320)
     subject: str = Field(max_length=500)
     attempts: int = Field(ge=1)
+    offer_id: uuid.UUID | None = None
 
 
 class EmailFailed(NotifierEvent):
     """Every retry failed; the organiser sees this beside the offer."""
 
     cause_event_id: uuid.UUID
+    kind: EmailKind
     recipient: str = Field(max_length=320)
     reason: str = Field(max_length=2_000)
     attempts: int = Field(ge=1)
+    offer_id: uuid.UUID | None = None
 
 
 register(EmailSent, EmailFailed)

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -37,6 +38,8 @@ class LocalPlatform:
     namespace: str = ""
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Claim links stay valid across restarts only while this stays the same.
+    claim_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -50,6 +53,10 @@ class LocalPlatform:
                 "PYTHONUNBUFFERED": "1",
                 "BADGE_PUBLIC_URL": self.url("badge"),
                 "BADGE_BLOB_DIR": str(self.run_dir / "blobs"),
+                "CLAIM_TOKEN_SECRET": self.claim_token_secret,
+                "NOTIFIER_BADGE_PUBLIC_URL": self.url("badge"),
+                "NOTIFIER_SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+                "NOTIFIER_SMTP_PORT": os.environ.get("SMTP_PORT", "2525"),
             }
         )
         for service, port in self.ports.items():
@@ -182,7 +189,12 @@ def _stop_detached(run_dir: Path) -> list[str]:
 
 def up(run_dir: Path) -> int:
     _stop_detached(run_dir)
-    platform = LocalPlatform(run_dir=run_dir)
+    secret_file = run_dir / "claim-token-secret"
+    if not secret_file.exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(secrets.token_urlsafe(32))
+        secret_file.chmod(0o600)
+    platform = LocalPlatform(run_dir=run_dir, claim_token_secret=secret_file.read_text().strip())
     platform.start_all(detach=True)
     demo_file = run_dir / "demo-organiser.json"
     if not demo_file.exists():

@@ -9,7 +9,10 @@ from fastapi import FastAPI
 from services.badge.adapters.blob_store import BlobStore
 from services.badge.app import build_runtime
 from services.badge.entrypoints.http import build_app
+from services.badge.entrypoints.open_badges import OpenBadgesUrls
+from services.badge.entrypoints.pages import add_pages
 from services.badge.settings import BadgeSettings
+from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings
 from services.kernel.entrypoint import main
 from services.kernel.runtime import ServiceRuntime
 
@@ -17,7 +20,10 @@ settings = BadgeSettings()
 
 
 def _app(runtime: ServiceRuntime) -> FastAPI:
-    return build_app(runtime, settings.public_url, BlobStore(settings.blob_dir))
+    tokens = ClaimTokens(ClaimTokenSettings().claim_token_secret)
+    app = build_app(runtime, settings.public_url, BlobStore(settings.blob_dir), tokens)
+    add_pages(app, runtime, OpenBadgesUrls(settings.public_url), tokens)
+    return app
 
 
 if __name__ == "__main__":

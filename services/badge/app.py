@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.badge import TOPIC
 from contracts.evidence import TOPIC as EVIDENCE_TOPIC
+from contracts.notifier import TOPIC as NOTIFIER_TOPIC
 from services.badge.adapters.blob_store import BlobStore
 from services.badge.adapters.read_models import CHECKSUM_TABLES, DDL
 from services.badge.handlers import build_handlers
@@ -15,7 +16,7 @@ from services.kernel.settings import KernelSettings
 SPEC = ServiceSpec(
     name="badge",
     own_topic=TOPIC,
-    input_topics=(ACTIVITY_TOPIC, EVIDENCE_TOPIC),
+    input_topics=(ACTIVITY_TOPIC, EVIDENCE_TOPIC, NOTIFIER_TOPIC),
     ddl=DDL,
     checksum_tables=CHECKSUM_TABLES,
 )

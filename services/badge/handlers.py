@@ -1,4 +1,4 @@
-"""The badge service's event-to-handler map: what it decides on its inputs, what it projects."""
+"""The badge service's event-to-handler map: what it decides on events, what it projects."""
 
 from __future__ import annotations
 
@@ -6,18 +6,35 @@ from typing import Any
 
 from contracts import Envelope, new_envelope
 from contracts.activity import ActivityPublished, OrganisationCreated, PlaylistPublished
-from contracts.badge import BadgeClassCreated
+from contracts.badge import (
+    AssertionRevoked,
+    BadgeAwarded,
+    BadgeClassCreated,
+    BadgeClassEdited,
+    BadgeOffered,
+    ClaimRejected,
+    ClaimRequested,
+    OpenLinkRegenerated,
+)
+from contracts.notifier import EmailFailed, EmailSent
 from services.badge.adapters import read_models
 from services.badge.adapters.blob_store import BlobStore
 from services.badge.adapters.default_image import render
 from services.badge.domain.model import (
+    award,
     badge_class_id_for,
     created_event_id,
     decide_badge_for_source,
+    decide_claim,
     evolve,
+    outcome_id,
+    playlist_assertion_id,
+    playlist_completed,
 )
 from services.kernel.organisers import KEY_HANDLERS
 from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
+
+ACTOR = "service:badge"
 
 
 async def issuer_known(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
@@ -42,17 +59,18 @@ def make_badge_for_source(blobs: BlobStore) -> Handler:
             return  # the badge is a snapshot of the first publication (see domain.model)
         image = blobs.put(render(event.title, badge_class_id_for(source_id)), "image/png")
         for created in decide_badge_for_source(existing, cause, image):
+            version = await uow.lock_stream(created.badge_class_id)
             await uow.emit(
                 new_envelope(
                     created,
                     event_id=created_event_id(cause),
                     stream_id=created.badge_class_id,
-                    stream_version=1,
+                    stream_version=version + 1,
                     # Derived from the cause alone, so a re-made decision is byte-identical.
                     occurred_at=cause.occurred_at,
                     causation_id=cause.event_id,
                     correlation_id=cause.correlation_id or cause.event_id,
-                    actor="service:badge",
+                    actor=ACTOR,
                 )
             )
 
@@ -62,12 +80,185 @@ def make_badge_for_source(blobs: BlobStore) -> Handler:
 async def badge_class_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     # Creation starts the stream: there is nothing to read before it.
     creating = isinstance(envelope.payload, BadgeClassCreated)
-    state = (
-        None
-        if creating
-        else await read_models.get_badge_class(uow.conn, envelope.payload.badge_class_id)
-    )
+    badge_id = envelope.payload.badge_class_id
+    state = None if creating else await read_models.get_badge_class(uow.conn, badge_id)
     read_models.save_badge_class(uow.conn, evolve(state, envelope))
+
+
+async def open_link_regenerated(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: OpenLinkRegenerated = envelope.payload
+    uow.conn.defer(
+        "UPDATE badge_classes SET open_link_generation = $2, updated_at = $3 "
+        "WHERE badge_class_id = $1",
+        event.badge_class_id,
+        event.generation,
+        envelope.occurred_at,
+    )
+
+
+async def badge_offered(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: BadgeOffered = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO offers (offer_id, badge_class_id, recipient_email, via, expires_at, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        event.offer_id,
+        event.badge_class_id,
+        event.recipient_email,
+        event.via,
+        event.expires_at,
+        envelope.occurred_at,
+    )
+
+
+async def claim_requested(uow: UnitOfWork, request: Envelope[Any]) -> None:
+    """Record the request, then decide it: in log order, under the badge's lock."""
+    claim: ClaimRequested = request.payload
+    uow.conn.defer(
+        "INSERT INTO claim_requests (request_id, offer_id, badge_class_id, requested_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        claim.request_id,
+        claim.offer_id,
+        claim.badge_class_id,
+        request.occurred_at,
+    )
+    version = await uow.lock_stream(claim.badge_class_id)
+    badge = await read_models.get_badge_class(uow.conn, claim.badge_class_id)
+    offer = await read_models.get_offer(uow.conn, claim.offer_id)
+    if badge is None or offer is None:
+        raise ValueError(f"claim {claim.request_id} names an unknown badge or offer")
+    held = await read_models.holds_badge(uow.conn, badge.badge_class_id, offer.recipient_email)
+    issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
+    outcome = decide_claim(badge, offer, request, held, issuer)
+    await uow.emit(
+        new_envelope(
+            outcome,
+            event_id=outcome_id(request),
+            stream_id=claim.badge_class_id,
+            stream_version=version + 1,
+            occurred_at=request.occurred_at,
+            causation_id=request.event_id,
+            correlation_id=request.correlation_id,
+            actor=ACTOR,
+        )
+    )
+
+
+async def badge_awarded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: BadgeAwarded = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO assertions (assertion_id, badge_class_id, issuer_id, offer_id, reason, "
+        "recipient_email, recipient_salt, issued_on, expires) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        event.assertion_id,
+        event.badge_class_id,
+        event.issuer_id,
+        event.offer_id,
+        event.reason,
+        event.recipient_email,
+        event.recipient_salt,
+        event.issued_on,
+        event.expires,
+    )
+    if event.offer_id is not None:
+        uow.conn.defer(
+            "UPDATE offers SET assertion_id = $2 WHERE offer_id = $1",
+            event.offer_id,
+            event.assertion_id,
+        )
+        uow.conn.defer(
+            "UPDATE badge_classes SET open_link_claims = open_link_claims + 1 "
+            "WHERE badge_class_id = $1 AND "
+            "(SELECT via FROM offers WHERE offer_id = $2) = 'open_link'",
+            event.badge_class_id,
+            event.offer_id,
+        )
+    if event.request_id is not None:
+        uow.conn.defer(
+            "UPDATE claim_requests SET outcome = 'awarded', assertion_id = $2 "
+            "WHERE request_id = $1",
+            event.request_id,
+            event.assertion_id,
+        )
+    await award_completed_playlists(uow, envelope)
+
+
+async def award_completed_playlists(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+    """A learner holding every activity badge of a playlist gets the playlist's badge, once."""
+    event: BadgeAwarded = cause.payload
+    badge = await read_models.get_badge_class(uow.conn, event.badge_class_id)
+    if badge is None or badge.source_kind != "activity":
+        return
+    playlists = await read_models.playlists_requiring(uow.conn, badge.source_id)
+    if not playlists:
+        return
+    held = await read_models.held_badge_ids(uow.conn, event.recipient_email)
+    held_activities = {
+        held_badge.source_id
+        for held_badge_id in held
+        if (held_badge := await read_models.get_badge_class(uow.conn, held_badge_id))
+    }
+    for playlist in playlists:
+        if playlist.badge_class_id in held or not playlist_completed(playlist, held_activities):
+            continue
+        version = await uow.lock_stream(playlist.badge_class_id)
+        assertion_id = playlist_assertion_id(playlist.badge_class_id, event.recipient_email)
+        issuer = await read_models.issuer_name(uow.conn, playlist.issuer_id)
+        awarded = award(
+            playlist,
+            assertion_id,
+            event.recipient_email,
+            event.issued_on,
+            issuer,
+            reason="playlist",
+        )
+        await uow.emit(
+            new_envelope(
+                awarded,
+                event_id=assertion_id,
+                stream_id=playlist.badge_class_id,
+                stream_version=version + 1,
+                occurred_at=cause.occurred_at,
+                causation_id=cause.event_id,
+                correlation_id=cause.correlation_id,
+                actor=ACTOR,
+            )
+        )
+
+
+async def claim_rejected(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: ClaimRejected = envelope.payload
+    uow.conn.defer(
+        "UPDATE claim_requests SET outcome = 'rejected', reason = $2 WHERE request_id = $1",
+        event.request_id,
+        event.reason,
+    )
+
+
+async def assertion_revoked(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: AssertionRevoked = envelope.payload
+    uow.conn.defer(
+        "UPDATE assertions SET revoked = true, revocation_reason = $2, revoked_at = $3 "
+        "WHERE assertion_id = $1",
+        event.assertion_id,
+        event.reason,
+        envelope.occurred_at,
+    )
+
+
+async def email_outcome(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    """The notifier's word on an offer's email, shown to the organiser beside the offer."""
+    event: EmailSent | EmailFailed = envelope.payload
+    if event.kind != "offer" or event.offer_id is None:
+        return
+    sent = isinstance(event, EmailSent)
+    uow.conn.defer(
+        "UPDATE offers SET email_status = $2, email_detail = $3, email_attempts = $4 "
+        "WHERE offer_id = $1",
+        event.offer_id,
+        "sent" if sent else "failed",
+        "" if isinstance(event, EmailSent) else event.reason,
+        event.attempts,
+    )
 
 
 def build_handlers(blobs: BlobStore) -> HandlerMap:
@@ -78,4 +269,13 @@ def build_handlers(blobs: BlobStore) -> HandlerMap:
         ActivityPublished: make_badge,
         PlaylistPublished: make_badge,
         BadgeClassCreated: badge_class_changed,
+        BadgeClassEdited: badge_class_changed,
+        OpenLinkRegenerated: open_link_regenerated,
+        BadgeOffered: badge_offered,
+        ClaimRequested: claim_requested,
+        BadgeAwarded: badge_awarded,
+        ClaimRejected: claim_rejected,
+        AssertionRevoked: assertion_revoked,
+        EmailSent: email_outcome,
+        EmailFailed: email_outcome,
     }

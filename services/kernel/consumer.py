@@ -9,7 +9,9 @@ failing, goes to the service's dead-letter topic with the error, and consumption
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +72,7 @@ class EventConsumer:
         # seeks to the stored offsets: it must wait for the batch in flight to commit, or it
         # would seek back before it and hand out the same records again.
         self.applying = asyncio.Lock()
+        self._already_in_log: frozenset[uuid.UUID] = frozenset()
 
     # -- catching up -------------------------------------------------------------------------
 
@@ -96,6 +99,8 @@ class EventConsumer:
             consumer.assign(partitions)
             await self._seek_to_stored(consumer, partitions)
             end = await consumer.end_offsets(partitions)
+            self._already_in_log = await self._ids_ahead(consumer, partitions, end)
+            await self._seek_to_stored(consumer, partitions)
             while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.config.max_batch)
                 for records in batches.values():
@@ -108,8 +113,31 @@ class EventConsumer:
                         await self.process(records)
                         records_seen += len(records)
         finally:
+            self._already_in_log = frozenset()
             await consumer.stop()
         return records_seen
+
+    async def _ids_ahead(
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: Sequence[TopicPartition],
+        end: dict[TopicPartition, int],
+    ) -> frozenset[uuid.UUID]:
+        """The ids of the events between the stored offsets and the end, read from headers."""
+        ids: set[uuid.UUID] = set()
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            batches = await consumer.getmany(timeout_ms=500, max_records=5_000)
+            for tp, records in batches.items():
+                for record in records:
+                    if record.offset >= end[tp]:
+                        continue
+                    header = dict(record.headers or ()).get("event_id")
+                    if header is not None:
+                        ids.add(uuid.UUID(header.decode()))
+                    else:
+                        with contextlib.suppress(ValueError):
+                            ids.add(decode(record.value or b"").event_id)
+        return frozenset(ids)
 
     # -- the main loop -----------------------------------------------------------------------
 
@@ -198,7 +226,13 @@ class EventConsumer:
                     decoded.append(decode(record.value or b""))
                 except ValueError as error:
                     undecodable.append((record, f"undecodable: {error}"))
-            uow = UnitOfWork(conn, self._publisher, self._handlers, self._own_contract_topic)
+            uow = UnitOfWork(
+                conn,
+                self._publisher,
+                self._handlers,
+                self._own_contract_topic,
+                self._already_in_log,
+            )
             # Causes of our own derived events are dealt with: mark them before claiming, so
             # an input met in the same batch as its outcome is not decided again.
             causes = {

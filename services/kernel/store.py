@@ -22,10 +22,15 @@ class Connection(Protocol):
 # What the kernel keeps in every service schema. `applied_events` holds the id of every event
 # whose effect is in this schema (and the causes of this service's own derived events), so
 # redelivered and re-derived events apply once. `consumer_offsets` is the next offset to read,
-# written in the same transaction as the state change it follows.
+# written in the same transaction as the state change it follows. `stream_versions` is the last
+# version of each of the service's own aggregates.
 KERNEL_DDL = """
 CREATE TABLE IF NOT EXISTS applied_events (
     event_id uuid PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS stream_versions (
+    stream_id uuid PRIMARY KEY,
+    version integer NOT NULL
 );
 CREATE TABLE IF NOT EXISTS consumer_offsets (
     topic text NOT NULL,

@@ -32,8 +32,12 @@ class UnitOfWork:
         publisher: EventPublisher,
         handlers: HandlerMap,
         own_topic: str,
+        already_in_log: frozenset[uuid.UUID] = frozenset(),
     ) -> None:
         self.conn = DeferringConnection(conn)
+        # While catching up, the ids further down our own log: a decision made again here
+        # is not appended again; it is applied when the log reaches it.
+        self._already_in_log = already_in_log
         self._publisher = publisher
         self._handlers = handlers
         self._own_topic = own_topic
@@ -69,22 +73,57 @@ class UnitOfWork:
                     "INSERT INTO applied_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
                     cause,
                 )
+        if payload_type.topic == self._own_topic:
+            self.conn.defer(
+                "INSERT INTO stream_versions (stream_id, version) VALUES ($1, $2) "
+                "ON CONFLICT (stream_id) DO UPDATE "
+                "SET version = GREATEST(stream_versions.version, EXCLUDED.version)",
+                envelope.stream_id,
+                envelope.stream_version,
+            )
         handler = self._handlers.get(payload_type)
         if handler is not None:
             await handler(self, envelope)
 
-    async def emit(self, envelope: Envelope[Any]) -> bool:
+    def recently_appended(self, event_id: uuid.UUID) -> Envelope[Any] | None:
+        """An event this process appended though its transaction did not commit."""
+        return self._publisher.recently_appended(event_id)
+
+    async def lock_stream(self, stream_id: uuid.UUID) -> int:
+        """Take the aggregate's lock until commit; returns its last version (0 if new).
+
+        Every writer of one of our aggregates takes this lock before deciding, so decisions
+        on one aggregate are made one at a time, in the order they reach the log.
+        """
+        await self.conn.execute(
+            "INSERT INTO stream_versions (stream_id, version) VALUES ($1, 0) "
+            "ON CONFLICT DO NOTHING",
+            stream_id,
+        )
+        version: int = await self.conn.fetchval(
+            "SELECT version FROM stream_versions WHERE stream_id = $1 FOR UPDATE", stream_id
+        )
+        return version
+
+    async def emit(self, envelope: Envelope[Any], *, wait: bool = False) -> bool:
         """Apply a new event here and append it to its topic. False if it was already applied.
 
         The state change comes before the send so that a failing handler never leaves an event
         in the log; the send is awaited in `flush`, before the transaction commits. A crash
         between the send and the commit leaves the event in the log unapplied; the consumer
-        applies it from there, deduplicated by its id.
+        applies it from there, deduplicated by its id. `wait` awaits the send at once.
         """
-        if not await self.claim(envelope.event_id):
+        if envelope.event_id in self._already_in_log or not await self.claim(envelope.event_id):
             return False
         await self.apply(envelope)
-        self._in_flight.append(await self._publisher.send(envelope))
+        if self._publisher.recently_appended(envelope.event_id) is not None:
+            return True  # appended by an earlier try of this transaction
+        sent = await self._publisher.send(envelope)
+        if wait:
+            # For effects outside (an email): the record of it is in Kafka before the next.
+            await sent
+        else:
+            self._in_flight.append(sent)
         return True
 
     async def flush(self) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from services.kernel.entrypoint import main
-from services.notifier.app import NotifierSettings, build_app, build_runtime
+from services.notifier.app import build_app, build_runtime
+from services.notifier.settings import NotifierSettings
 
 if __name__ == "__main__":
     settings = NotifierSettings()

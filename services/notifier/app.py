@@ -1,30 +1,30 @@
-"""Wires the notifier service. It mails claim links in a later release; today it records the
-emails it is told about and is wired to the kernel like every service."""
+"""Wires the notifier: it mails claim links and award confirmations, and records each email
+as EmailSent or EmailFailed. Its HTTP face is health only."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts import Envelope
 from contracts.badge import TOPIC as BADGE_TOPIC
 from contracts.evidence import TOPIC as EVIDENCE_TOPIC
-from contracts.notifier import TOPIC, EmailFailed, EmailSent
+from contracts.notifier import TOPIC
+from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings
 from services.kernel.http import new_app
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
-from services.kernel.unit_of_work import HandlerMap, UnitOfWork
+from services.notifier.adapters.smtp import Mailer
+from services.notifier.handlers import build_handlers
+from services.notifier.settings import NotifierSettings
 
 DDL = """
 CREATE TABLE IF NOT EXISTS emails (
     cause_event_id uuid PRIMARY KEY,
+    kind text NOT NULL,
     recipient text NOT NULL,
     status text NOT NULL,
     detail text NOT NULL,
     attempts integer NOT NULL,
+    offer_id uuid,
     recorded_at timestamptz NOT NULL
 );
 """
@@ -38,35 +38,15 @@ SPEC = ServiceSpec(
 )
 
 
-class NotifierSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore")
-
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8004, ge=1, le=65535)
-
-
-async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: EmailSent | EmailFailed = envelope.payload
-    sent = isinstance(event, EmailSent)
-    uow.conn.defer(
-        "INSERT INTO emails (cause_event_id, recipient, status, detail, attempts, recorded_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cause_event_id) DO UPDATE SET "
-        "status = EXCLUDED.status, detail = EXCLUDED.detail, attempts = EXCLUDED.attempts, "
-        "recorded_at = EXCLUDED.recorded_at",
-        event.cause_event_id,
-        event.recipient,
-        "sent" if sent else "failed",
-        event.subject if isinstance(event, EmailSent) else event.reason,
-        event.attempts,
-        envelope.occurred_at,
+def build_runtime(
+    settings: KernelSettings | None = None, notifier_settings: NotifierSettings | None = None
+) -> ServiceRuntime:
+    notifier = notifier_settings or NotifierSettings()
+    tokens = ClaimTokens(ClaimTokenSettings().claim_token_secret)
+    mailer = Mailer(notifier)
+    return ServiceRuntime(
+        SPEC, settings or KernelSettings(), lambda _: build_handlers(notifier, mailer, tokens)
     )
-
-
-HANDLERS: HandlerMap = {EmailSent: email_recorded, EmailFailed: email_recorded}
-
-
-def build_runtime(settings: KernelSettings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(SPEC, settings or KernelSettings(), lambda _: HANDLERS)
 
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:

@@ -1,4 +1,5 @@
-"""The badge service's tables: issuers and badge classes, re-derivable from the event logs."""
+"""The badge service's tables: issuers, badge classes, offers, claim requests and assertions,
+all re-derivable from the event logs."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from contracts.badge import BlobRef
-from services.badge.domain.model import BadgeClass
+from contracts.badge import BlobRef, OpenLink
+from services.badge.domain.model import Assertion, BadgeClass, Offer
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.organisers import ORGANISER_KEYS_DDL
 from services.kernel.store import Connection
@@ -34,16 +35,69 @@ CREATE TABLE IF NOT EXISTS badge_classes (
     image_size integer NOT NULL,
     image_media_type text NOT NULL,
     required_activity_ids uuid[] NOT NULL,
-    version integer NOT NULL,
+    expires_after_days integer,
+    evidence_mode text NOT NULL DEFAULT 'none',
+    open_link_enabled boolean NOT NULL DEFAULT true,
+    open_link_max_claims integer,
+    open_link_valid_until timestamptz,
+    open_link_generation integer NOT NULL DEFAULT 1,
+    open_link_claims integer NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS badge_classes_by_issuer ON badge_classes (issuer_id, created_at);
+CREATE INDEX IF NOT EXISTS playlist_badges_by_activity
+    ON badge_classes USING gin (required_activity_ids);
+CREATE TABLE IF NOT EXISTS offers (
+    offer_id uuid PRIMARY KEY,
+    badge_class_id uuid NOT NULL,
+    recipient_email text NOT NULL,
+    via text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    assertion_id uuid,
+    email_status text NOT NULL DEFAULT 'pending',
+    email_detail text NOT NULL DEFAULT '',
+    email_attempts integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS offers_by_badge ON offers (badge_class_id, created_at);
+CREATE TABLE IF NOT EXISTS claim_requests (
+    request_id uuid PRIMARY KEY,
+    offer_id uuid NOT NULL,
+    badge_class_id uuid NOT NULL,
+    requested_at timestamptz NOT NULL,
+    outcome text NOT NULL DEFAULT 'pending',
+    reason text,
+    assertion_id uuid
+);
+CREATE TABLE IF NOT EXISTS assertions (
+    assertion_id uuid PRIMARY KEY,
+    badge_class_id uuid NOT NULL,
+    issuer_id uuid NOT NULL,
+    offer_id uuid,
+    reason text NOT NULL,
+    recipient_email text NOT NULL,
+    recipient_salt text NOT NULL,
+    issued_on timestamptz NOT NULL,
+    expires timestamptz,
+    revoked boolean NOT NULL DEFAULT false,
+    revocation_reason text,
+    revoked_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS assertions_by_badge ON assertions (badge_class_id, recipient_email);
+CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_email);
 """
     + ORGANISER_KEYS_DDL
 )
 
-CHECKSUM_TABLES = ("issuers", "badge_classes", "organiser_keys")
+CHECKSUM_TABLES = (
+    "issuers",
+    "badge_classes",
+    "offers",
+    "claim_requests",
+    "assertions",
+    "organiser_keys",
+)
 
 
 def _badge_class(row: asyncpg.Record) -> BadgeClass:
@@ -61,9 +115,17 @@ def _badge_class(row: asyncpg.Record) -> BadgeClass:
             media_type=row["image_media_type"],
         ),
         required_activity_ids=tuple(row["required_activity_ids"]),
-        version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        expires_after_days=row["expires_after_days"],
+        evidence_mode=row["evidence_mode"],
+        open_link=OpenLink(
+            enabled=row["open_link_enabled"],
+            max_claims=row["open_link_max_claims"],
+            valid_until=row["open_link_valid_until"],
+        ),
+        open_link_generation=row["open_link_generation"],
+        open_link_claims=row["open_link_claims"],
     )
 
 
@@ -91,18 +153,31 @@ async def list_badge_classes(
     return [_badge_class(row) for row in rows]
 
 
+async def playlists_requiring(conn: Connection, activity_id: uuid.UUID) -> list[BadgeClass]:
+    rows = await conn.fetch(
+        "SELECT * FROM badge_classes WHERE required_activity_ids @> ARRAY[$1::uuid]", activity_id
+    )
+    return [_badge_class(row) for row in rows]
+
+
 def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
     conn.defer(
         """
         INSERT INTO badge_classes (badge_class_id, issuer_id, source_kind, source_id, name,
             description, criteria_narrative, image_sha256, image_size, image_media_type,
-            required_activity_ids, version, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            required_activity_ids, expires_after_days, evidence_mode, open_link_enabled,
+            open_link_max_claims, open_link_valid_until, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
         ON CONFLICT (badge_class_id) DO UPDATE SET
             name = EXCLUDED.name, description = EXCLUDED.description,
             criteria_narrative = EXCLUDED.criteria_narrative,
             image_sha256 = EXCLUDED.image_sha256, image_size = EXCLUDED.image_size,
-            image_media_type = EXCLUDED.image_media_type, version = EXCLUDED.version,
+            image_media_type = EXCLUDED.image_media_type,
+            expires_after_days = EXCLUDED.expires_after_days,
+            evidence_mode = EXCLUDED.evidence_mode,
+            open_link_enabled = EXCLUDED.open_link_enabled,
+            open_link_max_claims = EXCLUDED.open_link_max_claims,
+            open_link_valid_until = EXCLUDED.open_link_valid_until,
             updated_at = EXCLUDED.updated_at
         """,
         badge.badge_class_id,
@@ -116,7 +191,11 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
         badge.image.size,
         badge.image.media_type,
         list(badge.required_activity_ids),
-        badge.version,
+        badge.expires_after_days,
+        badge.evidence_mode,
+        badge.open_link.enabled,
+        badge.open_link.max_claims,
+        badge.open_link.valid_until,
         badge.created_at,
         badge.updated_at,
     )
@@ -124,4 +203,98 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
 
 async def get_issuer(conn: Connection, issuer_id: uuid.UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT * FROM issuers WHERE issuer_id = $1", issuer_id)
+    return dict(row) if row else None
+
+
+async def issuer_name(conn: Connection, issuer_id: uuid.UUID) -> str:
+    """The organisation's name; its events may not have arrived yet on a fresh replay."""
+    name = await conn.fetchval("SELECT name FROM issuers WHERE issuer_id = $1", issuer_id)
+    return str(name) if name else "the organiser"
+
+
+async def get_offer(conn: Connection, offer_id: uuid.UUID) -> Offer | None:
+    row = await conn.fetchrow(
+        "SELECT offer_id, badge_class_id, recipient_email, via, expires_at, assertion_id "
+        "FROM offers WHERE offer_id = $1",
+        offer_id,
+    )
+    return Offer(**dict(row)) if row else None
+
+
+async def existing_offer_ids(conn: Connection, offer_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT offer_id FROM offers WHERE offer_id = ANY($1::uuid[])", offer_ids
+    )
+    return {row["offer_id"] for row in rows}
+
+
+async def list_offers(conn: Connection, badge_class_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT offer_id, recipient_email, via, expires_at, created_at, assertion_id, "
+        "email_status, email_detail, email_attempts FROM offers WHERE badge_class_id = $1 "
+        "ORDER BY created_at, offer_id",
+        badge_class_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def holds_badge(conn: Connection, badge_class_id: uuid.UUID, email: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM assertions WHERE badge_class_id = $1 AND recipient_email = $2 "
+            "AND NOT revoked LIMIT 1",
+            badge_class_id,
+            email,
+        )
+    )
+
+
+async def held_badge_ids(conn: Connection, email: str) -> set[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT badge_class_id FROM assertions WHERE recipient_email = $1 AND NOT revoked", email
+    )
+    return {row["badge_class_id"] for row in rows}
+
+
+async def get_assertion_row(conn: Connection, assertion_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow("SELECT * FROM assertions WHERE assertion_id = $1", assertion_id)
+    return dict(row) if row else None
+
+
+async def get_assertion(conn: Connection, assertion_id: uuid.UUID) -> Assertion | None:
+    row = await get_assertion_row(conn, assertion_id)
+    if row is None:
+        return None
+    return Assertion(
+        assertion_id=row["assertion_id"],
+        badge_class_id=row["badge_class_id"],
+        recipient_email=row["recipient_email"],
+        revoked=row["revoked"],
+    )
+
+
+async def list_assertions(conn: Connection, badge_class_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT assertion_id, recipient_email, reason, issued_on, expires, revoked, "
+        "revocation_reason FROM assertions WHERE badge_class_id = $1 "
+        "ORDER BY issued_on, assertion_id",
+        badge_class_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def revoked_assertions(conn: Connection, issuer_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT assertion_id, revocation_reason FROM assertions "
+        "WHERE issuer_id = $1 AND revoked ORDER BY assertion_id",
+        issuer_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def claim_outcome(conn: Connection, request_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT outcome, reason, assertion_id FROM claim_requests WHERE request_id = $1",
+        request_id,
+    )
     return dict(row) if row else None

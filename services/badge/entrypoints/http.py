@@ -1,28 +1,44 @@
-"""The badge service's HTTP face: organiser badge API and the public Open Badges documents."""
+"""The badge service's organiser API and public Open Badges documents."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi import FastAPI, Header, Request, Response, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.badge import OpenLink
+from services.badge import service_layer
 from services.badge.adapters import read_models
+from services.badge.adapters.baking import bake_png, bake_svg
 from services.badge.adapters.blob_store import BlobStore
+from services.badge.adapters.images import MAX_BYTES, InvalidImage, check_image
+from services.badge.adapters.qr import qr_png, qr_svg
 from services.badge.domain.model import BadgeClass
+from services.badge.entrypoints import recipients
 from services.badge.entrypoints.open_badges import (
     MEDIA_TYPE,
     OpenBadgesUrls,
+    assertion_document,
     badge_class_document,
     issuer_profile,
+    revocation_list,
 )
-from services.kernel.errors import Forbidden, NotFound
+from services.kernel.claim_tokens import ClaimTokens
+from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound
 from services.kernel.http import new_app
-from services.kernel.organisers import CurrentOrganiser
+from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class Invalid(DomainError):
+    status_code = 422
 
 
 class BadgeClassOut(BaseModel):
@@ -36,7 +52,10 @@ class BadgeClassOut(BaseModel):
     image_url: str
     open_badges_url: str
     required_activity_ids: list[uuid.UUID]
-    version: int
+    expires_after_days: int | None
+    evidence_mode: str
+    open_link: OpenLink
+    open_link_claims: int
     created_at: datetime
     updated_at: datetime
 
@@ -53,10 +72,41 @@ class BadgeClassOut(BaseModel):
             image_url=urls.badge_image(badge.badge_class_id),
             open_badges_url=urls.badge_class(badge.badge_class_id),
             required_activity_ids=list(badge.required_activity_ids),
-            version=badge.version,
+            expires_after_days=badge.expires_after_days,
+            evidence_mode=badge.evidence_mode,
+            open_link=badge.open_link,
+            open_link_claims=badge.open_link_claims,
             created_at=badge.created_at,
             updated_at=badge.updated_at,
         )
+
+
+class BadgeChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    criteria_narrative: str | None = Field(default=None, max_length=10_000)
+    expires_after_days: int | None = Field(
+        default=None, ge=1, le=36_500, description="Days an award stays valid; null: forever."
+    )
+    evidence_mode: Literal["none", "self", "peer", "organiser"] | None = None
+    open_link: OpenLink | None = None
+
+
+class EmailsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(default=None, max_length=320)
+    emails: list[Annotated[str, Field(max_length=320)]] | None = Field(
+        default=None, max_length=recipients.MAX_ROWS
+    )
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=1_000)
 
 
 def _json_ld(document: dict[str, Any]) -> JSONResponse:
@@ -65,21 +115,44 @@ def _json_ld(document: dict[str, Any]) -> JSONResponse:
     )
 
 
-def build_app(runtime: ServiceRuntime, public_url: str, blobs: BlobStore) -> FastAPI:
+def wants_html(request: Request) -> bool:
+    """People's browsers ask for HTML first; verifiers ask for JSON(-LD)."""
+    accept = request.headers.get("accept", "").lower()
+    if "text/html" not in accept:
+        return False
+    return "json" not in accept or accept.index("text/html") < accept.index("json")
+
+
+def build_app(
+    runtime: ServiceRuntime, public_url: str, blobs: BlobStore, tokens: ClaimTokens
+) -> FastAPI:
     urls = OpenBadgesUrls(public_url)
     app = new_app(
         "Badge service",
-        "Badges made from published activities and playlists, and their hosted Open Badges 2.0 "
-        "documents. Organiser endpoints take `Authorization: Bearer obk_...`.",
+        "Badges made from published activities and playlists: edit them, issue them to emails, "
+        "as a QR code or a link, and host their Open Badges 2.0 documents. Organiser endpoints "
+        "take `Authorization: Bearer obk_...`.",
+        max_body_bytes=MAX_BODY_BYTES,
     )
     app.state.runtime = runtime
 
-    async def load(badge_class_id: uuid.UUID) -> BadgeClass:
+    async def owned(badge_class_id: uuid.UUID, organiser: Organiser) -> BadgeClass:
+        async with runtime.pool.acquire() as conn:
+            badge = await read_models.get_badge_class(conn, badge_class_id)
+        if badge is None:
+            raise NotFound("badge not found")
+        if badge.issuer_id != organiser.organisation_id:
+            raise Forbidden("this badge belongs to another organisation")
+        return badge
+
+    async def public_badge(badge_class_id: uuid.UUID) -> BadgeClass:
         async with runtime.pool.acquire() as conn:
             badge = await read_models.get_badge_class(conn, badge_class_id)
         if badge is None:
             raise NotFound("badge not found")
         return badge
+
+    # -- organiser: badges ---------------------------------------------------------------------
 
     @app.get("/v1/badges", tags=["badges"])
     async def list_badges(
@@ -92,10 +165,169 @@ def build_app(runtime: ServiceRuntime, public_url: str, blobs: BlobStore) -> Fas
 
     @app.get("/v1/badges/{badge_class_id}", tags=["badges"])
     async def get_badge(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> BadgeClassOut:
-        badge = await load(badge_class_id)
-        if badge.issuer_id != organiser.organisation_id:
-            raise Forbidden("this badge belongs to another organisation")
+        return BadgeClassOut.of(await owned(badge_class_id, organiser), urls)
+
+    @app.patch("/v1/badges/{badge_class_id}", tags=["badges"])
+    async def edit_badge(
+        badge_class_id: uuid.UUID, body: BadgeChanges, organiser: CurrentOrganiser
+    ) -> BadgeClassOut:
+        """Edit before issuing. Fields left out stay as they are; `expires_after_days: null`
+        makes awards permanent. Badges already awarded show the new text too."""
+        changes = {field: getattr(body, field) for field in body.model_fields_set}
+        for field in ("name", "evidence_mode", "open_link"):
+            if field in changes and changes[field] is None:
+                raise Invalid(f"{field} cannot be null")
+        badge = await service_layer.edit(runtime, organiser, badge_class_id, changes)
         return BadgeClassOut.of(badge, urls)
+
+    @app.put("/v1/badges/{badge_class_id}/image", tags=["badges"])
+    async def upload_image(
+        badge_class_id: uuid.UUID, file: UploadFile, organiser: CurrentOrganiser
+    ) -> BadgeClassOut:
+        """A PNG (64 to 2048 pixels a side) or a plain SVG, at most 512 KiB."""
+        await owned(badge_class_id, organiser)
+        data = await file.read(MAX_BYTES + 1)
+        try:
+            checked = check_image(data)
+        except InvalidImage as error:
+            raise Invalid(f"the image was refused: {error}") from error
+        image = blobs.put(checked.data, checked.media_type)
+        badge = await service_layer.edit(runtime, organiser, badge_class_id, {"image": image})
+        return BadgeClassOut.of(badge, urls)
+
+    # -- organiser: issuing --------------------------------------------------------------------
+
+    async def issue(
+        badge_class_id: uuid.UUID,
+        organiser: Organiser,
+        parsed: tuple[list[service_layer.Recipient], list[recipients.Rejected]],
+        idempotency_key: str | None,
+    ) -> JSONResponse:
+        accepted, rejected = parsed
+        await owned(badge_class_id, organiser)
+        key = idempotency_key or str(uuid.uuid4())
+        result = await service_layer.offer_to_emails(
+            runtime, organiser, badge_class_id, accepted, key
+        )
+        body = {
+            "idempotency_key": key,
+            "created": result.created,
+            "offers": [{**o, "offer_id": str(o["offer_id"])} for o in result.offers],
+            "rejected": [vars(r) for r in rejected],
+        }
+        status = 201 if result.created else 200
+        return JSONResponse(body, status_code=status)
+
+    IdempotencyKey = Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Send the same key when retrying: nothing is issued twice.",
+        ),
+    ]
+
+    @app.post("/v1/badges/{badge_class_id}/offers", tags=["issuing"], status_code=201)
+    async def offer_to_emails(
+        badge_class_id: uuid.UUID,
+        body: EmailsIn,
+        organiser: CurrentOrganiser,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """Issue to one address (`email`) or many (`emails`, up to 10,000). Each valid address
+        gets a personal, single-use claim link by email; invalid ones come back in `rejected`
+        with their row number (1 = the first) and reason."""
+        emails = ([body.email] if body.email is not None else []) + (body.emails or [])
+        if not emails:
+            raise Invalid("give `email` or `emails`")
+        try:
+            parsed = recipients.from_list(emails)
+        except recipients.UnreadableRecipients as error:
+            raise Invalid(str(error)) from error
+        return await issue(badge_class_id, organiser, parsed, idempotency_key)
+
+    @app.post("/v1/badges/{badge_class_id}/offers/csv", tags=["issuing"], status_code=201)
+    async def offer_to_csv(
+        badge_class_id: uuid.UUID,
+        file: UploadFile,
+        organiser: CurrentOrganiser,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """Issue to the addresses of a CSV file (up to 10,000 rows): the column headed `email`,
+        else the first column. Rows are numbered as a spreadsheet shows them."""
+        try:
+            parsed = recipients.from_csv(await file.read())
+        except recipients.UnreadableRecipients as error:
+            raise BadRequest(str(error)) from error
+        return await issue(badge_class_id, organiser, parsed, idempotency_key)
+
+    @app.get("/v1/badges/{badge_class_id}/offers", tags=["issuing"])
+    async def list_offers(
+        badge_class_id: uuid.UUID, organiser: CurrentOrganiser
+    ) -> list[dict[str, Any]]:
+        """Every offer with the state of its email (`pending`, `sent` or `failed` with why)."""
+        await owned(badge_class_id, organiser)
+        async with runtime.pool.acquire() as conn:
+            return await read_models.list_offers(conn, badge_class_id)
+
+    def open_link_url(badge: BadgeClass) -> str:
+        return urls.claim(tokens.open(badge.badge_class_id, badge.open_link_generation))
+
+    @app.get("/v1/badges/{badge_class_id}/open-link", tags=["issuing"])
+    async def open_link(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> dict[str, Any]:
+        """The badge's URL link and its QR code, to share; anyone who opens it can claim."""
+        badge = await owned(badge_class_id, organiser)
+        base = f"{public_url.rstrip('/')}/v1/badges/{badge_class_id}/open-link"
+        return {
+            "url": open_link_url(badge),
+            "qr_png": f"{base}/qr.png",
+            "qr_svg": f"{base}/qr.svg",
+            **badge.open_link.model_dump(mode="json"),
+            "claims": badge.open_link_claims,
+        }
+
+    @app.get("/v1/badges/{badge_class_id}/open-link/qr.png", tags=["issuing"])
+    async def open_link_png(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> Response:
+        badge = await owned(badge_class_id, organiser)
+        return Response(
+            qr_png(open_link_url(badge)),
+            media_type="image/png",
+            headers={"Content-Disposition": f'attachment; filename="badge-{badge_class_id}.png"'},
+        )
+
+    @app.get("/v1/badges/{badge_class_id}/open-link/qr.svg", tags=["issuing"])
+    async def open_link_svg(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> Response:
+        badge = await owned(badge_class_id, organiser)
+        return Response(
+            qr_svg(open_link_url(badge)),
+            media_type="image/svg+xml",
+            headers={"Content-Disposition": f'attachment; filename="badge-{badge_class_id}.svg"'},
+        )
+
+    @app.post("/v1/badges/{badge_class_id}/open-link/regenerate", tags=["issuing"])
+    async def regenerate(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> dict[str, Any]:
+        """A new link and QR code; the old ones stop working at once."""
+        await service_layer.regenerate_open_link(runtime, organiser, badge_class_id)
+        return await open_link(badge_class_id, organiser)
+
+    @app.get("/v1/badges/{badge_class_id}/assertions", tags=["issuing"])
+    async def list_assertions(
+        badge_class_id: uuid.UUID, organiser: CurrentOrganiser
+    ) -> list[dict[str, Any]]:
+        await owned(badge_class_id, organiser)
+        async with runtime.pool.acquire() as conn:
+            found = await read_models.list_assertions(conn, badge_class_id)
+        return [{**a, "url": urls.assertion(a["assertion_id"])} for a in found]
+
+    @app.post("/v1/assertions/{assertion_id}/revoke", tags=["issuing"])
+    async def revoke(
+        assertion_id: uuid.UUID, body: RevokeIn, organiser: CurrentOrganiser
+    ) -> dict[str, Any]:
+        """The Assertion then answers as revoked and the issuer's revocation list names it."""
+        await service_layer.revoke(runtime, organiser, assertion_id, body.reason)
+        return {"assertion_id": str(assertion_id), "revoked": True, "reason": body.reason}
+
+    # -- public: Open Badges documents ---------------------------------------------------------
 
     @app.get("/ob/issuers/{issuer_id}", tags=["open badges"])
     async def issuer(issuer_id: uuid.UUID) -> JSONResponse:
@@ -105,20 +337,70 @@ def build_app(runtime: ServiceRuntime, public_url: str, blobs: BlobStore) -> Fas
             raise NotFound("issuer not found")
         return _json_ld(issuer_profile(urls, found))
 
+    @app.get("/ob/issuers/{issuer_id}/revocations", tags=["open badges"])
+    async def revocations(issuer_id: uuid.UUID) -> JSONResponse:
+        async with runtime.pool.acquire() as conn:
+            if await read_models.get_issuer(conn, issuer_id) is None:
+                raise NotFound("issuer not found")
+            revoked = await read_models.revoked_assertions(conn, issuer_id)
+        return _json_ld(revocation_list(urls, issuer_id, revoked))
+
     @app.get("/ob/badge-classes/{badge_class_id}", tags=["open badges"])
     async def badge_class(badge_class_id: uuid.UUID) -> JSONResponse:
-        return _json_ld(badge_class_document(urls, await load(badge_class_id)))
+        return _json_ld(badge_class_document(urls, await public_badge(badge_class_id)))
 
     @app.get("/ob/badge-classes/{badge_class_id}/image", tags=["open badges"])
     async def badge_image(badge_class_id: uuid.UUID) -> Response:
-        badge = await load(badge_class_id)
+        badge = await public_badge(badge_class_id)
         data = blobs.get(badge.image.sha256)
         if data is None:
             raise NotFound("the badge image is missing from the blob store")
         return Response(
             data,
             media_type=badge.image.media_type,
-            headers={"Cache-Control": "public, max-age=300", "ETag": f'"{badge.image.sha256}"'},
+            headers={
+                "Cache-Control": "public, max-age=300",
+                "ETag": f'"{badge.image.sha256}"',
+                # An SVG opened on its own must not run anything, whatever slipped through.
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            },
+        )
+
+    async def load_assertion(assertion_id: uuid.UUID) -> dict[str, Any]:
+        async with runtime.pool.acquire() as conn:
+            found = await read_models.get_assertion_row(conn, assertion_id)
+        if found is None:
+            raise NotFound("assertion not found")
+        return found
+
+    @app.get("/ob/assertions/{assertion_id}", tags=["open badges"], response_model=None)
+    async def assertion(assertion_id: uuid.UUID, request: Request) -> Response:
+        """JSON-LD for verifiers; people's browsers are sent to the badge page."""
+        found = await load_assertion(assertion_id)
+        if wants_html(request):
+            return RedirectResponse(urls.badge_page(assertion_id), status_code=303)
+        return _json_ld(assertion_document(urls, found))
+
+    @app.get("/ob/assertions/{assertion_id}/baked", tags=["open badges"])
+    async def baked(assertion_id: uuid.UUID) -> Response:
+        """The badge image with its Assertion baked in, to download and keep."""
+        found = await load_assertion(assertion_id)
+        badge = await public_badge(found["badge_class_id"])
+        image = blobs.get(badge.image.sha256)
+        if image is None:
+            raise NotFound("the badge image is missing from the blob store")
+        document = json.dumps(assertion_document(urls, found))
+        if badge.image.media_type == "image/png":
+            data, media_type, extension = bake_png(image, document), "image/png", "png"
+        else:
+            data = bake_svg(image, urls.assertion(assertion_id), document)
+            media_type, extension = "image/svg+xml", "svg"
+        return Response(
+            data,
+            media_type=media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="badge-{assertion_id}.{extension}"'
+            },
         )
 
     return app

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from services.badge.domain.model import BadgeClass
+from services.badge.domain.model import BadgeClass, recipient_identity
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 MEDIA_TYPE = "application/ld+json"
 
 
 class OpenBadgesUrls:
-    """Every hosted id is an address under the badge service's public URL."""
+    """Every hosted id, and every learner-facing page, is an address under the public URL."""
 
     def __init__(self, public_url: str) -> None:
         self.base = public_url.rstrip("/")
@@ -19,11 +20,30 @@ class OpenBadgesUrls:
     def issuer(self, issuer_id: object) -> str:
         return f"{self.base}/ob/issuers/{issuer_id}"
 
+    def revocation_list(self, issuer_id: object) -> str:
+        return f"{self.issuer(issuer_id)}/revocations"
+
     def badge_class(self, badge_class_id: object) -> str:
         return f"{self.base}/ob/badge-classes/{badge_class_id}"
 
     def badge_image(self, badge_class_id: object) -> str:
         return f"{self.badge_class(badge_class_id)}/image"
+
+    def assertion(self, assertion_id: object) -> str:
+        return f"{self.base}/ob/assertions/{assertion_id}"
+
+    def baked(self, assertion_id: object) -> str:
+        return f"{self.assertion(assertion_id)}/baked"
+
+    def badge_page(self, assertion_id: object) -> str:
+        return f"{self.base}/badges/{assertion_id}"
+
+    def claim(self, token: str) -> str:
+        return f"{self.base}/claim/{token}"
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def issuer_profile(urls: OpenBadgesUrls, issuer: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +54,7 @@ def issuer_profile(urls: OpenBadgesUrls, issuer: dict[str, Any]) -> dict[str, An
         "name": issuer["name"],
         "url": issuer["url"],
         "email": issuer["email"],
+        "revocationList": urls.revocation_list(issuer["issuer_id"]),
     }
 
 
@@ -47,4 +68,44 @@ def badge_class_document(urls: OpenBadgesUrls, badge: BadgeClass) -> dict[str, A
         "image": urls.badge_image(badge.badge_class_id),
         "criteria": {"narrative": badge.criteria_narrative},
         "issuer": urls.issuer(badge.issuer_id),
+    }
+
+
+def assertion_document(urls: OpenBadgesUrls, assertion: dict[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "@context": CONTEXT,
+        "type": "Assertion",
+        "id": urls.assertion(assertion["assertion_id"]),
+        "recipient": {
+            "type": "email",
+            "hashed": True,
+            "salt": assertion["recipient_salt"],
+            "identity": recipient_identity(
+                assertion["recipient_email"], assertion["recipient_salt"]
+            ),
+        },
+        "badge": urls.badge_class(assertion["badge_class_id"]),
+        "verification": {"type": "hosted"},
+        "issuedOn": _time(assertion["issued_on"]),
+    }
+    if assertion["expires"] is not None:
+        document["expires"] = _time(assertion["expires"])
+    if assertion["revoked"]:
+        document["revoked"] = True
+        document["revocationReason"] = assertion["revocation_reason"]
+    return document
+
+
+def revocation_list(
+    urls: OpenBadgesUrls, issuer_id: object, revoked: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "@context": CONTEXT,
+        "type": "RevocationList",
+        "id": urls.revocation_list(issuer_id),
+        "issuer": urls.issuer(issuer_id),
+        "revokedAssertions": [
+            {"id": urls.assertion(r["assertion_id"]), "revocationReason": r["revocation_reason"]}
+            for r in revoked
+        ],
     }

@@ -1,0 +1,65 @@
+"""Bakes an Assertion into its badge image (Open Badges 2.0 baking): an `openbadges` iTXt
+chunk in a PNG, an <openbadges:assertion> element in an SVG."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from services.badge.adapters.images import PNG_SIGNATURE
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, at = [], len(PNG_SIGNATURE)
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        kind = png[at + 4 : at + 8]
+        chunks.append((kind, png[at + 8 : at + 8 + length]))
+        at += 12 + length
+    return chunks
+
+
+def bake_png(png: bytes, assertion_json: str) -> bytes:
+    """The PNG with one `openbadges` iTXt chunk (any earlier one replaced) before IEND."""
+    text = b"openbadges\x00\x00\x00\x00\x00" + assertion_json.encode()
+    kept = [
+        (kind, body)
+        for kind, body in _chunks(png)
+        if not (kind == b"iTXt" and body.startswith(b"openbadges\x00")) and kind != b"IEND"
+    ]
+    return (
+        PNG_SIGNATURE
+        + b"".join(_chunk(kind, body) for kind, body in kept)
+        + _chunk(b"iTXt", text)
+        + _chunk(b"IEND", b"")
+    )
+
+
+def read_baked_png(png: bytes) -> str | None:
+    for kind, body in _chunks(png):
+        if kind == b"iTXt" and body.startswith(b"openbadges\x00"):
+            # keyword, NUL, compression flag, method, language tag NUL, translated NUL, text
+            rest = body[len(b"openbadges\x00") + 2 :]
+            _, _, rest = rest.partition(b"\x00")
+            _, _, text = rest.partition(b"\x00")
+            return text.decode()
+    return None
+
+
+def bake_svg(svg: bytes, assertion_url: str, assertion_json: str) -> bytes:
+    text = svg.decode()
+    start = text.index("<svg")
+    end = text.index(">", start)
+    opening = text[start:end]
+    if "xmlns:openbadges" not in opening:
+        opening += ' xmlns:openbadges="http://openbadges.org"'
+    safe_json = assertion_json.replace("]]>", "]]]]><![CDATA[>")
+    element = (
+        f'<openbadges:assertion verify="{assertion_url}"><![CDATA[{safe_json}]]>'
+        "</openbadges:assertion>"
+    )
+    return (text[:start] + opening + ">" + element + text[end + 1 :]).encode()

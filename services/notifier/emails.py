@@ -1,0 +1,73 @@
+"""Composes the messages the notifier sends: multipart text and HTML, names escaped."""
+
+from __future__ import annotations
+
+import io
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import qrcode
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from contracts.badge import BadgeAwarded, BadgeOffered
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    keep_trailing_newline=True,
+)
+
+
+def _qr_png(url: str) -> bytes:
+    out = io.BytesIO()
+    qrcode.make(url, box_size=6, border=2).save(out)
+    return out.getvalue()
+
+
+def _message(sender: str, recipient: str, subject: str, headers: dict[str, str]) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    # Names come from organisers: no line breaks may reach a header.
+    message["Subject"] = " ".join(subject.split())
+    for name, value in headers.items():
+        message[name] = value
+    return message
+
+
+def offer_email(sender: str, offer: BadgeOffered, link: str) -> EmailMessage:
+    context = {
+        "issuer": offer.issuer_name,
+        "badge": offer.badge_name,
+        "description": offer.badge_description,
+        "link": link,
+        "expires": offer.expires_at.date().isoformat(),
+    }
+    message = _message(
+        sender,
+        offer.recipient_email,
+        f"{offer.issuer_name} has a badge for you: {offer.badge_name}",
+        {"X-Badge-Offer": str(offer.offer_id)},
+    )
+    message.set_content(_TEMPLATES.get_template("offer.txt").render(context))
+    qr_cid = make_msgid(domain="badges.local")
+    html = _TEMPLATES.get_template("offer.html").render(context | {"qr_cid": qr_cid[1:-1]})
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_body(("html",))
+    assert isinstance(html_part, EmailMessage)
+    html_part.add_related(_qr_png(link), "image", "png", cid=qr_cid, filename="claim-qr.png")
+    return message
+
+
+def award_email(sender: str, awarded: BadgeAwarded, badge_page: str) -> EmailMessage:
+    context = {"issuer": awarded.issuer_name, "badge": awarded.badge_name, "link": badge_page}
+    message = _message(
+        sender,
+        awarded.recipient_email,
+        f"Your badge: {awarded.badge_name}",
+        {"X-Badge-Assertion": str(awarded.assertion_id)},
+    )
+    message.set_content(_TEMPLATES.get_template("award.txt").render(context))
+    message.add_alternative(_TEMPLATES.get_template("award.html").render(context), subtype="html")
+    return message

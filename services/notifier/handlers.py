@@ -1,0 +1,111 @@
+"""What the notifier does with events: mail offers and awards, and record each email once.
+
+Each email's outcome is appended (EmailSent/EmailFailed, its id derived from the cause) and
+acknowledged by Kafka before the next email goes: a crash or retry finds it there and does
+not mail again. The only window for a duplicate is between the SMTP server accepting a
+message and Kafka acknowledging its record.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+from contracts import Envelope, derived_id, new_envelope
+from contracts.badge import BadgeAwarded, BadgeOffered
+from contracts.notifier import EmailFailed, EmailKind, EmailSent
+from services.kernel.claim_tokens import ClaimTokens
+from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
+from services.notifier import emails
+from services.notifier.adapters.smtp import Mailer
+from services.notifier.settings import NotifierSettings
+
+
+async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: EmailSent | EmailFailed = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO emails (cause_event_id, kind, recipient, status, detail, attempts, "
+        "offer_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "ON CONFLICT (cause_event_id) DO NOTHING",
+        event.cause_event_id,
+        event.kind,
+        event.recipient,
+        "sent" if isinstance(event, EmailSent) else "failed",
+        event.subject if isinstance(event, EmailSent) else event.reason,
+        event.attempts,
+        event.offer_id,
+        envelope.occurred_at,
+    )
+
+
+async def _send_once(
+    uow: UnitOfWork,
+    mailer: Mailer,
+    cause: Envelope[Any],
+    kind: EmailKind,
+    message: EmailMessage,
+    offer_id: Any = None,
+) -> None:
+    outcome_id = derived_id(cause.event_id, "EmailOutcome")
+    earlier = uow.recently_appended(outcome_id)
+    if earlier is not None:
+        await uow.emit(earlier)  # mailed in an earlier try of this batch
+        return
+    delivery = await mailer.deliver(message)
+    recipient = str(message["To"])
+    outcome: EmailSent | EmailFailed
+    if delivery.sent:
+        outcome = EmailSent(
+            cause_event_id=cause.event_id,
+            kind=kind,
+            recipient=recipient,
+            subject=str(message["Subject"])[:500],
+            attempts=delivery.attempts,
+            offer_id=offer_id,
+        )
+    else:
+        outcome = EmailFailed(
+            cause_event_id=cause.event_id,
+            kind=kind,
+            recipient=recipient,
+            reason=delivery.error[:2_000],
+            attempts=delivery.attempts,
+            offer_id=offer_id,
+        )
+    await uow.emit(
+        new_envelope(
+            outcome,
+            event_id=outcome_id,
+            stream_id=cause.event_id,
+            stream_version=1,
+            causation_id=cause.event_id,
+            correlation_id=cause.correlation_id,
+            actor="service:notifier",
+        ),
+        wait=True,
+    )
+
+
+def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimTokens) -> HandlerMap:
+    base = settings.badge_public_url.rstrip("/")
+
+    async def mail_offer(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        offer: BadgeOffered = cause.payload
+        link = f"{base}/claim/{tokens.personal(offer.offer_id)}"
+        message = emails.offer_email(settings.smtp_from, offer, link)
+        await _send_once(uow, mailer, cause, "offer", message, offer.offer_id)
+
+    async def mail_award(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        awarded: BadgeAwarded = cause.payload
+        message = emails.award_email(
+            settings.smtp_from, awarded, f"{base}/badges/{awarded.assertion_id}"
+        )
+        await _send_once(uow, mailer, cause, "award", message)
+
+    handlers: dict[Any, Handler] = {
+        BadgeOffered: mail_offer,
+        BadgeAwarded: mail_award,
+        EmailSent: email_recorded,
+        EmailFailed: email_recorded,
+    }
+    return handlers
