@@ -27,6 +27,7 @@ from services.badge.entrypoints.open_badges import (
     badge_class_document,
     issuer_profile,
     revocation_list,
+    revoked_assertion_document,
 )
 from services.kernel.claim_tokens import ClaimTokens
 from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound
@@ -39,6 +40,10 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 class Invalid(DomainError):
     status_code = 422
+
+
+class Gone(DomainError):
+    status_code = 410
 
 
 class BadgeClassOut(BaseModel):
@@ -379,12 +384,18 @@ def build_app(
         found = await load_assertion(assertion_id)
         if wants_html(request):
             return RedirectResponse(urls.badge_page(assertion_id), status_code=303)
+        if found["revoked"]:
+            gone = _json_ld(revoked_assertion_document(urls, found))
+            gone.status_code = 410
+            return gone
         return _json_ld(assertion_document(urls, found))
 
     @app.get("/ob/assertions/{assertion_id}/baked", tags=["open badges"])
     async def baked(assertion_id: uuid.UUID) -> Response:
         """The badge image with its Assertion baked in, to download and keep."""
         found = await load_assertion(assertion_id)
+        if found["revoked"]:
+            raise Gone("this badge was revoked by its issuer: " + found["revocation_reason"])
         badge = await public_badge(found["badge_class_id"])
         image = blobs.get(badge.image.sha256)
         if image is None:

@@ -71,6 +71,18 @@ def badge_class_document(urls: OpenBadgesUrls, badge: BadgeClass) -> dict[str, A
     }
 
 
+def revoked_assertion_document(urls: OpenBadgesUrls, assertion: dict[str, Any]) -> dict[str, Any]:
+    """What a revoked Assertion answers (with 410 Gone), as Open Badges 2.0 hosting asks:
+    its id and the fact, nothing a verifier could still accept."""
+    return {
+        "@context": CONTEXT,
+        "type": "Assertion",
+        "id": urls.assertion(assertion["assertion_id"]),
+        "revoked": True,
+        "revocationReason": assertion["revocation_reason"],
+    }
+
+
 def assertion_document(urls: OpenBadgesUrls, assertion: dict[str, Any]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "@context": CONTEXT,
@@ -90,9 +102,6 @@ def assertion_document(urls: OpenBadgesUrls, assertion: dict[str, Any]) -> dict[
     }
     if assertion["expires"] is not None:
         document["expires"] = _time(assertion["expires"])
-    if assertion["revoked"]:
-        document["revoked"] = True
-        document["revocationReason"] = assertion["revocation_reason"]
     return document
 
 

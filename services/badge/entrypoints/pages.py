@@ -96,11 +96,11 @@ def add_pages(
         link_text: str = "",
         **context: Any,
     ) -> Response:
+        context.setdefault("status_name", "problem" if problem else "ok")
         return page(
             request,
             "message.html",
             status,
-            status_name="problem" if problem else "ok",
             heading=heading,
             message=text,
             problem=problem,
