@@ -129,7 +129,10 @@ class LocalPlatform:
             self.stop(service)
 
     def run(self, service: str, *args: str, timeout: float = 300.0) -> str:
-        """Run one of a service's commands (rebuild, checksum, bootstrap) and return its output."""
+        """Run one of a service's commands (rebuild, checksum, bootstrap); its last line."""
+        return self.run_lines(service, *args, timeout=timeout)[-1]
+
+    def run_lines(self, service: str, *args: str, timeout: float = 300.0) -> list[str]:
         done = subprocess.run(
             self.command(service, *args),
             cwd=REPO,
@@ -143,7 +146,7 @@ class LocalPlatform:
             raise RuntimeError(
                 f"{command} failed ({done.returncode}): {done.stderr.decode()[-3000:]}"
             )
-        return done.stdout.decode().strip().splitlines()[-1]
+        return done.stdout.decode().strip().splitlines()
 
     def bootstrap(self, organisation: str, organiser_email: str) -> dict[str, str]:
         slug = "".join(c for c in organisation.lower() if c.isalnum()) or "organisation"

@@ -35,12 +35,15 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
 
 
 @pytest.fixture(scope="module")
-def platform(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def platform(
+    infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Platform]:
+    """A test module may set PLATFORM_ENV to start its platform with other settings."""
     running = Platform(
         run_dir=Path(tmp_path_factory.mktemp("platform")),
         namespace=f"t{uuid.uuid4().hex[:10]}",
         ports={service: free_port() for service in SERVICES},
-        extra_env=infra.env(),
+        extra_env={**infra.env(), **getattr(request.module, "PLATFORM_ENV", {})},
     )
     running.infra = infra
     running.start_all()

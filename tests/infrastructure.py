@@ -28,6 +28,7 @@ class Infrastructure:
     smtp_host: str
     smtp_port: int
     mailbox_dir: Path | None
+    mailbox_url: str | None = None
 
     def env(self) -> dict[str, str]:
         return {
@@ -58,7 +59,7 @@ def _from_containers(scratch: Path) -> Iterator[Infrastructure]:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 
-    smtp_port = _free_port()
+    smtp_port, http_port = _free_port(), _free_port()
     mailbox = scratch / "mailbox"
     smtp = subprocess.Popen(
         [
@@ -69,7 +70,7 @@ def _from_containers(scratch: Path) -> Iterator[Infrastructure]:
             "--smtp-port",
             str(smtp_port),
             "--http-port",
-            str(_free_port()),
+            str(http_port),
         ],
     )
     try:
@@ -83,6 +84,7 @@ def _from_containers(scratch: Path) -> Iterator[Infrastructure]:
                 "127.0.0.1",
                 smtp_port,
                 mailbox,
+                f"http://127.0.0.1:{http_port}",
             )
     finally:
         smtp.terminate()
@@ -99,6 +101,7 @@ def infrastructure(scratch: Path) -> Iterator[Infrastructure]:
             os.environ.get("SMTP_HOST", "127.0.0.1"),
             int(os.environ.get("SMTP_PORT", "2525")),
             Path(mailbox) if mailbox else None,
+            os.environ.get("MAILBOX_URL"),
         )
         return
     if _docker_engine_answers():

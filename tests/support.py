@@ -126,3 +126,18 @@ async def wait_for(condition: Any, timeout: float = 30.0, interval: float = 0.05
 
 def envelopes_of(events: list[Envelope[Any]], event_type: str) -> list[Envelope[Any]]:
     return [event for event in events if event.event_type == event_type]
+
+
+async def badge_of(http: Any, platform: Platform, who: dict[str, str], source_id: str) -> Any:
+    """The badge made from an activity or playlist, once the badge service has made it."""
+
+    async def found() -> Any:
+        answer = await http.get(
+            f"{platform.url('badge')}/v1/badges",
+            params={"source_id": source_id},
+            headers=bearer(who),
+        )
+        # A new organiser's key reaches the badge service a moment after it is issued.
+        return answer.json() if answer.status_code == 200 else None
+
+    return (await wait_for(found))[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import re
 import time
@@ -50,3 +51,22 @@ def inline_qr(message: EmailMessage) -> bytes:
             assert isinstance(data, bytes)
             return data
     raise AssertionError("no inline QR image")
+
+
+def offer_ids_mailed(mailbox: Path, domain: str) -> list[str]:
+    """The X-Badge-Offer header of every message to an address at `domain`, one per message."""
+    parser = email.parser.BytesHeaderParser(policy=email.policy.default)
+    found = []
+    for path in sorted(mailbox.glob("*.eml")):
+        with path.open("rb") as handle:
+            headers = parser.parse(handle)
+        if str(headers["To"]).endswith("@" + domain) and headers["X-Badge-Offer"]:
+            found.append(str(headers["X-Badge-Offer"]))
+    return found
+
+
+def html_body(message: EmailMessage) -> str:
+    html = message.get_body(("html",))
+    assert html is not None, "no HTML part"
+    content: str = html.get_content()
+    return content

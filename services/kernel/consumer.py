@@ -233,13 +233,18 @@ class EventConsumer:
                 self._own_contract_topic,
                 self._already_in_log,
             )
-            # Causes of our own derived events are dealt with: mark them before claiming, so
-            # an input met in the same batch as its outcome is not decided again.
+            # The input behind one of our own derived events is dealt with: mark it before
+            # claiming, so it is not decided again (replaying, this skips most inputs at no
+            # cost). A cause that is itself one of our events still to apply (in this batch or
+            # further down our log) is not an input and must be applied.
+            in_batch = {envelope.event_id for envelope in decoded}
             causes = {
                 envelope.causation_id
                 for envelope in decoded
                 if envelope.causation_id is not None
                 and type(envelope.payload).topic == self._own_contract_topic
+                and envelope.causation_id not in in_batch
+                and envelope.causation_id not in self._already_in_log
             }
             if causes:
                 await conn.execute(

@@ -80,7 +80,10 @@ def main(
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="consume events and serve HTTP")
     commands.add_parser("rebuild", help="empty this service's schema and replay from Kafka")
-    commands.add_parser("checksum", help="print a stable digest of this service's state")
+    checksum = commands.add_parser("checksum", help="print a stable digest of this service's state")
+    checksum.add_argument(
+        "--tables", action="store_true", help="also print each table's row count and digest"
+    )
     for name, (configure, _) in (extra or {}).items():
         configure(commands.add_parser(name))
     args = parser.parse_args(argv)
@@ -102,6 +105,8 @@ def main(
             return 0
         await runtime.open()
         try:
+            if args.tables:
+                print(json.dumps(await runtime.table_digests()))
             print(await runtime.checksum())
         finally:
             await runtime.close()

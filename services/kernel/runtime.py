@@ -133,6 +133,9 @@ class ServiceRuntime:
     async def checksum(self) -> str:
         return await store.checksum(self.pool, self.spec.checksum_tables)
 
+    async def table_digests(self) -> dict[str, str]:
+        return await store.table_digests(self.pool, self.spec.checksum_tables)
+
     # -- for request handlers ----------------------------------------------------------------
 
     async def execute(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:

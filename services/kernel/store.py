@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any, Protocol
 
@@ -88,20 +89,27 @@ async def drop_schema(database_url: str, schema: str) -> None:
         await conn.close()
 
 
-async def checksum(pool: asyncpg.Pool, tables: tuple[str, ...]) -> str:
-    """A stable digest of the service's state: every row of every read model, in a fixed order.
+async def table_digests(pool: asyncpg.Pool, tables: tuple[str, ...]) -> dict[str, str]:
+    """A stable digest of each read model: every row, in a fixed order.
 
-    Bookkeeping (offsets, applied ids) is left out: it says how far the log was read, not what
-    the state is.
+    Bookkeeping (offsets, applied ids, stream versions) is left out: it says how far the log
+    was read, not what the state is.
     """
-    digest = hashlib.sha256()
+    digests = {}
     async with pool.acquire() as conn:
         for table in tables:
             # The table name is one of the service's own, checked by quoted().
             query = f'SELECT t::text AS row FROM {quoted(table)} t ORDER BY t::text COLLATE "C"'  # noqa: S608
             rows = await conn.fetch(query)
-            digest.update(f"{table}:{len(rows)}\n".encode())
+            digest = hashlib.sha256(f"{table}:{len(rows)}\n".encode())
             for row in rows:
                 digest.update(row["row"].encode())
                 digest.update(b"\n")
-    return digest.hexdigest()
+            digests[table] = f"{len(rows)}:{digest.hexdigest()[:16]}"
+    return digests
+
+
+async def checksum(pool: asyncpg.Pool, tables: tuple[str, ...]) -> str:
+    """One digest of the service's whole state (see table_digests)."""
+    digests = await table_digests(pool, tables)
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()

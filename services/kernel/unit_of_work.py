@@ -41,7 +41,7 @@ class UnitOfWork:
         self._publisher = publisher
         self._handlers = handlers
         self._own_topic = own_topic
-        self._in_flight: list[asyncio.Future[Any]] = []
+        self._outbox: list[Envelope[Any]] = []
         # Ids applied within this transaction: a derived event can also arrive from the log
         # in the same batch, and must not apply twice.
         self.seen: set[uuid.UUID] = set()
@@ -64,15 +64,6 @@ class UnitOfWork:
 
     async def apply(self, envelope: Envelope[Any]) -> None:
         payload_type = type(envelope.payload)
-        if payload_type.topic == self._own_topic and envelope.causation_id is not None:
-            # Our own derived event: its cause is dealt with, whether or not we saw it yet.
-            cause = envelope.causation_id
-            if cause not in self.seen:
-                self.seen.add(cause)
-                self.conn.defer(
-                    "INSERT INTO applied_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                    cause,
-                )
         if payload_type.topic == self._own_topic:
             self.conn.defer(
                 "INSERT INTO stream_versions (stream_id, version) VALUES ($1, $2) "
@@ -108,29 +99,31 @@ class UnitOfWork:
     async def emit(self, envelope: Envelope[Any], *, wait: bool = False) -> bool:
         """Apply a new event here and append it to its topic. False if it was already applied.
 
-        The state change comes before the send so that a failing handler never leaves an event
-        in the log; the send is awaited in `flush`, before the transaction commits. A crash
-        between the send and the commit leaves the event in the log unapplied; the consumer
-        applies it from there, deduplicated by its id. `wait` awaits the send at once.
+        Events go out in the order they were emitted, a cause before the events its handler
+        derives, and only after the state change succeeded; `flush` sends them and waits for
+        Kafka before the transaction commits (`wait` does so at once, for effects outside such
+        as an email). A crash between the send and the commit leaves the event in the log
+        unapplied; the consumer applies it from there, deduplicated by its id.
         """
         if envelope.event_id in self._already_in_log or not await self.claim(envelope.event_id):
             return False
+        # Appended by an earlier try of this transaction: apply it, do not append it again.
+        if self._publisher.recently_appended(envelope.event_id) is None:
+            self._outbox.append(envelope)
         await self.apply(envelope)
-        if self._publisher.recently_appended(envelope.event_id) is not None:
-            return True  # appended by an earlier try of this transaction
-        sent = await self._publisher.send(envelope)
         if wait:
-            # For effects outside (an email): the record of it is in Kafka before the next.
-            await sent
-        else:
-            self._in_flight.append(sent)
+            await self._send_outbox()
         return True
+
+    async def _send_outbox(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        sent = [await self._publisher.send(envelope) for envelope in outbox]
+        await asyncio.gather(*sent)
 
     async def flush(self) -> None:
         """Send held writes and wait until every emitted event is in Kafka."""
         await self.conn.flush()
-        in_flight, self._in_flight = self._in_flight, []
-        await asyncio.gather(*in_flight)
+        await self._send_outbox()
 
 
 async def run_unit_of_work(

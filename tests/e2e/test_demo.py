@@ -9,7 +9,8 @@ import sys
 from services.local_runner import REPO
 
 
-def test_demo_walks_publish_to_hosted_badge(platform, organiser, tmp_path):
+def test_demo_walks_publish_issue_and_claim(platform, organiser, infra, tmp_path):
+    assert infra.mailbox_url, "the demo reads mail through MAILBOX_URL"
     key_file = tmp_path / "demo-organiser.json"
     key_file.write_text(json.dumps(organiser))
     done = subprocess.run(
@@ -23,6 +24,8 @@ def test_demo_walks_publish_to_hosted_badge(platform, organiser, tmp_path):
             platform.url("badge"),
             "--key-file",
             str(key_file),
+            "--mailbox-url",
+            infra.mailbox_url,
         ],
         cwd=REPO,
         capture_output=True,
@@ -41,7 +44,14 @@ def test_demo_walks_publish_to_hosted_badge(platform, organiser, tmp_path):
         "open badges BadgeClass",
         "open badges Issuer",
         "badge image",
+        "issued to emails",
+        "claim email received",
+        "badge claimed",
     ]
+    claimed = [step for step in steps if step["step"] == "badge claimed"]
+    assert sorted(s["email"] for s in claimed) == sorted(by_step["issued to emails"]["emails"])
+    for step in claimed:
+        assert step["assertion_url"].startswith(platform.url("badge") + "/ob/assertions/")
     assert by_step["organiser"]["organisation"] == "Riverside Youth Centre"
     badge_class = by_step["open badges BadgeClass"]["document"]
     assert badge_class["type"] == "BadgeClass"

@@ -11,8 +11,8 @@ import httpx
 import qrcode
 
 from services.local_runner import REPO
-from tests.support import bearer, wait_for
-from tests.support_mail import claim_link, inline_qr, wait_for_messages
+from tests.support import badge_of, bearer
+from tests.support_mail import claim_link, html_body, inline_qr, wait_for_messages
 
 OB_VERIFY = REPO.parent / "shared" / "tools" / "ob-verify"
 
@@ -34,15 +34,7 @@ async def published_badge(http: httpx.AsyncClient, platform, who, title: str) ->
         f"{platform.url('activity')}/v1/activities/{activity['id']}/publish", headers=bearer(who)
     )
 
-    async def badge():
-        answer = await http.get(
-            f"{platform.url('badge')}/v1/badges",
-            params={"source_id": activity["id"]},
-            headers=bearer(who),
-        )
-        return answer.json()
-
-    return (await wait_for(badge))[0]
+    return await badge_of(http, platform, who, activity["id"])
 
 
 async def test_issue_to_three_emails_claim_and_verify(http, platform, organiser, infra):
@@ -63,7 +55,7 @@ async def test_issue_to_three_emails_claim_and_verify(http, platform, organiser,
         [message] = wait_for_messages(infra.mailbox_dir, learner, subject="has a badge for you")
         assert "Riverside Youth Centre" in str(message["Subject"])
         link = claim_link(message)
-        html = message.get_body(("html",)).get_content()
+        html = html_body(message)
         assert link in html and "cid:" in html
         expected_qr = io.BytesIO()
         qrcode.make(link, box_size=6, border=2).save(expected_qr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import bearer, wait_for
+from tests.support import badge_of, bearer
 
 
 async def _published(http, platform, who, **content):
@@ -17,15 +17,7 @@ async def _published(http, platform, who, **content):
 
 
 async def _badge_of(http, platform, who, source_id):
-    async def found():
-        answer = await http.get(
-            f"{platform.url('badge')}/v1/badges",
-            params={"source_id": source_id},
-            headers=bearer(who),
-        )
-        return answer.json()
-
-    return (await wait_for(found))[0]
+    return await badge_of(http, platform, who, source_id)
 
 
 async def test_published_activity_gets_its_badge_with_open_badges_documents(

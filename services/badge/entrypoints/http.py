@@ -114,6 +114,16 @@ class RevokeIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1_000)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Send the same key when retrying: nothing is issued twice.",
+    ),
+]
+
+
 def _json_ld(document: dict[str, Any]) -> JSONResponse:
     return JSONResponse(
         document, media_type=MEDIA_TYPE, headers={"Access-Control-Allow-Origin": "*"}
@@ -222,15 +232,6 @@ def build_app(
         }
         status = 201 if result.created else 200
         return JSONResponse(body, status_code=status)
-
-    IdempotencyKey = Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=200,
-            description="Send the same key when retrying: nothing is issued twice.",
-        ),
-    ]
 
     @app.post("/v1/badges/{badge_class_id}/offers", tags=["issuing"], status_code=201)
     async def offer_to_emails(

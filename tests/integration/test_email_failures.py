@@ -1,0 +1,45 @@
+"""An SMTP server that never answers: each offer's email is retried, then recorded as failed
+where the organiser sees it."""
+
+from __future__ import annotations
+
+import socket
+
+from tests.e2e.test_issue_and_claim import published_badge
+from tests.support import bearer, wait_for
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port  # nothing listens here once the socket is closed
+
+
+PLATFORM_ENV = {
+    "NOTIFIER_SMTP_PORT": str(_closed_port()),
+    "NOTIFIER_SMTP_ATTEMPTS": "3",
+    "NOTIFIER_SMTP_BACKOFF_SECONDS": "0.05",
+}
+
+
+async def test_an_email_that_keeps_failing_is_recorded_and_shown_with_the_offer(
+    http, platform, organiser
+):
+    badge = await published_badge(http, platform, organiser, "Unmailable")
+    url = f"{platform.url('badge')}/v1/badges/{badge['id']}/offers"
+    await http.post(
+        url, headers=bearer(organiser), json={"emails": ["x1@example.org", "x2@example.org"]}
+    )
+
+    async def failed():
+        offers = (await http.get(url, headers=bearer(organiser))).json()
+        return offers if all(o["email_status"] == "failed" for o in offers) else None
+
+    offers = await wait_for(failed)
+    assert all(o["email_attempts"] == 3 for o in offers)
+    assert all("Connect" in o["email_detail"] or "refused" in o["email_detail"] for o in offers)
+    events = [
+        e for e in await platform.read_topic("notifier.events") if e.event_type == "EmailFailed"
+    ]
+    assert len(events) == 2

@@ -1,0 +1,244 @@
+"""Issuing on the real platform: bulk offers with idempotency, CSV rows, concurrent claims,
+forged links, open links with their limit, and playlist badges earned automatically."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from services.kernel.claim_tokens import ClaimTokens
+from tests.e2e.test_issue_and_claim import published_badge
+from tests.support import badge_of, bearer, wait_for
+from tests.support_mail import claim_link, wait_for_messages
+
+
+def _unique(name: str) -> str:
+    return f"{name}.{uuid.uuid4().hex[:8]}@example.org"
+
+
+async def test_a_retried_request_with_the_same_key_issues_nothing_twice(http, platform, organiser):
+    badge = await published_badge(http, platform, organiser, "Retry safe")
+    url = f"{platform.url('badge')}/v1/badges/{badge['id']}/offers"
+    emails = [_unique("a"), _unique("b"), "not-an-email", _unique("c")]
+    headers = {**bearer(organiser), "Idempotency-Key": "batch-2026-11-30"}
+    first = await http.post(url, headers=headers, json={"emails": emails})
+    assert first.status_code == 201
+    assert first.json()["created"] == 3
+    assert first.json()["rejected"][0]["row"] == 3
+    again = await http.post(url, headers=headers, json={"emails": emails})
+    assert again.status_code == 200 and again.json()["created"] == 0, (first.json(), again.json())
+    assert [o["offer_id"] for o in again.json()["offers"]] == [
+        o["offer_id"] for o in first.json()["offers"]
+    ]
+    listed = await http.get(url, headers=bearer(organiser))
+    assert len(listed.json()) == 3
+
+
+async def test_csv_rows_are_checked_one_by_one(http, platform, organiser):
+    badge = await published_badge(http, platform, organiser, "CSV")
+    good = [_unique("csv1"), _unique("csv2")]
+    csv = f"name,email\nAna,{good[0]}\nBen,not an email\nCleo,{good[1]}\nDan,{good[0]}\n,\n"
+    answer = await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers/csv",
+        headers=bearer(organiser),
+        files={"file": ("people.csv", csv.encode(), "text/csv")},
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert [(o["row"], o["email"]) for o in body["offers"]] == [(2, good[0]), (4, good[1])]
+    assert [(r["row"], r["value"]) for r in body["rejected"]] == [(3, "not an email"), (5, good[0])]
+    assert "row 2" in body["rejected"][1]["reason"]
+
+
+async def test_bad_uploads_are_refused_and_change_nothing(http, platform, organiser):
+    badge = await published_badge(http, platform, organiser, "Bad uploads")
+    base = f"{platform.url('badge')}/v1/badges/{badge['id']}"
+    before = await platform.end_offsets("badge.events")
+    binary = await http.post(
+        f"{base}/offers/csv",
+        headers=bearer(organiser),
+        files={"file": ("x.csv", b"\x00\xff\xfe binary", "text/csv")},
+    )
+    assert binary.status_code == 400 and "not" in binary.json()["error"]
+    too_many = "\n".join(_unique(f"m{n}") for n in range(10_001)).encode()
+    big = await http.post(
+        f"{base}/offers/csv",
+        headers=bearer(organiser),
+        files={"file": ("x.csv", too_many, "text/csv")},
+    )
+    assert big.status_code == 400 and "at most 10000 rows" in big.json()["error"]
+    none = await http.post(f"{base}/offers", headers=bearer(organiser), json={"emails": []})
+    assert none.status_code == 422
+    only_bad = await http.post(f"{base}/offers", headers=bearer(organiser), json={"email": "nope"})
+    assert only_bad.status_code == 200 and only_bad.json()["created"] == 0
+    assert only_bad.json()["rejected"][0]["row"] == 1
+    for name, data, media_type, problem in [
+        ("a.png", b"GIF89a not a png", "image/png", "must be a PNG or an SVG"),
+        ("a.png", b"\x89PNG\r\n\x1a\n" + b"broken", "image/png", "damaged"),
+        (
+            "a.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "image/svg+xml",
+            "scripts",
+        ),
+        (
+            "a.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            "image/svg+xml",
+            "scripts",
+        ),
+        ("a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 600_000, "image/png", "larger than"),
+    ]:
+        answer = await http.put(
+            f"{base}/image", headers=bearer(organiser), files={"file": (name, data, media_type)}
+        )
+        assert answer.status_code == 422, (name, answer.text)
+        assert problem in answer.json()["error"], answer.json()
+    assert await platform.end_offsets("badge.events") == before
+
+
+async def test_twenty_concurrent_accepts_award_exactly_one_badge(http, platform, organiser, infra):
+    badge = await published_badge(http, platform, organiser, "Race")
+    learner = _unique("racer")
+    await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+        headers=bearer(organiser),
+        json={"email": learner},
+    )
+    [message] = wait_for_messages(infra.mailbox_dir, learner)
+    link = claim_link(message)
+    answers = await asyncio.gather(
+        *(http.post(link, headers={"Accept": "application/json"}) for _ in range(20))
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] + [409] * 19, statuses
+    assertions = await platform.query(
+        "badge", "SELECT count(*) AS n FROM assertions WHERE recipient_email = $1", learner
+    )
+    assert assertions[0]["n"] == 1
+
+
+async def test_forged_tampered_and_foreign_links_are_refused(http, platform, organiser, infra):
+    badge = await published_badge(http, platform, organiser, "Forgery")
+    other = await published_badge(http, platform, organiser, "Other badge")
+    learner = _unique("forger")
+    await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+        headers=bearer(organiser),
+        json={"email": learner},
+    )
+    link = claim_link(wait_for_messages(infra.mailbox_dir, learner)[0])
+    token = link.rsplit("/", 1)[1]
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    forged = ClaimTokens("an attacker's own secret, 32+ characters long").personal(uuid.uuid4())
+    other_link = (
+        await http.get(
+            f"{platform.url('badge')}/v1/badges/{other['id']}/open-link", headers=bearer(organiser)
+        )
+    ).json()["url"]
+    # The other badge's open link with this offer's signature: the tag covers the badge id.
+    spliced = other_link.rsplit("/", 1)[1][:23] + token[23:]
+    for bad in (tampered, forged, spliced, "p", "nonsense", "o" + "A" * 60):
+        for method in ("GET", "POST"):
+            answer = await http.request(
+                method, f"{platform.url('badge')}/claim/{bad}", headers={"Accept": "text/html"}
+            )
+            assert answer.status_code == 404, (bad, method, answer.status_code)
+            assert "not valid" in answer.text
+    assertions = await platform.query(
+        "badge", "SELECT count(*) AS n FROM assertions WHERE recipient_email = $1", learner
+    )
+    assert assertions[0]["n"] == 0
+
+
+async def test_open_link_proves_the_email_and_stops_at_its_maximum(
+    http, platform, organiser, infra
+):
+    badge = await published_badge(http, platform, organiser, "Open day")
+    base = f"{platform.url('badge')}/v1/badges/{badge['id']}"
+    edited = await http.patch(
+        base, headers=bearer(organiser), json={"open_link": {"enabled": True, "max_claims": 2}}
+    )
+    assert edited.status_code == 200 and edited.json()["open_link"]["max_claims"] == 2
+    open_link = (await http.get(f"{base}/open-link", headers=bearer(organiser))).json()
+    qr = await http.get(open_link["qr_png"], headers=bearer(organiser))
+    assert qr.content.startswith(b"\x89PNG")
+    svg = await http.get(open_link["qr_svg"], headers=bearer(organiser))
+    assert b"<svg" in svg.content
+
+    form = await http.get(open_link["url"], headers={"Accept": "text/html"})
+    assert form.status_code == 200 and 'type="email"' in form.text
+    learners = [_unique("open1"), _unique("open2"), _unique("open3")]
+    for learner in learners:
+        asked = await http.post(
+            open_link["url"], data={"email": learner}, headers={"Accept": "text/html"}
+        )
+        assert asked.status_code == 202 and "Check your inbox" in asked.text
+    links = [claim_link(wait_for_messages(infra.mailbox_dir, learner)[0]) for learner in learners]
+    outcomes = [
+        (await http.post(link, headers={"Accept": "application/json"})).status_code
+        for link in links
+    ]
+    assert outcomes == [200, 200, 410]
+    limit = await http.get(open_link["url"], headers={"Accept": "text/html"})
+    assert limit.status_code == 410 and "as many times" in limit.text
+    bad_email = await http.post(
+        open_link["url"], data={"email": "x@"}, headers={"Accept": "text/html"}
+    )
+    assert bad_email.status_code in (410, 422)
+
+    regenerated = (
+        await http.post(f"{base}/open-link/regenerate", headers=bearer(organiser))
+    ).json()
+    assert regenerated["url"] != open_link["url"]
+    dead = await http.get(open_link["url"], headers={"Accept": "text/html"})
+    assert dead.status_code == 410 and "no longer works" in dead.text
+
+
+async def test_holding_every_activity_badge_of_a_playlist_earns_its_badge_once(
+    http, platform, organiser, infra
+):
+    first = await published_badge(http, platform, organiser, "Knots")
+    second = await published_badge(http, platform, organiser, "Campfire")
+    playlist = (
+        await http.post(
+            f"{platform.url('activity')}/v1/playlists",
+            headers=bearer(organiser),
+            json={
+                "title": "Scout trail",
+                "activity_ids": [first["source_id"], second["source_id"]],
+            },
+        )
+    ).json()
+    await http.post(
+        f"{platform.url('activity')}/v1/playlists/{playlist['id']}/publish",
+        headers=bearer(organiser),
+    )
+
+    trail = await badge_of(http, platform, organiser, playlist["id"])
+    learner = _unique("scout")
+    for badge in (first, second):
+        await http.post(
+            f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+            headers=bearer(organiser),
+            json={"email": learner},
+        )
+    messages = wait_for_messages(infra.mailbox_dir, learner, count=2, subject="has a badge")
+    for message in messages:
+        answer = await http.post(claim_link(message), headers={"Accept": "application/json"})
+        assert answer.status_code == 200
+
+    async def held():
+        rows = await platform.query(
+            "badge",
+            "SELECT badge_class_id, reason FROM assertions WHERE recipient_email = $1",
+            learner,
+        )
+        return rows if len(rows) == 3 else None
+
+    rows = await wait_for(held)
+    assert {(str(r["badge_class_id"]), r["reason"]) for r in rows} == {
+        (first["id"], "claim"),
+        (second["id"], "claim"),
+        (trail["id"], "playlist"),
+    }
