@@ -144,7 +144,8 @@ def main() -> None:
         asyncio.run(drop_schemas(settings))
     plain_rate, rate = args.offers / plain, args.offers / total
     print(
-        f"plain aiosmtplib loop: {args.offers} messages in {plain:.1f} s = {plain_rate:,.0f} emails/s"
+        f"plain aiosmtplib loop: {args.offers} messages in {plain:.1f} s "
+        f"= {plain_rate:,.0f} emails/s"
     )
     print(
         f"end to end: {args.offers} offers accepted by the API in {accepted:.1f} s, every email "
