@@ -26,11 +26,11 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 fi
 
 # Never let the caller's environment or a local .env decide the outcome.
-unset POSTGRES_PASSWORD BADGE_TOKEN_SECRET EVIDENCE_SESSION_SECRET \
+unset POSTGRES_PASSWORD CLAIM_TOKEN_SECRET EVIDENCE_SESSION_SECRET \
       BADGE_PUBLIC_URL NOTIFIER_SMTP_FROM COMPOSE_FILE COMPOSE_PROJECT_NAME
 envfile=$(mktemp)
 trap 'rm -f "$envfile" "$envfile.err"' EXIT
-dummy=(POSTGRES_PASSWORD=ci-dummy-password BADGE_TOKEN_SECRET=ci-dummy-token-secret
+dummy=(POSTGRES_PASSWORD=ci-dummy-password CLAIM_TOKEN_SECRET=ci-dummy-claim-token-secret-0123456789abcdef
        EVIDENCE_SESSION_SECRET=ci-dummy-session-secret)
 
 failures=0
@@ -43,7 +43,7 @@ check() {
     echo "compose-check: $name ($("$@" version --short 2>/dev/null || "$@" version 2>/dev/null | head -n1))"
 
     if env "${dummy[@]}" "$@" -f "$compose_file" --env-file "$envfile" config -q; then
-        pass "$name -f $compose_file config -q with POSTGRES_PASSWORD, BADGE_TOKEN_SECRET, EVIDENCE_SESSION_SECRET set"
+        pass "$name -f $compose_file config -q with POSTGRES_PASSWORD, CLAIM_TOKEN_SECRET, EVIDENCE_SESSION_SECRET set"
     else
         fail "$name -f $compose_file config -q with the required variables set"
     fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.parser
 import email.policy
+import json
 import re
 import time
 from email.message import EmailMessage
@@ -13,12 +14,25 @@ from pathlib import Path
 LINK = re.compile(r"https?://\S+/claim/[A-Za-z0-9_-]+")
 
 
+# Message file -> its recipients, read once from the mailbox's side files (the folder grows to
+# thousands of messages over a test run; parsing them all on every poll would crawl).
+_RECIPIENTS: dict[Path, list[str]] = {}
+
+
+def _recipients(mailbox: Path) -> dict[Path, list[str]]:
+    for side in mailbox.glob("*.json"):
+        message = side.with_suffix(".eml")
+        if message not in _RECIPIENTS and message.exists():
+            _RECIPIENTS[message] = [r.lower() for r in json.loads(side.read_text())["rcpt_tos"]]
+    return _RECIPIENTS
+
+
 def messages_to(mailbox: Path, recipient: str) -> list[EmailMessage]:
     found = []
-    for path in sorted(mailbox.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        if recipient.lower() in str(message["To"]).lower():
+    for path, recipients in sorted(_recipients(mailbox).items()):
+        if path.parent == mailbox and recipient.lower() in recipients:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
             found.append(message)
     return found
 
@@ -57,10 +71,12 @@ def offer_ids_mailed(mailbox: Path, domain: str) -> list[str]:
     """The X-Badge-Offer header of every message to an address at `domain`, one per message."""
     parser = email.parser.BytesHeaderParser(policy=email.policy.default)
     found = []
-    for path in sorted(mailbox.glob("*.eml")):
+    for path, recipients in sorted(_recipients(mailbox).items()):
+        if path.parent != mailbox or not any(r.endswith("@" + domain) for r in recipients):
+            continue
         with path.open("rb") as handle:
             headers = parser.parse(handle)
-        if str(headers["To"]).endswith("@" + domain) and headers["X-Badge-Offer"]:
+        if headers["X-Badge-Offer"]:
             found.append(str(headers["X-Badge-Offer"]))
     return found
 

@@ -242,3 +242,70 @@ async def test_holding_every_activity_badge_of_a_playlist_earns_its_badge_once(
         (second["id"], "claim"),
         (trail["id"], "playlist"),
     }
+
+
+def _png(side: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), (30, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_edited_badge_with_uploaded_image_and_expiry_is_what_learners_get(
+    http, platform, organiser, infra
+):
+    badge = await published_badge(http, platform, organiser, "Edited")
+    base = f"{platform.url('badge')}/v1/badges/{badge['id']}"
+    png = _png(200)
+    uploaded = await http.put(
+        f"{base}/image", headers=bearer(organiser), files={"file": ("b.png", png, "image/png")}
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert (await http.get(badge["image_url"])).content == png
+    edited = await http.patch(
+        base,
+        headers=bearer(organiser),
+        json={"name": "Edited badge", "criteria_narrative": "Show up.", "expires_after_days": 30},
+    )
+    assert edited.json()["expires_after_days"] == 30
+    learner = _unique("edited")
+    await http.post(f"{base}/offers", headers=bearer(organiser), json={"email": learner})
+    message = wait_for_messages(infra.mailbox_dir, learner)[0]
+    assert "Edited badge" in str(message["Subject"])
+    outcome = (await http.post(claim_link(message), headers={"Accept": "application/json"})).json()
+    document = (await http.get(outcome["assertion_url"])).json()
+    from datetime import datetime, timedelta
+
+    issued = datetime.fromisoformat(document["issuedOn"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(document["expires"].replace("Z", "+00:00"))
+    assert expires - issued == timedelta(days=30)
+    person = await http.get(
+        outcome["assertion_url"], headers={"Accept": "text/html"}, follow_redirects=True
+    )
+    assert "Edited badge" in person.text and "Download the badge" in person.text
+    baked = await http.get(f"{outcome['assertion_url']}/baked")
+    assert baked.content.startswith(b"\x89PNG") and b"openbadges" in baked.content
+
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        b'<circle r="40" cx="50" cy="50"/></svg>'
+    )
+    uploaded = await http.put(
+        f"{base}/image", headers=bearer(organiser), files={"file": ("b.svg", svg, "image/svg+xml")}
+    )
+    assert uploaded.status_code == 200
+    baked_svg = await http.get(f"{outcome['assertion_url']}/baked")
+    assert baked_svg.headers["content-type"].startswith("image/svg+xml")
+    assert b"<openbadges:assertion" in baked_svg.content
+
+    await http.patch(base, headers=bearer(organiser), json={"evidence_mode": "self"})
+    later = _unique("evidence")
+    await http.post(f"{base}/offers", headers=bearer(organiser), json={"email": later})
+    link = claim_link(wait_for_messages(infra.mailbox_dir, later)[0])
+    page = await http.get(link, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "Evidence required" in page.text
+    refused = await http.post(link, headers={"Accept": "application/json"})
+    assert refused.json()["status_name"] == "evidence_required"

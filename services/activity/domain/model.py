@@ -129,6 +129,15 @@ def _owned(state: Activity | Playlist | None, organisation_id: uuid.UUID, what: 
         raise Forbidden(f"this {what} belongs to another organisation")
 
 
+def _changes(command: object, content: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields an update command sets to something new (None: leave as it is)."""
+    return {
+        field: value
+        for field in fields
+        if (value := getattr(command, field)) is not None and value != content[field]
+    }
+
+
 def decide_activity(state: Activity | None, command: ActivityCommand) -> list[ActivityEvent]:
     if isinstance(command, DraftActivity):
         if state is not None:
@@ -154,11 +163,7 @@ def decide_activity(state: Activity | None, command: ActivityCommand) -> list[Ac
         "criteria": state.criteria,
     }
     if isinstance(command, UpdateActivity):
-        changes = {
-            field: value
-            for field in ("title", "description", "criteria")
-            if (value := getattr(command, field)) is not None and value != content[field]
-        }
+        changes = _changes(command, content, ("title", "description", "criteria"))
         return [ActivityUpdated(**(content | changes))] if changes else []
     if isinstance(command, PublishActivity):
         if state.status is Status.PUBLISHED:
@@ -256,11 +261,7 @@ def decide_playlist(
         "activity_ids": state.activity_ids,
     }
     if isinstance(command, UpdatePlaylist):
-        changes = {
-            field: value
-            for field in ("title", "description", "activity_ids")
-            if (value := getattr(command, field)) is not None and value != content[field]
-        }
+        changes = _changes(command, content, ("title", "description", "activity_ids"))
         if "activity_ids" in changes:
             _check_activities(state.organisation_id, changes["activity_ids"], activities, False)
         return [PlaylistUpdated(**(content | changes))] if changes else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -25,7 +25,7 @@ from services.activity.domain.model import (
 )
 from services.kernel.errors import Forbidden, NotFound
 from services.kernel.http import new_app
-from services.kernel.organisers import CurrentOrganiser
+from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
@@ -111,6 +111,17 @@ def _without(record: Any, key: str) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k != key}
 
 
+Owned = TypeVar("Owned", Activity, Playlist)
+
+
+def _owned(found: Owned | None, organiser: Organiser, what: str) -> Owned:
+    if found is None:
+        raise NotFound(f"{what} not found")
+    if found.organisation_id != organiser.organisation_id:
+        raise Forbidden(f"this {what} belongs to another organisation")
+    return found
+
+
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     app = new_app(
         "Activity service",
@@ -159,11 +170,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     async def get_activity(activity_id: uuid.UUID, organiser: CurrentOrganiser) -> ActivityOut:
         async with runtime.pool.acquire() as conn:
             activity = await read_models.get_activity(conn, activity_id)
-        if activity is None:
-            raise NotFound("activity not found")
-        if activity.organisation_id != organiser.organisation_id:
-            raise Forbidden("this activity belongs to another organisation")
-        return ActivityOut.of(activity)
+        return ActivityOut.of(_owned(activity, organiser, "activity"))
 
     @app.patch("/v1/activities/{activity_id}", tags=["activities"])
     async def update_activity(
@@ -217,11 +224,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     async def get_playlist(playlist_id: uuid.UUID, organiser: CurrentOrganiser) -> PlaylistOut:
         async with runtime.pool.acquire() as conn:
             playlist = await read_models.get_playlist(conn, playlist_id)
-        if playlist is None:
-            raise NotFound("playlist not found")
-        if playlist.organisation_id != organiser.organisation_id:
-            raise Forbidden("this playlist belongs to another organisation")
-        return PlaylistOut.of(playlist)
+        return PlaylistOut.of(_owned(playlist, organiser, "playlist"))
 
     @app.patch("/v1/playlists/{playlist_id}", tags=["playlists"])
     async def update_playlist(
