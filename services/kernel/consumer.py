@@ -99,8 +99,9 @@ class EventConsumer:
             consumer.assign(partitions)
             await self._seek_to_stored(consumer, partitions)
             end = await consumer.end_offsets(partitions)
-            self._already_in_log = await self._ids_ahead(consumer, partitions, end)
-            await self._seek_to_stored(consumer, partitions)
+            if self.config.own_topic in topics:
+                self._already_in_log = await self._ids_ahead(consumer, partitions, end)
+                await self._seek_to_stored(consumer, partitions)
             while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.config.max_batch)
                 for records in batches.values():

@@ -42,6 +42,8 @@ class UnitOfWork:
         self._handlers = handlers
         self._own_topic = own_topic
         self._outbox: list[Envelope[Any]] = []
+        # Last version of each of our aggregates this unit saw, written in one statement.
+        self._versions: dict[uuid.UUID, int] = {}
         # Ids applied within this transaction: a derived event can also arrive from the log
         # in the same batch, and must not apply twice.
         self.seen: set[uuid.UUID] = set()
@@ -65,13 +67,8 @@ class UnitOfWork:
     async def apply(self, envelope: Envelope[Any]) -> None:
         payload_type = type(envelope.payload)
         if payload_type.topic == self._own_topic:
-            self.conn.defer(
-                "INSERT INTO stream_versions (stream_id, version) VALUES ($1, $2) "
-                "ON CONFLICT (stream_id) DO UPDATE "
-                "SET version = GREATEST(stream_versions.version, EXCLUDED.version)",
-                envelope.stream_id,
-                envelope.stream_version,
-            )
+            stream, version = envelope.stream_id, envelope.stream_version
+            self._versions[stream] = max(version, self._versions.get(stream, 0))
         handler = self._handlers.get(payload_type)
         if handler is not None:
             await handler(self, envelope)
@@ -86,6 +83,7 @@ class UnitOfWork:
         Every writer of one of our aggregates takes this lock before deciding, so decisions
         on one aggregate are made one at a time, in the order they reach the log.
         """
+        await self._write_versions()
         await self.conn.execute(
             "INSERT INTO stream_versions (stream_id, version) VALUES ($1, 0) "
             "ON CONFLICT DO NOTHING",
@@ -120,8 +118,22 @@ class UnitOfWork:
         sent = [await self._publisher.send(envelope) for envelope in outbox]
         await asyncio.gather(*sent)
 
+    async def _write_versions(self) -> None:
+        if not self._versions:
+            return
+        versions, self._versions = self._versions, {}
+        await self.conn.execute(
+            "INSERT INTO stream_versions (stream_id, version) "
+            "SELECT * FROM unnest($1::uuid[], $2::int[]) "
+            "ON CONFLICT (stream_id) DO UPDATE "
+            "SET version = GREATEST(stream_versions.version, EXCLUDED.version)",
+            list(versions),
+            list(versions.values()),
+        )
+
     async def flush(self) -> None:
         """Send held writes and wait until every emitted event is in Kafka."""
+        await self._write_versions()
         await self.conn.flush()
         await self._send_outbox()
 
