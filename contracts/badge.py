@@ -87,6 +87,9 @@ class BadgeOffered(BadgeEvent):
     issuer_id: uuid.UUID
     recipient_email: str = Field(max_length=320)
     via: Literal["email", "open_link"]
+    open_link_generation: int | None = Field(
+        default=None, description="For an offer asked for through the open link: its generation."
+    )
     expires_at: datetime
     badge_name: str = Field(max_length=200)
     badge_description: str = Field(max_length=10_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from contracts import Envelope, new_envelope
@@ -21,6 +22,7 @@ from services.badge.adapters import read_models
 from services.badge.adapters.blob_store import BlobStore
 from services.badge.adapters.default_image import render
 from services.badge.domain.model import (
+    BadgeClass,
     award,
     badge_class_id_for,
     created_event_id,
@@ -100,13 +102,15 @@ async def badge_offered(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: BadgeOffered = envelope.payload
     uow.conn.defer(
         "INSERT INTO offers (offer_id, badge_class_id, recipient_email, via, expires_at, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        "created_at, open_link_generation) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT DO NOTHING",
         event.offer_id,
         event.badge_class_id,
         event.recipient_email,
         event.via,
         event.expires_at,
         envelope.occurred_at,
+        event.open_link_generation,
     )
 
 
@@ -200,29 +204,42 @@ async def award_completed_playlists(uow: UnitOfWork, cause: Envelope[Any]) -> No
     for playlist in playlists:
         if playlist.badge_class_id in held or not playlist_completed(playlist, held_activities):
             continue
-        version = await uow.lock_stream(playlist.badge_class_id)
-        assertion_id = playlist_assertion_id(playlist.badge_class_id, event.recipient_email)
-        issuer = await read_models.issuer_name(uow.conn, playlist.issuer_id)
-        awarded = award(
-            playlist,
-            assertion_id,
-            event.recipient_email,
-            event.issued_on,
-            issuer,
-            reason="playlist",
+        await _award_playlist(uow, playlist, event.recipient_email, event.issued_on, cause)
+
+
+async def _award_playlist(
+    uow: UnitOfWork, playlist: BadgeClass, email: str, at: datetime, cause: Envelope[Any]
+) -> None:
+    version = await uow.lock_stream(playlist.badge_class_id)
+    assertion_id = playlist_assertion_id(playlist.badge_class_id, email)
+    issuer = await read_models.issuer_name(uow.conn, playlist.issuer_id)
+    awarded = award(playlist, assertion_id, email, at, issuer, reason="playlist")
+    await uow.emit(
+        new_envelope(
+            awarded,
+            event_id=assertion_id,
+            stream_id=playlist.badge_class_id,
+            stream_version=version + 1,
+            occurred_at=cause.occurred_at,
+            causation_id=cause.event_id,
+            correlation_id=cause.correlation_id,
+            actor=ACTOR,
         )
-        await uow.emit(
-            new_envelope(
-                awarded,
-                event_id=assertion_id,
-                stream_id=playlist.badge_class_id,
-                stream_version=version + 1,
-                occurred_at=cause.occurred_at,
-                causation_id=cause.event_id,
-                correlation_id=cause.correlation_id,
-                actor=ACTOR,
-            )
-        )
+    )
+
+
+async def badge_class_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    """Project the badge; a new playlist badge goes at once to those who already hold every
+    badge of its activities."""
+    await badge_class_changed(uow, envelope)
+    event: BadgeClassCreated = envelope.payload
+    if event.source_kind != "playlist" or not event.required_activity_ids:
+        return
+    playlist = await read_models.get_badge_class(uow.conn, event.badge_class_id)
+    assert playlist is not None
+    required = [badge_class_id_for(activity) for activity in event.required_activity_ids]
+    for email in await read_models.holders_of_all(uow.conn, required):
+        await _award_playlist(uow, playlist, email, envelope.occurred_at, envelope)
 
 
 async def claim_rejected(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
@@ -268,7 +285,7 @@ def build_handlers(blobs: BlobStore) -> HandlerMap:
         **KEY_HANDLERS,
         ActivityPublished: make_badge,
         PlaylistPublished: make_badge,
-        BadgeClassCreated: badge_class_changed,
+        BadgeClassCreated: badge_class_created,
         BadgeClassEdited: badge_class_changed,
         OpenLinkRegenerated: open_link_regenerated,
         BadgeOffered: badge_offered,

@@ -157,10 +157,19 @@ async def offer_by_open_link(
         check_open_link(badge, generation, now)
         if await read_models.holds_badge(uow.conn, badge_class_id, email):
             raise Conflict("This email address already holds this badge.")
+        # One offer per address and link: asking again mails nobody again.
+        offer_id = uuid.uuid5(OFFER_NAMESPACE, f"open:{badge_class_id}:{generation}:{email}")
+        if await read_models.existing_offer_ids(uow.conn, [offer_id]):
+            return offer_id
         issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
-        offer_id = uuid.uuid4()
         event = offer_badge(
-            badge, offer_id=offer_id, email=email, via="open_link", now=now, issuer_name=issuer
+            badge,
+            offer_id=offer_id,
+            email=email,
+            via="open_link",
+            now=now,
+            issuer_name=issuer,
+            open_link_generation=generation,
         )
         await uow.emit(
             new_envelope(
@@ -211,11 +220,14 @@ async def revoke(
     runtime: ServiceRuntime, organiser: Organiser, assertion_id: uuid.UUID, reason: str
 ) -> None:
     async def work(uow: UnitOfWork) -> None:
-        assertion = await read_models.get_assertion(uow.conn, assertion_id)
-        if assertion is None:
+        found = await read_models.get_assertion(uow.conn, assertion_id)
+        if found is None:
             raise NotFound("assertion not found")
-        version = await uow.lock_stream(assertion.badge_class_id)
-        await _owned_badge(uow, organiser, assertion.badge_class_id)
+        version = await uow.lock_stream(found.badge_class_id)
+        await _owned_badge(uow, organiser, found.badge_class_id)
+        # Read again under the badge's lock: a revocation may have landed meanwhile.
+        assertion = await read_models.get_assertion(uow.conn, assertion_id)
+        assert assertion is not None
         if assertion.revoked:
             raise Conflict("the assertion is already revoked")
         event = AssertionRevoked(

@@ -32,12 +32,22 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     KafkaError,
-    asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    asyncpg.CannotConnectNowError,
 )
+# PostgreSQL error classes of the same kind: connection (08), transaction rollback (40),
+# insufficient resources (53), operator intervention (57), system error (58).
+TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    sqlstate = getattr(error, "sqlstate", None)
+    return (
+        isinstance(error, asyncpg.PostgresError) and str(sqlstate)[:2] in TRANSIENT_SQLSTATE_CLASSES
+    )
+
+
 HANDLER_ATTEMPTS = 3
 
 
@@ -190,15 +200,17 @@ class EventConsumer:
             try:
                 try:
                     await self._apply_batch(records)
-                except TRANSIENT_ERRORS:
-                    raise
-                except Exception:
+                except Exception as error:
+                    if is_transient(error):
+                        raise
                     # Some record's handler fails: find it by applying them one by one.
                     log.exception("batch failed; applying its %d records one by one", len(records))
                     for record in records:
                         await self._apply_alone(record)
                 return
-            except TRANSIENT_ERRORS as error:
+            except Exception as error:
+                if not is_transient(error):
+                    raise
                 log.warning("transient failure (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
@@ -208,9 +220,9 @@ class EventConsumer:
             try:
                 await self._apply_batch([record])
                 return
-            except TRANSIENT_ERRORS:
-                raise
             except Exception as error:
+                if is_transient(error):
+                    raise
                 if attempt == HANDLER_ATTEMPTS:
                     log.exception("record %s failed %d times", _where(record), attempt)
                     await self._dead_letter_and_skip(record, f"handler failed: {error!r}")
@@ -234,26 +246,6 @@ class EventConsumer:
                 self._own_contract_topic,
                 self._already_in_log,
             )
-            # The input behind one of our own derived events is dealt with: mark it before
-            # claiming, so it is not decided again (replaying, this skips most inputs at no
-            # cost). A cause that is itself one of our events still to apply (in this batch or
-            # further down our log) is not an input and must be applied.
-            in_batch = {envelope.event_id for envelope in decoded}
-            causes = {
-                envelope.causation_id
-                for envelope in decoded
-                if envelope.causation_id is not None
-                and type(envelope.payload).topic == self._own_contract_topic
-                and envelope.causation_id not in in_batch
-                and envelope.causation_id not in self._already_in_log
-            }
-            if causes:
-                await conn.execute(
-                    "INSERT INTO applied_events (event_id) SELECT unnest($1::uuid[]) "
-                    "ON CONFLICT DO NOTHING",
-                    list(causes),
-                )
-                uow.seen.update(causes)
             new = {
                 row["event_id"]
                 for row in await conn.fetch(
@@ -262,10 +254,14 @@ class EventConsumer:
                     [envelope.event_id for envelope in decoded],
                 )
             }
+            # A handler re-deciding something whose outcome is further down this batch must not
+            # claim it: the outcome is applied when the loop reaches it.
+            uow.ahead = set(new)
             applied = 0
             for envelope in decoded:
-                if envelope.event_id not in new or envelope.event_id in uow.seen:
-                    continue  # applied before, or derived earlier in this very batch
+                if envelope.event_id not in uow.ahead:
+                    continue  # applied before
+                uow.ahead.discard(envelope.event_id)
                 uow.seen.add(envelope.event_id)
                 await uow.apply(envelope)
                 applied += 1

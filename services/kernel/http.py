@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -37,6 +38,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(item.get("type") == "json_invalid" for item in error.errors()):
             return _error(400, "the request body is not valid JSON", details)
         return _error(422, "the request is not valid", details)
+
+    @app.exception_handler(asyncpg.DataError)
+    async def unstorable(_: Request, error: asyncpg.DataError) -> JSONResponse:
+        # Values pydantic let through that PostgreSQL cannot keep (a NUL character, say).
+        return _error(422, "the request holds a value that cannot be stored (such as a NUL)")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -44,6 +44,8 @@ class UnitOfWork:
         self._outbox: list[Envelope[Any]] = []
         # Last version of each of our aggregates this unit saw, written in one statement.
         self._versions: dict[uuid.UUID, int] = {}
+        # Ids of this batch still to be applied, further down (see the consumer).
+        self.ahead: set[uuid.UUID] = set()
         # Ids applied within this transaction: a derived event can also arrive from the log
         # in the same batch, and must not apply twice.
         self.seen: set[uuid.UUID] = set()
@@ -56,13 +58,26 @@ class UnitOfWork:
         """
         if event_id in self.seen:
             return False
-        claimed = await self.conn.fetchval(
-            "INSERT INTO applied_events (event_id) VALUES ($1) "
-            "ON CONFLICT DO NOTHING RETURNING true",
-            event_id,
+        claimed = bool(
+            await self.conn.fetchval(
+                "INSERT INTO applied_events (event_id) VALUES ($1) "
+                "ON CONFLICT DO NOTHING RETURNING true",
+                event_id,
+            )
         )
-        self.seen.add(event_id)
-        return bool(claimed)
+        if claimed:
+            self.seen.add(event_id)
+        return claimed
+
+    async def is_applied(self, event_id: uuid.UUID) -> bool:
+        """Whether an event's effect is already here (its outcome, say, before acting again)."""
+        if event_id in self.seen:
+            return True
+        return bool(
+            await self.conn.fetchval(
+                "SELECT true FROM applied_events WHERE event_id = $1", event_id
+            )
+        )
 
     async def apply(self, envelope: Envelope[Any]) -> None:
         payload_type = type(envelope.payload)
@@ -103,7 +118,11 @@ class UnitOfWork:
         as an email). A crash between the send and the commit leaves the event in the log
         unapplied; the consumer applies it from there, deduplicated by its id.
         """
-        if envelope.event_id in self._already_in_log or not await self.claim(envelope.event_id):
+        if (
+            envelope.event_id in self._already_in_log
+            or envelope.event_id in self.ahead
+            or not await self.claim(envelope.event_id)
+        ):
             return False
         # Appended by an earlier try of this transaction: apply it, do not append it again.
         if self._publisher.recently_appended(envelope.event_id) is None:

@@ -8,6 +8,8 @@ message and Kafka acknowledging its record.
 
 from __future__ import annotations
 
+import uuid
+from collections import OrderedDict
 from email.message import EmailMessage
 from typing import Any
 
@@ -38,18 +40,39 @@ async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
+class Delivered:
+    """Outcomes of emails this process sent, kept from the moment the SMTP server accepted
+    them: when recording one in Kafka fails and the batch is tried again, the record is
+    appended from here instead of mailing the person again."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._outcomes: OrderedDict[uuid.UUID, Envelope[Any]] = OrderedDict()
+        self._size = size
+
+    def get(self, outcome_id: uuid.UUID) -> Envelope[Any] | None:
+        return self._outcomes.get(outcome_id)
+
+    def keep(self, outcome: Envelope[Any]) -> None:
+        self._outcomes[outcome.event_id] = outcome
+        if len(self._outcomes) > self._size:
+            self._outcomes.popitem(last=False)
+
+
 async def _send_once(
     uow: UnitOfWork,
     mailer: Mailer,
+    delivered: Delivered,
     cause: Envelope[Any],
     kind: EmailKind,
     message: EmailMessage,
     offer_id: Any = None,
 ) -> None:
     outcome_id = derived_id(cause.event_id, "EmailOutcome")
-    earlier = uow.recently_appended(outcome_id)
+    if await uow.is_applied(outcome_id):
+        return  # mailed and recorded before (a redelivery, or a replay)
+    earlier = delivered.get(outcome_id)
     if earlier is not None:
-        await uow.emit(earlier)  # mailed in an earlier try of this batch
+        await uow.emit(earlier, wait=True)  # mailed in an earlier try of this batch
         return
     delivery = await mailer.deliver(message)
     recipient = str(message["To"])
@@ -72,35 +95,35 @@ async def _send_once(
             attempts=delivery.attempts,
             offer_id=offer_id,
         )
-    await uow.emit(
-        new_envelope(
-            outcome,
-            event_id=outcome_id,
-            stream_id=cause.event_id,
-            stream_version=1,
-            causation_id=cause.event_id,
-            correlation_id=cause.correlation_id,
-            actor="service:notifier",
-        ),
-        wait=True,
+    recorded = new_envelope(
+        outcome,
+        event_id=outcome_id,
+        stream_id=cause.event_id,
+        stream_version=1,
+        causation_id=cause.event_id,
+        correlation_id=cause.correlation_id,
+        actor="service:notifier",
     )
+    delivered.keep(recorded)
+    await uow.emit(recorded, wait=True)
 
 
 def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimTokens) -> HandlerMap:
     base = settings.badge_public_url.rstrip("/")
+    delivered = Delivered()
 
     async def mail_offer(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         offer: BadgeOffered = cause.payload
         link = f"{base}/claim/{tokens.personal(offer.offer_id)}"
         message = emails.offer_email(settings.smtp_from, offer, link)
-        await _send_once(uow, mailer, cause, "offer", message, offer.offer_id)
+        await _send_once(uow, mailer, delivered, cause, "offer", message, offer.offer_id)
 
     async def mail_award(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         awarded: BadgeAwarded = cause.payload
         message = emails.award_email(
             settings.smtp_from, awarded, f"{base}/badges/{awarded.assertion_id}"
         )
-        await _send_once(uow, mailer, cause, "award", message)
+        await _send_once(uow, mailer, delivered, cause, "award", message)
 
     handlers: dict[Any, Handler] = {
         BadgeOffered: mail_offer,

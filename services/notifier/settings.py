@@ -22,6 +22,7 @@ class NotifierSettings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "Open Badges <badges@localhost>"
     smtp_timeout_seconds: float = Field(default=15, gt=0)
-    # A message is tried this many times, waiting backoff, 2x backoff, 4x ... in between.
-    smtp_attempts: int = Field(default=5, ge=1, le=20)
+    # A message is tried this many times, waiting backoff, 2x backoff, 4x ... in between:
+    # by default an SMTP outage of about two minutes is ridden out before EmailFailed.
+    smtp_attempts: int = Field(default=8, ge=1, le=20)
     smtp_backoff_seconds: float = Field(default=1.0, ge=0)

@@ -112,6 +112,12 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
         ),
         ("wrong type", dict(json={"title": 5}, headers=bearer(organiser)), 422, "title"),
         (
+            "NUL character",
+            dict(json={"title": "a\u0000b"}, headers=bearer(organiser)),
+            422,
+            "cannot be stored",
+        ),
+        (
             "huge body",
             dict(
                 content=b'{"title": "' + b"x" * 70_000 + b'"}',

@@ -67,6 +67,8 @@ async def test_bad_uploads_are_refused_and_change_nothing(http, platform, organi
         files={"file": ("x.csv", too_many, "text/csv")},
     )
     assert big.status_code == 400 and "at most 10000 rows" in big.json()["error"]
+    nulls = await http.patch(base, headers=bearer(organiser), json={"description": None})
+    assert nulls.status_code == 422 and "cannot be null" in nulls.json()["error"]
     none = await http.post(f"{base}/offers", headers=bearer(organiser), json={"emails": []})
     assert none.status_code == 422
     only_bad = await http.post(f"{base}/offers", headers=bearer(organiser), json={"email": "nope"})
@@ -79,7 +81,7 @@ async def test_bad_uploads_are_refused_and_change_nothing(http, platform, organi
             "a.svg",
             b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
             "image/svg+xml",
-            "scripts",
+            "<script>",
         ),
         (
             "a.svg",
@@ -116,6 +118,34 @@ async def test_twenty_concurrent_accepts_award_exactly_one_badge(http, platform,
         "badge", "SELECT count(*) AS n FROM assertions WHERE recipient_email = $1", learner
     )
     assert assertions[0]["n"] == 1
+
+
+async def test_two_revocations_at_once_record_one(http, platform, organiser, infra):
+    badge = await published_badge(http, platform, organiser, "Revoke race")
+    learner = _unique("revoked")
+    await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+        headers=bearer(organiser),
+        json={"email": learner},
+    )
+    link = claim_link(wait_for_messages(infra.mailbox_dir, learner)[0])
+    outcome = (await http.post(link, headers={"Accept": "application/json"})).json()
+    assertion_id = outcome["assertion_id"]
+    answers = await asyncio.gather(
+        *(
+            http.post(
+                f"{platform.url('badge')}/v1/assertions/{assertion_id}/revoke",
+                headers=bearer(organiser),
+                json={"reason": f"reason {n}"},
+            )
+            for n in range(2)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    events = [
+        e for e in await platform.read_topic("badge.events") if e.event_type == "AssertionRevoked"
+    ]
+    assert [str(e.payload.assertion_id) for e in events].count(assertion_id) == 1
 
 
 async def test_forged_tampered_and_foreign_links_are_refused(http, platform, organiser, infra):
@@ -187,12 +217,21 @@ async def test_open_link_proves_the_email_and_stops_at_its_maximum(
     )
     assert bad_email.status_code in (410, 422)
 
+    await http.patch(base, headers=bearer(organiser), json={"open_link": {"enabled": True}})
+    pending = _unique("pending")
+    for _ in range(2):  # asking twice mails once
+        await http.post(open_link["url"], data={"email": pending}, headers={"Accept": "text/html"})
+    [pending_mail] = wait_for_messages(infra.mailbox_dir, pending)
     regenerated = (
         await http.post(f"{base}/open-link/regenerate", headers=bearer(organiser))
     ).json()
     assert regenerated["url"] != open_link["url"]
     dead = await http.get(open_link["url"], headers={"Accept": "text/html"})
     assert dead.status_code == 410 and "no longer works" in dead.text
+    # The offer the old link gave out dies with it.
+    late = await http.post(claim_link(pending_mail), headers={"Accept": "application/json"})
+    assert late.status_code == 410
+    assert len(wait_for_messages(infra.mailbox_dir, pending)) == 1
 
 
 async def test_holding_every_activity_badge_of_a_playlist_earns_its_badge_once(
@@ -242,6 +281,29 @@ async def test_holding_every_activity_badge_of_a_playlist_earns_its_badge_once(
         (second["id"], "claim"),
         (trail["id"], "playlist"),
     }
+
+    # A playlist published after a learner already holds all its badges awards it at once.
+    later = (
+        await http.post(
+            f"{platform.url('activity')}/v1/playlists",
+            headers=bearer(organiser),
+            json={"title": "Late trail", "activity_ids": [first["source_id"], second["source_id"]]},
+        )
+    ).json()
+    await http.post(
+        f"{platform.url('activity')}/v1/playlists/{later['id']}/publish", headers=bearer(organiser)
+    )
+    late_badge = await badge_of(http, platform, organiser, later["id"])
+
+    async def late_award():
+        return await platform.query(
+            "badge",
+            "SELECT reason FROM assertions WHERE recipient_email = $1 AND badge_class_id = $2",
+            learner,
+            uuid.UUID(late_badge["id"]),
+        )
+
+    assert [r["reason"] for r in await wait_for(late_award)] == ["playlist"]
 
 
 def _png(side: int) -> bytes:

@@ -55,6 +55,8 @@ def bake_svg(svg: bytes, assertion_url: str, assertion_json: str) -> bytes:
     start = text.index("<svg")
     end = text.index(">", start)
     opening = text[start:end]
+    self_closing = opening.endswith("/")
+    opening = opening.rstrip("/").rstrip()
     if "xmlns:openbadges" not in opening:
         opening += ' xmlns:openbadges="http://openbadges.org"'
     safe_json = assertion_json.replace("]]>", "]]]]><![CDATA[>")
@@ -62,4 +64,5 @@ def bake_svg(svg: bytes, assertion_url: str, assertion_json: str) -> bytes:
         f'<openbadges:assertion verify="{assertion_url}"><![CDATA[{safe_json}]]>'
         "</openbadges:assertion>"
     )
-    return (text[:start] + opening + ">" + element + text[end + 1 :]).encode()
+    rest = "</svg>" + text[end + 1 :] if self_closing else text[end + 1 :]
+    return (text[:start] + opening + ">" + element + rest).encode()

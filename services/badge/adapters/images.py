@@ -13,12 +13,37 @@ from PIL import Image, UnidentifiedImageError
 MAX_BYTES = 512 * 1024
 MIN_SIDE, MAX_SIDE = 64, 2048
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Anything that could run, load or reach out from an SVG a browser opens.
-SVG_FORBIDDEN = re.compile(
-    rb"<!DOCTYPE|<!ENTITY|<script|<foreignObject|\bon[a-z]+\s*=|javascript:|<iframe|<embed"
-    rb"|<object|(?:xlink:)?href\s*=\s*[\"'](?!#|data:image/(?:png|jpeg);base64,)",
-    re.IGNORECASE,
-)
+# Refused before parsing: a DOCTYPE could declare entities (expansion bombs, external files).
+SVG_NO_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
+# Drawing only: nothing that runs, animates attributes, embeds HTML or loads other documents.
+SVG_ELEMENTS = {
+    "svg",
+    "g",
+    "path",
+    "circle",
+    "ellipse",
+    "rect",
+    "line",
+    "polyline",
+    "polygon",
+    "text",
+    "tspan",
+    "defs",
+    "linearGradient",
+    "radialGradient",
+    "stop",
+    "title",
+    "desc",
+    "clipPath",
+    "mask",
+    "pattern",
+    "use",
+    "symbol",
+    "image",
+    "metadata",
+}
+LINK_TARGETS = re.compile(r"^(#[\w.-]+|data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]+)$")
 
 
 class InvalidImage(ValueError):
@@ -49,8 +74,16 @@ def _check_png(data: bytes) -> CheckedImage:
             image.verify()
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
+            if width * height > MAX_SIDE * MAX_SIDE:
+                raise InvalidImage(f"the image is {width}x{height} pixels; too large")
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as error:
         raise InvalidImage(f"the PNG file is damaged: {error}") from error
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
         raise InvalidImage(
@@ -60,14 +93,39 @@ def _check_png(data: bytes) -> CheckedImage:
 
 
 def _check_svg(data: bytes) -> CheckedImage:
-    if SVG_FORBIDDEN.search(data):
-        raise InvalidImage(
-            "the SVG contains scripts, event handlers, entities or external references"
-        )
+    if SVG_NO_DOCTYPE.search(data):
+        raise InvalidImage("the SVG declares a DOCTYPE or entities")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidImage("the SVG must be UTF-8 text") from error
+    declaration = re.match(r"<\?xml[^>]*encoding=[\"']([^\"']+)", text)
+    if declaration and declaration.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise InvalidImage("the SVG must be UTF-8 text")
     try:
         root = ET.fromstring(data)  # noqa: S314  (no DOCTYPE or entities: refused above)
     except ET.ParseError as error:
         raise InvalidImage(f"the SVG is not well-formed XML: {error}") from error
-    if not root.tag.endswith("svg"):
-        raise InvalidImage("the SVG's root element is not <svg>")
+    if root.tag != SVG_NAMESPACE + "svg":
+        raise InvalidImage("the SVG's root element is not <svg> in the SVG namespace")
+    for element in root.iter():
+        _check_svg_element(element)
     return CheckedImage(data, "image/svg+xml")
+
+
+def _check_svg_element(element: ET.Element) -> None:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if not tag.startswith(SVG_NAMESPACE) or tag[len(SVG_NAMESPACE) :] not in SVG_ELEMENTS:
+        name = tag.rsplit("}", 1)[-1] or "?"
+        raise InvalidImage(f"the SVG contains <{name}>, which badges may not use")
+    for attribute, value in element.attrib.items():
+        local = attribute.rsplit("}", 1)[-1].lower()
+        lowered = re.sub(r"\s+", "", value).lower()
+        if local.startswith("on"):
+            raise InvalidImage("the SVG contains scripts (event handler attributes)")
+        if "javascript:" in lowered or "@import" in lowered:
+            raise InvalidImage("the SVG contains scripts or external references")
+        if local == "href" and not LINK_TARGETS.match(value.strip()):
+            raise InvalidImage("the SVG contains external references")
+        if "url(" in lowered and not re.fullmatch(r".*url\(#[\w.-]+\).*", lowered):
+            raise InvalidImage("the SVG contains external references")

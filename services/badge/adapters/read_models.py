@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS offers (
     badge_class_id uuid NOT NULL,
     recipient_email text NOT NULL,
     via text NOT NULL,
+    open_link_generation integer,
     expires_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL,
     assertion_id uuid,
@@ -214,8 +215,8 @@ async def issuer_name(conn: Connection, issuer_id: uuid.UUID) -> str:
 
 async def get_offer(conn: Connection, offer_id: uuid.UUID) -> Offer | None:
     row = await conn.fetchrow(
-        "SELECT offer_id, badge_class_id, recipient_email, via, expires_at, assertion_id "
-        "FROM offers WHERE offer_id = $1",
+        "SELECT offer_id, badge_class_id, recipient_email, via, expires_at, assertion_id, "
+        "open_link_generation FROM offers WHERE offer_id = $1",
         offer_id,
     )
     return Offer(**dict(row)) if row else None
@@ -247,6 +248,18 @@ async def holds_badge(conn: Connection, badge_class_id: uuid.UUID, email: str) -
             email,
         )
     )
+
+
+async def holders_of_all(conn: Connection, badge_class_ids: list[uuid.UUID]) -> list[str]:
+    """The recipients who hold every one of these badges (not revoked)."""
+    rows = await conn.fetch(
+        "SELECT recipient_email FROM assertions WHERE badge_class_id = ANY($1::uuid[]) "
+        "AND NOT revoked GROUP BY recipient_email "
+        "HAVING count(DISTINCT badge_class_id) = $2 ORDER BY recipient_email",
+        badge_class_ids,
+        len(set(badge_class_ids)),
+    )
+    return [row["recipient_email"] for row in rows]
 
 
 async def held_badge_ids(conn: Connection, email: str) -> set[uuid.UUID]:

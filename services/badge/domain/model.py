@@ -61,6 +61,7 @@ class Offer:
     via: Literal["email", "open_link"]
     expires_at: datetime
     assertion_id: uuid.UUID | None = None
+    open_link_generation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,10 @@ def offer_badge(
     via: Literal["email", "open_link"],
     now: datetime,
     issuer_name: str,
+    open_link_generation: int | None = None,
 ) -> BadgeOffered:
     return BadgeOffered(
+        open_link_generation=open_link_generation,
         offer_id=offer_id,
         badge_class_id=badge.badge_class_id,
         issuer_id=badge.issuer_id,
@@ -228,7 +231,8 @@ def decide_claim(
         return reject("evidence_required")
     if offer.via == "open_link":
         link = badge.open_link
-        if not link.enabled:
+        # A regenerated link (perhaps it leaked) takes the offers it gave out with it.
+        if not link.enabled or offer.open_link_generation != badge.open_link_generation:
             return reject("revoked")
         if link.valid_until is not None and at > link.valid_until:
             return reject("expired")

@@ -36,6 +36,11 @@ from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# An image opened on its own must not run or load anything, whatever slipped through.
+SAFE_IMAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 class Invalid(DomainError):
@@ -189,8 +194,8 @@ def build_app(
         """Edit before issuing. Fields left out stay as they are; `expires_after_days: null`
         makes awards permanent. Badges already awarded show the new text too."""
         changes = {field: getattr(body, field) for field in body.model_fields_set}
-        for field in ("name", "evidence_mode", "open_link"):
-            if field in changes and changes[field] is None:
+        for field, value in changes.items():
+            if value is None and field != "expires_after_days":
                 raise Invalid(f"{field} cannot be null")
         badge = await service_layer.edit(runtime, organiser, badge_class_id, changes)
         return BadgeClassOut.of(badge, urls)
@@ -367,8 +372,7 @@ def build_app(
             headers={
                 "Cache-Control": "public, max-age=300",
                 "ETag": f'"{badge.image.sha256}"',
-                # An SVG opened on its own must not run anything, whatever slipped through.
-                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                **SAFE_IMAGE_HEADERS,
             },
         )
 
@@ -411,7 +415,8 @@ def build_app(
             data,
             media_type=media_type,
             headers={
-                "Content-Disposition": f'attachment; filename="badge-{assertion_id}.{extension}"'
+                "Content-Disposition": f'attachment; filename="badge-{assertion_id}.{extension}"',
+                **SAFE_IMAGE_HEADERS,
             },
         )
 

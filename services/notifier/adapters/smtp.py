@@ -23,10 +23,15 @@ class Delivery:
 
 
 def _permanent(error: Exception) -> bool:
-    """5xx answers (bad address, refused recipient) do not change by trying again."""
+    """A 5xx refusal of this message (its recipient, sender or content) will not change by
+    trying again. Everything else (no connection, a refused login, a 4xx) is an outage or a
+    setting to fix, and is tried again."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         return all(500 <= refusal.code < 600 for refusal in error.recipients)
-    if isinstance(error, aiosmtplib.SMTPResponseException):
+    if isinstance(
+        error,
+        aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPDataError,
+    ):
         return 500 <= error.code < 600
     return False
 
