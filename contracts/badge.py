@@ -41,6 +41,31 @@ class OpenLink(BaseModel):
     valid_until: datetime | None = None
 
 
+class EvidenceTask(BaseModel):
+    """One thing a learner shows on a quest for the badge."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task_id: uuid.UUID
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5_000)
+    kind: Literal["text", "url", "file"]
+    max_chars: int = Field(default=5_000, ge=1, le=20_000, description="For text evidence.")
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)
+    media_types: tuple[str, ...] = Field(
+        default=("image/png", "image/jpeg", "application/pdf"), max_length=20
+    )
+
+
+class EvidenceItem(BaseModel):
+    """Open Badges evidence: what the learner showed, and where to see it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    narrative: str = Field(max_length=25_000)
+    url: str = Field(max_length=2_000)
+
+
 class BadgeClassCreated(BadgeEvent):
     badge_class_id: uuid.UUID
     issuer_id: uuid.UUID = Field(description="The organisation that issues it.")
@@ -66,6 +91,15 @@ class BadgeClassEdited(BadgeEvent):
     expires_after_days: int | None = Field(default=None, ge=1, le=36_500)
     evidence_mode: EvidenceMode = "none"
     open_link: OpenLink = OpenLink()
+    tasks: tuple[EvidenceTask, ...] = Field(default=(), max_length=20)
+    peer_approvals: int = Field(default=1, ge=1, le=10)
+
+
+class PeerReviewerInvited(BadgeEvent):
+    """Someone the organiser trusts to review evidence for this badge, by email."""
+
+    badge_class_id: uuid.UUID
+    email: str = Field(max_length=320)
 
 
 class OpenLinkRegenerated(BadgeEvent):
@@ -117,6 +151,7 @@ class BadgeAwarded(BadgeEvent):
     expires: datetime | None = None
     badge_name: str = Field(max_length=200)
     issuer_name: str = Field(max_length=200)
+    evidence: tuple[EvidenceItem, ...] = ()
 
 
 class ClaimRejected(BadgeEvent):
@@ -135,6 +170,7 @@ register(
     BadgeClassCreated,
     BadgeClassEdited,
     OpenLinkRegenerated,
+    PeerReviewerInvited,
     BadgeOffered,
     ClaimRequested,
     BadgeAwarded,

@@ -1,27 +1,43 @@
 """Events of the evidence service, on topic `evidence.events`: quests, submissions, reviews,
-decisions."""
+decisions. Every event of a quest is keyed by the quest id."""
 
 from __future__ import annotations
 
 import uuid
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.badge import BlobRef
+from contracts.badge import EvidenceItem
 from contracts.envelope import Event, register
 
 TOPIC = "evidence.events"
+
+ReviewRole = Literal["self", "peer", "organiser"]
 
 
 class EvidenceEvent(Event):
     topic: ClassVar[str] = TOPIC
 
 
+class FileRef(BaseModel):
+    """An evidence file in the content-addressed blob store."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=1)
+    media_type: str = Field(max_length=100)
+    filename: str = Field(max_length=200)
+
+
 class QuestStarted(EvidenceEvent):
     quest_id: uuid.UUID
     badge_class_id: uuid.UUID
+    issuer_id: uuid.UUID
+    offer_id: uuid.UUID
     learner_email: str = Field(max_length=320)
+    badge_name: str = Field(max_length=200)
 
 
 class EvidenceSubmitted(EvidenceEvent):
@@ -31,13 +47,26 @@ class EvidenceSubmitted(EvidenceEvent):
     kind: Literal["text", "url", "file"]
     text: str | None = Field(default=None, max_length=20_000)
     url: str | None = Field(default=None, max_length=2_000)
-    file: BlobRef | None = None
+    file: FileRef | None = None
+
+
+class ReviewRequested(EvidenceEvent):
+    """Reviewers are asked to look at a submission; the notifier mails each a review link."""
+
+    submission_id: uuid.UUID
+    quest_id: uuid.UUID
+    role: Literal["peer", "organiser"]
+    reviewers: tuple[str, ...] = Field(max_length=200)
+    badge_name: str = Field(max_length=200)
+    task_title: str = Field(max_length=200)
 
 
 class ReviewRecorded(EvidenceEvent):
     review_id: uuid.UUID
     submission_id: uuid.UUID
+    quest_id: uuid.UUID
     reviewer: str = Field(max_length=320)
+    role: ReviewRole
     verdict: Literal["approve", "reject"]
     feedback: str = Field(default="", max_length=5_000)
 
@@ -45,11 +74,17 @@ class ReviewRecorded(EvidenceEvent):
 class SubmissionApproved(EvidenceEvent):
     submission_id: uuid.UUID
     quest_id: uuid.UUID
+    task_id: uuid.UUID
 
 
 class SubmissionRejected(EvidenceEvent):
+    """Back to the learner with the feedback; they can submit again."""
+
     submission_id: uuid.UUID
     quest_id: uuid.UUID
+    task_id: uuid.UUID
+    learner_email: str = Field(max_length=320)
+    badge_name: str = Field(max_length=200)
     feedback: str = Field(default="", max_length=5_000)
 
 
@@ -58,12 +93,15 @@ class QuestCompleted(EvidenceEvent):
 
     quest_id: uuid.UUID
     badge_class_id: uuid.UUID
+    offer_id: uuid.UUID
     learner_email: str = Field(max_length=320)
+    evidence: tuple[EvidenceItem, ...] = Field(max_length=20)
 
 
 register(
     QuestStarted,
     EvidenceSubmitted,
+    ReviewRequested,
     ReviewRecorded,
     SubmissionApproved,
     SubmissionRejected,

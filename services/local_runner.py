@@ -55,6 +55,11 @@ class LocalPlatform:
                 "BADGE_BLOB_DIR": str(self.run_dir / "blobs"),
                 "CLAIM_TOKEN_SECRET": self.claim_token_secret,
                 "NOTIFIER_BADGE_PUBLIC_URL": self.url("badge"),
+                "NOTIFIER_EVIDENCE_PUBLIC_URL": self.url("evidence"),
+                "BADGE_EVIDENCE_PUBLIC_URL": self.url("evidence"),
+                "EVIDENCE_PUBLIC_URL": self.url("evidence"),
+                "EVIDENCE_BLOB_DIR": str(self.run_dir / "evidence"),
+                "EVIDENCE_SESSION_SECRET": self.claim_token_secret + "-sessions",
                 "NOTIFIER_SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
                 "NOTIFIER_SMTP_PORT": os.environ.get("SMTP_PORT", "2525"),
             }

@@ -22,7 +22,9 @@ settings = BadgeSettings()
 def _app(runtime: ServiceRuntime) -> FastAPI:
     tokens = ClaimTokens(ClaimTokenSettings().claim_token_secret)
     app = build_app(runtime, settings.public_url, BlobStore(settings.blob_dir), tokens)
-    add_pages(app, runtime, OpenBadgesUrls(settings.public_url), tokens)
+    add_pages(
+        app, runtime, OpenBadgesUrls(settings.public_url), tokens, settings.evidence_public_url
+    )
     return app
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from contracts import Envelope, new_envelope
+from contracts import Envelope, derived_id, new_envelope
 from contracts.activity import ActivityPublished, OrganisationCreated, PlaylistPublished
 from contracts.badge import (
     AssertionRevoked,
@@ -16,7 +17,9 @@ from contracts.badge import (
     ClaimRejected,
     ClaimRequested,
     OpenLinkRegenerated,
+    PeerReviewerInvited,
 )
+from contracts.evidence import QuestCompleted
 from contracts.notifier import EmailFailed, EmailSent
 from services.badge.adapters import read_models
 from services.badge.adapters.blob_store import BlobStore
@@ -151,8 +154,8 @@ async def badge_awarded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: BadgeAwarded = envelope.payload
     uow.conn.defer(
         "INSERT INTO assertions (assertion_id, badge_class_id, issuer_id, offer_id, reason, "
-        "recipient_email, recipient_salt, issued_on, expires) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        "recipient_email, recipient_salt, issued_on, expires, evidence) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) ON CONFLICT DO NOTHING",
         event.assertion_id,
         event.badge_class_id,
         event.issuer_id,
@@ -162,6 +165,7 @@ async def badge_awarded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
         event.recipient_salt,
         event.issued_on,
         event.expires,
+        json.dumps([item.model_dump() for item in event.evidence]),
     )
     if event.offer_id is not None:
         uow.conn.defer(
@@ -242,6 +246,53 @@ async def badge_class_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
         await _award_playlist(uow, playlist, email, envelope.occurred_at, envelope)
 
 
+async def quest_completed(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+    """Evidence approved for every task: the learner's offer is fulfilled, with that evidence."""
+    quest: QuestCompleted = cause.payload
+    version = await uow.lock_stream(quest.badge_class_id)
+    badge = await read_models.get_badge_class(uow.conn, quest.badge_class_id)
+    offer = await read_models.get_offer(uow.conn, quest.offer_id)
+    if badge is None or offer is None:
+        raise ValueError(f"quest {quest.quest_id} names an unknown badge or offer")
+    if offer.assertion_id is not None or await read_models.holds_badge(
+        uow.conn, badge.badge_class_id, offer.recipient_email
+    ):
+        return  # awarded already: a badge goes to a recipient once per offer
+    issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
+    assertion_id = derived_id(cause.event_id, "BadgeAwarded")
+    awarded = award(
+        badge,
+        assertion_id,
+        offer.recipient_email,
+        cause.occurred_at,
+        issuer,
+        offer.offer_id,
+        reason="evidence",
+        evidence=quest.evidence,
+    )
+    await uow.emit(
+        new_envelope(
+            awarded,
+            event_id=assertion_id,
+            stream_id=badge.badge_class_id,
+            stream_version=version + 1,
+            occurred_at=cause.occurred_at,
+            causation_id=cause.event_id,
+            correlation_id=cause.correlation_id,
+            actor=ACTOR,
+        )
+    )
+
+
+async def peer_reviewer_invited(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: PeerReviewerInvited = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO peer_reviewers (badge_class_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        event.badge_class_id,
+        event.email,
+    )
+
+
 async def claim_rejected(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: ClaimRejected = envelope.payload
     uow.conn.defer(
@@ -295,4 +346,6 @@ def build_handlers(blobs: BlobStore) -> HandlerMap:
         AssertionRevoked: assertion_revoked,
         EmailSent: email_outcome,
         EmailFailed: email_outcome,
+        QuestCompleted: quest_completed,
+        PeerReviewerInvited: peer_reviewer_invited,
     }

@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from contracts import new_envelope
-from contracts.badge import AssertionRevoked, ClaimRequested, OpenLinkRegenerated
+from contracts.badge import (
+    AssertionRevoked,
+    ClaimRequested,
+    OpenLinkRegenerated,
+    PeerReviewerInvited,
+)
 from services.badge.adapters import read_models
 from services.badge.domain.model import (
     BadgeClass,
@@ -214,6 +219,26 @@ async def accept_offer(runtime: ServiceRuntime, offer_id: uuid.UUID) -> ClaimOut
         return ClaimOutcome(outcome["outcome"], outcome["reason"], outcome["assertion_id"])
 
     return await runtime.execute(work)
+
+
+async def invite_peers(
+    runtime: ServiceRuntime, organiser: Organiser, badge_class_id: uuid.UUID, emails: list[str]
+) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        version = await uow.lock_stream(badge_class_id)
+        await _owned_badge(uow, organiser, badge_class_id)
+        for offset, email in enumerate(emails, start=1):
+            event = PeerReviewerInvited(badge_class_id=badge_class_id, email=email)
+            await uow.emit(
+                new_envelope(
+                    event,
+                    stream_id=badge_class_id,
+                    stream_version=version + offset,
+                    actor=organiser.actor,
+                )
+            )
+
+    await runtime.execute(work)
 
 
 async def revoke(

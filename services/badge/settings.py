@@ -16,3 +16,5 @@ class BadgeSettings(BaseSettings):
     # The address learners and verifiers reach this service at; every Open Badges id starts with it.
     public_url: str = "http://127.0.0.1:8002"
     blob_dir: Path = Path(".run/blobs")
+    # Where learners do evidence quests (the evidence service).
+    evidence_public_url: str = "http://127.0.0.1:8003"

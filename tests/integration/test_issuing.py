@@ -363,11 +363,31 @@ async def test_edited_badge_with_uploaded_image_and_expiry_is_what_learners_get(
     assert baked_svg.headers["content-type"].startswith("image/svg+xml")
     assert b"<openbadges:assertion" in baked_svg.content
 
-    await http.patch(base, headers=bearer(organiser), json={"evidence_mode": "self"})
+    no_tasks = await http.patch(base, headers=bearer(organiser), json={"evidence_mode": "self"})
+    assert no_tasks.status_code == 409 and "at least one task" in no_tasks.json()["error"]
+    with_tasks = await http.patch(
+        base,
+        headers=bearer(organiser),
+        json={
+            "evidence_mode": "self",
+            "tasks": [
+                {"title": "Your plan", "kind": "text", "max_chars": 2000},
+                {"title": "A photo", "kind": "file", "media_types": ["image/png"]},
+            ],
+        },
+    )
+    assert with_tasks.status_code == 200, with_tasks.text
+    tasks = with_tasks.json()["tasks"]
+    assert [t["title"] for t in tasks] == ["Your plan", "A photo"]
+    again = await http.patch(
+        base, headers=bearer(organiser), json={"tasks": [{"title": "Your plan", "kind": "text"}]}
+    )
+    assert again.json()["tasks"][0]["task_id"] == tasks[0]["task_id"]
     later = _unique("evidence")
     await http.post(f"{base}/offers", headers=bearer(organiser), json={"email": later})
     link = claim_link(wait_for_messages(infra.mailbox_dir, later)[0])
     page = await http.get(link, headers={"Accept": "text/html"})
     assert page.status_code == 200 and "Evidence required" in page.text
+    assert f"{platform.url('evidence')}/quests/start/" in page.text
     refused = await http.post(link, headers={"Accept": "application/json"})
     assert refused.json()["status_name"] == "evidence_required"

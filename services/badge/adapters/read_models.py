@@ -3,12 +3,13 @@ all re-derivable from the event logs."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import asyncpg
 
-from contracts.badge import BlobRef, OpenLink
+from contracts.badge import BlobRef, EvidenceTask, OpenLink
 from services.badge.domain.model import Assertion, BadgeClass, Offer
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.organisers import ORGANISER_KEYS_DDL
@@ -42,6 +43,8 @@ CREATE TABLE IF NOT EXISTS badge_classes (
     open_link_valid_until timestamptz,
     open_link_generation integer NOT NULL DEFAULT 1,
     open_link_claims integer NOT NULL DEFAULT 0,
+    tasks jsonb NOT NULL DEFAULT '[]',
+    peer_approvals integer NOT NULL DEFAULT 1,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL
 );
@@ -83,7 +86,13 @@ CREATE TABLE IF NOT EXISTS assertions (
     expires timestamptz,
     revoked boolean NOT NULL DEFAULT false,
     revocation_reason text,
-    revoked_at timestamptz
+    revoked_at timestamptz,
+    evidence jsonb NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS peer_reviewers (
+    badge_class_id uuid NOT NULL,
+    email text NOT NULL,
+    PRIMARY KEY (badge_class_id, email)
 );
 CREATE INDEX IF NOT EXISTS assertions_by_badge ON assertions (badge_class_id, recipient_email);
 CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_email);
@@ -92,6 +101,7 @@ CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_emai
 )
 
 CHECKSUM_TABLES = (
+    "peer_reviewers",
     "issuers",
     "badge_classes",
     "offers",
@@ -127,6 +137,8 @@ def _badge_class(row: asyncpg.Record) -> BadgeClass:
         ),
         open_link_generation=row["open_link_generation"],
         open_link_claims=row["open_link_claims"],
+        tasks=tuple(EvidenceTask.model_validate(task) for task in json.loads(row["tasks"])),
+        peer_approvals=row["peer_approvals"],
     )
 
 
@@ -167,8 +179,10 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
         INSERT INTO badge_classes (badge_class_id, issuer_id, source_kind, source_id, name,
             description, criteria_narrative, image_sha256, image_size, image_media_type,
             required_activity_ids, expires_after_days, evidence_mode, open_link_enabled,
-            open_link_max_claims, open_link_valid_until, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+            open_link_max_claims, open_link_valid_until, created_at, updated_at, tasks,
+            peer_approvals)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+            $19::jsonb, $20)
         ON CONFLICT (badge_class_id) DO UPDATE SET
             name = EXCLUDED.name, description = EXCLUDED.description,
             criteria_narrative = EXCLUDED.criteria_narrative,
@@ -179,6 +193,7 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
             open_link_enabled = EXCLUDED.open_link_enabled,
             open_link_max_claims = EXCLUDED.open_link_max_claims,
             open_link_valid_until = EXCLUDED.open_link_valid_until,
+            tasks = EXCLUDED.tasks, peer_approvals = EXCLUDED.peer_approvals,
             updated_at = EXCLUDED.updated_at
         """,
         badge.badge_class_id,
@@ -199,6 +214,8 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
         badge.open_link.valid_until,
         badge.created_at,
         badge.updated_at,
+        json.dumps([task.model_dump(mode="json") for task in badge.tasks]),
+        badge.peer_approvals,
     )
 
 

@@ -24,7 +24,9 @@ from contracts.badge import (
     BlobRef,
     ClaimRejected,
     ClaimRequested,
+    EvidenceItem,
     EvidenceMode,
+    EvidenceTask,
     OpenLink,
 )
 from contracts.envelope import NAMESPACE
@@ -51,6 +53,8 @@ class BadgeClass:
     open_link: OpenLink = field(default_factory=OpenLink)
     open_link_generation: int = 1
     open_link_claims: int = 0
+    tasks: tuple[EvidenceTask, ...] = ()
+    peer_approvals: int = 1
 
 
 @dataclass(frozen=True)
@@ -148,8 +152,12 @@ def edit_badge(badge: BadgeClass, changes: dict[str, Any]) -> BadgeClassEdited |
         "expires_after_days": badge.expires_after_days,
         "evidence_mode": badge.evidence_mode,
         "open_link": badge.open_link,
+        "tasks": badge.tasks,
+        "peer_approvals": badge.peer_approvals,
     }
     updated = current | changes
+    if updated["evidence_mode"] != "none" and not updated["tasks"]:
+        raise Conflict("a badge that asks for evidence needs at least one task")
     if updated == current:
         return None
     return BadgeClassEdited(badge_class_id=badge.badge_class_id, **updated)
@@ -252,6 +260,7 @@ def award(
     issuer_name: str,
     offer_id: uuid.UUID | None = None,
     reason: Literal["claim", "playlist", "evidence"] = "claim",
+    evidence: tuple[EvidenceItem, ...] = (),
 ) -> BadgeAwarded:
     expires = at + timedelta(days=badge.expires_after_days) if badge.expires_after_days else None
     return BadgeAwarded(
@@ -266,6 +275,7 @@ def award(
         expires=expires,
         badge_name=badge.name,
         issuer_name=issuer_name,
+        evidence=evidence,
     )
 
 
@@ -313,6 +323,8 @@ def evolve(state: BadgeClass | None, envelope: Envelope[Any]) -> BadgeClass:
                 "expires_after_days": event.expires_after_days,
                 "evidence_mode": event.evidence_mode,
                 "open_link": event.open_link,
+                "tasks": tuple(event.tasks),
+                "peer_approvals": event.peer_approvals,
                 "updated_at": envelope.occurred_at,
             }
         )

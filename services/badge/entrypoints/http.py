@@ -11,7 +11,7 @@ from fastapi import FastAPI, Header, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.badge import OpenLink
+from contracts.badge import EvidenceTask, OpenLink
 from services.badge import service_layer
 from services.badge.adapters import read_models
 from services.badge.adapters.baking import bake_png, bake_svg
@@ -66,6 +66,8 @@ class BadgeClassOut(BaseModel):
     evidence_mode: str
     open_link: OpenLink
     open_link_claims: int
+    tasks: list[EvidenceTask]
+    peer_approvals: int
     created_at: datetime
     updated_at: datetime
 
@@ -86,9 +88,36 @@ class BadgeClassOut(BaseModel):
             evidence_mode=badge.evidence_mode,
             open_link=badge.open_link,
             open_link_claims=badge.open_link_claims,
+            tasks=list(badge.tasks),
+            peer_approvals=badge.peer_approvals,
             created_at=badge.created_at,
             updated_at=badge.updated_at,
         )
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    task_id: uuid.UUID | None = Field(default=None, description="Keep it to edit a task in place.")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5_000)
+    kind: Literal["text", "url", "file"]
+    max_chars: int = Field(default=5_000, ge=1, le=20_000)
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)
+    media_types: list[Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")]] = Field(
+        default=["image/png", "image/jpeg", "application/pdf"], max_length=20
+    )
+
+    def task(self, badge_class_id: uuid.UUID) -> EvidenceTask:
+        # A task keeps its id while its title stays, so quests under way still match it.
+        task_id = self.task_id or uuid.uuid5(badge_class_id, f"task:{self.title}")
+        return EvidenceTask(task_id=task_id, **self.model_dump(exclude={"task_id"}))
+
+
+class PeersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    emails: list[Annotated[str, Field(max_length=320)]] = Field(min_length=1, max_length=200)
 
 
 class BadgeChanges(BaseModel):
@@ -102,6 +131,8 @@ class BadgeChanges(BaseModel):
     )
     evidence_mode: Literal["none", "self", "peer", "organiser"] | None = None
     open_link: OpenLink | None = None
+    tasks: list[TaskIn] | None = Field(default=None, max_length=20)
+    peer_approvals: int | None = Field(default=None, ge=1, le=10)
 
 
 class EmailsIn(BaseModel):
@@ -197,6 +228,8 @@ def build_app(
         for field, value in changes.items():
             if value is None and field != "expires_after_days":
                 raise Invalid(f"{field} cannot be null")
+        if "tasks" in changes:
+            changes["tasks"] = tuple(task.task(badge_class_id) for task in changes["tasks"])
         badge = await service_layer.edit(runtime, organiser, badge_class_id, changes)
         return BadgeClassOut.of(badge, urls)
 
@@ -320,6 +353,18 @@ def build_app(
         """A new link and QR code; the old ones stop working at once."""
         await service_layer.regenerate_open_link(runtime, organiser, badge_class_id)
         return await open_link(badge_class_id, organiser)
+
+    @app.post("/v1/badges/{badge_class_id}/peer-reviewers", tags=["evidence"])
+    async def invite_peers(
+        badge_class_id: uuid.UUID, body: PeersIn, organiser: CurrentOrganiser
+    ) -> dict[str, Any]:
+        """People you trust to review evidence for this badge (besides its holders)."""
+        accepted, rejected = recipients.from_list(body.emails)
+        await owned(badge_class_id, organiser)
+        await service_layer.invite_peers(
+            runtime, organiser, badge_class_id, [r.email for r in accepted]
+        )
+        return {"invited": [r.email for r in accepted], "rejected": [vars(r) for r in rejected]}
 
     @app.get("/v1/badges/{badge_class_id}/assertions", tags=["issuing"])
     async def list_assertions(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +103,12 @@ def assertion_document(urls: OpenBadgesUrls, assertion: dict[str, Any]) -> dict[
     }
     if assertion["expires"] is not None:
         document["expires"] = _time(assertion["expires"])
+    evidence = json.loads(assertion["evidence"])
+    if evidence:
+        document["evidence"] = [
+            {"type": "Evidence", "id": item["url"], "narrative": item["narrative"]}
+            for item in evidence
+        ]
     return document
 
 

@@ -50,8 +50,8 @@ REJECTIONS = {
     "evidence_required": (
         200,
         "Evidence required",
-        "This badge is awarded for evidence of what you did. Evidence quests open here soon; "
-        "until then the organiser can tell you how to show your work.",
+        "This badge is awarded for evidence of what you did: start the quest, show your work "
+        "for each task, and the badge is yours once it is approved.",
     ),
 }
 
@@ -62,8 +62,15 @@ def _mask(email: str) -> str:
 
 
 def add_pages(
-    app: FastAPI, runtime: ServiceRuntime, urls: OpenBadgesUrls, tokens: ClaimTokens
+    app: FastAPI,
+    runtime: ServiceRuntime,
+    urls: OpenBadgesUrls,
+    tokens: ClaimTokens,
+    evidence_public_url: str,
 ) -> None:
+    def quest_link(token: str) -> str:
+        return f"{evidence_public_url.rstrip('/')}/quests/start/{token}"
+
     async def badge_context(badge: BadgeClass) -> dict[str, Any]:
         async with runtime.pool.acquire() as conn:
             issuer = await read_models.issuer_name(conn, badge.issuer_id)
@@ -146,7 +153,18 @@ def add_pages(
                 return message(request, status, heading, text, **context)
             if badge.evidence_mode != "none":
                 status, heading, text = REJECTIONS["evidence_required"]
-                return message(request, status, heading, text, problem=False, **context)
+                return message(
+                    request,
+                    status,
+                    heading,
+                    text,
+                    problem=False,
+                    link=quest_link(token),
+                    link_text="Start the quest",
+                    status_name="evidence_required",
+                    quest_url=quest_link(token),
+                    **context,
+                )
             return page(
                 request,
                 "claim.html",
@@ -195,6 +213,18 @@ def add_pages(
                     }
                 )
             status, heading, text = REJECTIONS[outcome.reason or "revoked"]
+            if outcome.reason == "evidence_required":
+                return message(
+                    request,
+                    status,
+                    heading,
+                    text,
+                    problem=False,
+                    link=quest_link(token),
+                    link_text="Start the quest",
+                    status_name="evidence_required",
+                    quest_url=quest_link(token),
+                )
             return message(request, status, heading, text, status_name=outcome.reason or "rejected")
         if isinstance(named, OpenToken):
             try:
