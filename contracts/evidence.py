@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.badge import EvidenceItem
+from contracts.badge import EvidenceItem, EvidenceTask
 from contracts.envelope import Event, register
 
 TOPIC = "evidence.events"
@@ -32,12 +32,17 @@ class FileRef(BaseModel):
 
 
 class QuestStarted(EvidenceEvent):
+    """The badge's evidence rules as the quest started: they hold for this quest to its end."""
+
     quest_id: uuid.UUID
     badge_class_id: uuid.UUID
     issuer_id: uuid.UUID
     offer_id: uuid.UUID
     learner_email: str = Field(max_length=320)
     badge_name: str = Field(max_length=200)
+    evidence_mode: Literal["self", "peer", "organiser"]
+    tasks: tuple[EvidenceTask, ...] = Field(min_length=1, max_length=20)
+    peer_approvals: int = Field(default=1, ge=1, le=10)
 
 
 class EvidenceSubmitted(EvidenceEvent):

@@ -31,7 +31,7 @@ unset POSTGRES_PASSWORD CLAIM_TOKEN_SECRET EVIDENCE_SESSION_SECRET \
 envfile=$(mktemp)
 trap 'rm -f "$envfile" "$envfile.err"' EXIT
 dummy=(POSTGRES_PASSWORD=ci-dummy-password CLAIM_TOKEN_SECRET=ci-dummy-claim-token-secret-0123456789abcdef
-       EVIDENCE_SESSION_SECRET=ci-dummy-session-secret)
+       EVIDENCE_SESSION_SECRET=ci-dummy-session-secret-0123456789abcdef)
 
 failures=0
 pass() { echo "  PASS: $*"; }

@@ -218,7 +218,7 @@ The platform is running.
   Activity API      {platform.url("activity")}/v1    (OpenAPI: {platform.url("activity")}/docs)
   Badge API         {platform.url("badge")}/v1    (OpenAPI: {platform.url("badge")}/docs)
   Open Badges docs  {platform.url("badge")}/ob/...
-  Evidence service  {platform.url("evidence")}/health
+  Evidence quests   {platform.url("evidence")}/quests/...  (OpenAPI: .../docs)
   Notifier service  {platform.url("notifier")}/health
   Mailbox           {mailbox}   (messages also in {run_dir / "mailbox"})
   Logs              {run_dir / "logs"}

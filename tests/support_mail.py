@@ -86,3 +86,16 @@ def html_body(message: EmailMessage) -> str:
     assert html is not None, "no HTML part"
     content: str = html.get_content()
     return content
+
+
+def plain_body(message: EmailMessage) -> str:
+    text = message.get_body(("plain",))
+    assert text is not None, "no text part"
+    content: str = text.get_content()
+    return content
+
+
+def first_match(pattern: re.Pattern[str], text: str, group: int = 0) -> str:
+    found = pattern.search(text)
+    assert found is not None, f"nothing matches {pattern.pattern}"
+    return found.group(group)

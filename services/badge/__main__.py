@@ -6,12 +6,12 @@ import sys
 
 from fastapi import FastAPI
 
-from services.badge.adapters.blob_store import BlobStore
 from services.badge.app import build_runtime
 from services.badge.entrypoints.http import build_app
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.entrypoints.pages import add_pages
 from services.badge.settings import BadgeSettings
+from services.kernel.blob_store import BlobStore
 from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings
 from services.kernel.entrypoint import main
 from services.kernel.runtime import ServiceRuntime

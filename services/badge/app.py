@@ -6,10 +6,10 @@ from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.badge import TOPIC
 from contracts.evidence import TOPIC as EVIDENCE_TOPIC
 from contracts.notifier import TOPIC as NOTIFIER_TOPIC
-from services.badge.adapters.blob_store import BlobStore
 from services.badge.adapters.read_models import CHECKSUM_TABLES, DDL
 from services.badge.handlers import build_handlers
 from services.badge.settings import BadgeSettings
+from services.kernel.blob_store import BlobStore
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
 

@@ -14,6 +14,7 @@ from contracts.badge import (
     BadgeClassCreated,
     BadgeClassEdited,
     BadgeOffered,
+    BlobRef,
     ClaimRejected,
     ClaimRequested,
     OpenLinkRegenerated,
@@ -22,7 +23,6 @@ from contracts.badge import (
 from contracts.evidence import QuestCompleted
 from contracts.notifier import EmailFailed, EmailSent
 from services.badge.adapters import read_models
-from services.badge.adapters.blob_store import BlobStore
 from services.badge.adapters.default_image import render
 from services.badge.domain.model import (
     BadgeClass,
@@ -36,6 +36,7 @@ from services.badge.domain.model import (
     playlist_assertion_id,
     playlist_completed,
 )
+from services.kernel.blob_store import BlobStore
 from services.kernel.organisers import KEY_HANDLERS
 from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
 
@@ -62,7 +63,8 @@ def make_badge_for_source(blobs: BlobStore) -> Handler:
         existing = await read_models.badge_class_for_source(uow.conn, source_id)
         if existing is not None:
             return  # the badge is a snapshot of the first publication (see domain.model)
-        image = blobs.put(render(event.title, badge_class_id_for(source_id)), "image/png")
+        png = render(event.title, badge_class_id_for(source_id))
+        image = BlobRef(sha256=blobs.put(png), size=len(png), media_type="image/png")
         for created in decide_badge_for_source(existing, cause, image):
             version = await uow.lock_stream(created.badge_class_id)
             await uow.emit(

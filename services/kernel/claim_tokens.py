@@ -69,6 +69,25 @@ class ClaimTokens:
         body = badge_class_id.bytes + generation.to_bytes(4, "big")
         return "o" + _b64(body + self._tag(b"o", body))
 
+    def review(self, submission_id: uuid.UUID, reviewer: str) -> str:
+        """A reviewer's link to one submission; it works for that reviewer's address only."""
+        body = submission_id.bytes
+        return "r" + _b64(body + self._tag(b"r" + reviewer.lower().encode() + b"\x00", body))
+
+    def read_review(self, token: str, reviewer: str) -> uuid.UUID | None:
+        """The submission a review token names, if it was made for this reviewer."""
+        if len(token) > 80 or not token.startswith("r"):
+            return None
+        try:
+            raw = _unb64(token[1:])
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) != 16 + TAG_BYTES:
+            return None
+        body, tag = raw[:16], raw[16:]
+        expected = self._tag(b"r" + reviewer.lower().encode() + b"\x00", body)
+        return uuid.UUID(bytes=body) if hmac.compare_digest(tag, expected) else None
+
     def read(self, token: str) -> PersonalToken | OpenToken | None:
         """What a token names, or None when it is malformed, forged or tampered with."""
         if len(token) > 80 or token[:1] not in ("p", "o"):

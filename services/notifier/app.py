@@ -18,7 +18,8 @@ from services.notifier.settings import NotifierSettings
 
 DDL = """
 CREATE TABLE IF NOT EXISTS emails (
-    cause_event_id uuid PRIMARY KEY,
+    email_id uuid PRIMARY KEY,
+    cause_event_id uuid NOT NULL,
     kind text NOT NULL,
     recipient text NOT NULL,
     status text NOT NULL,

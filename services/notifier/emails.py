@@ -11,6 +11,7 @@ import qrcode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from contracts.badge import BadgeAwarded, BadgeOffered
+from contracts.evidence import ReviewRequested, SubmissionRejected
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -70,4 +71,34 @@ def award_email(sender: str, awarded: BadgeAwarded, badge_page: str) -> EmailMes
     )
     message.set_content(_TEMPLATES.get_template("award.txt").render(context))
     message.add_alternative(_TEMPLATES.get_template("award.html").render(context), subtype="html")
+    return message
+
+
+def review_request_email(
+    sender: str, request: ReviewRequested, reviewer: str, link: str
+) -> EmailMessage:
+    context = {"badge": request.badge_name, "task": request.task_title, "link": link}
+    message = _message(
+        sender,
+        reviewer,
+        f"Evidence to review for {request.badge_name}",
+        {"X-Badge-Submission": str(request.submission_id)},
+    )
+    message.set_content(_TEMPLATES.get_template("review.txt").render(context))
+    message.add_alternative(_TEMPLATES.get_template("review.html").render(context), subtype="html")
+    return message
+
+
+def rejection_email(sender: str, rejected: SubmissionRejected, link: str) -> EmailMessage:
+    context = {"badge": rejected.badge_name, "feedback": rejected.feedback, "link": link}
+    message = _message(
+        sender,
+        rejected.learner_email,
+        f"Your evidence for {rejected.badge_name} needs another look",
+        {"X-Badge-Submission": str(rejected.submission_id)},
+    )
+    message.set_content(_TEMPLATES.get_template("rejected.txt").render(context))
+    message.add_alternative(
+        _TEMPLATES.get_template("rejected.html").render(context), subtype="html"
+    )
     return message

@@ -12,9 +12,11 @@ import uuid
 from collections import OrderedDict
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlencode
 
 from contracts import Envelope, derived_id, new_envelope
 from contracts.badge import BadgeAwarded, BadgeOffered
+from contracts.evidence import ReviewRequested, SubmissionRejected
 from contracts.notifier import EmailFailed, EmailKind, EmailSent
 from services.kernel.claim_tokens import ClaimTokens
 from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
@@ -26,9 +28,10 @@ from services.notifier.settings import NotifierSettings
 async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: EmailSent | EmailFailed = envelope.payload
     uow.conn.defer(
-        "INSERT INTO emails (cause_event_id, kind, recipient, status, detail, attempts, "
-        "offer_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "ON CONFLICT (cause_event_id) DO NOTHING",
+        "INSERT INTO emails (email_id, cause_event_id, kind, recipient, status, detail, "
+        "attempts, offer_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (email_id) DO NOTHING",
+        envelope.event_id,
         event.cause_event_id,
         event.kind,
         event.recipient,
@@ -67,7 +70,9 @@ async def _send_once(
     message: EmailMessage,
     offer_id: Any = None,
 ) -> None:
-    outcome_id = derived_id(cause.event_id, "EmailOutcome")
+    # One email per cause and recipient (a review request goes to several reviewers).
+    recipient_key = "" if kind in ("offer", "award") else f":{message['To']}"
+    outcome_id = derived_id(cause.event_id, "EmailOutcome" + recipient_key)
     if await uow.is_applied(outcome_id):
         return  # mailed and recorded before (a redelivery, or a replay)
     earlier = delivered.get(outcome_id)
@@ -125,9 +130,27 @@ def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimToke
         )
         await _send_once(uow, mailer, delivered, cause, "award", message)
 
+    evidence = settings.evidence_public_url.rstrip("/")
+
+    async def mail_reviewers(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        request: ReviewRequested = cause.payload
+        for reviewer in request.reviewers:
+            token = tokens.review(request.submission_id, reviewer)
+            link = f"{evidence}/reviews/{token}?{urlencode({'reviewer': reviewer})}"
+            message = emails.review_request_email(settings.smtp_from, request, reviewer, link)
+            await _send_once(uow, mailer, delivered, cause, "review_requested", message)
+
+    async def mail_rejection(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        rejected: SubmissionRejected = cause.payload
+        link = f"{evidence}/quests/{rejected.quest_id}"
+        message = emails.rejection_email(settings.smtp_from, rejected, link)
+        await _send_once(uow, mailer, delivered, cause, "rejected", message)
+
     handlers: dict[Any, Handler] = {
         BadgeOffered: mail_offer,
         BadgeAwarded: mail_award,
+        ReviewRequested: mail_reviewers,
+        SubmissionRejected: mail_rejection,
         EmailSent: email_recorded,
         EmailFailed: email_recorded,
     }

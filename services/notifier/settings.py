@@ -15,6 +15,8 @@ class NotifierSettings(BaseSettings):
     http_port: int = Field(default=8004, ge=1, le=65535)
     # Where learners reach the badge service: claim links and badge pages start with it.
     badge_public_url: str = "http://127.0.0.1:8002"
+    # Where reviewers and learners reach evidence quests.
+    evidence_public_url: str = "http://127.0.0.1:8003"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "tls"] = "none"

@@ -11,11 +11,10 @@ from fastapi import FastAPI, Header, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.badge import EvidenceTask, OpenLink
+from contracts.badge import BlobRef, EvidenceTask, OpenLink
 from services.badge import service_layer
 from services.badge.adapters import read_models
 from services.badge.adapters.baking import bake_png, bake_svg
-from services.badge.adapters.blob_store import BlobStore
 from services.badge.adapters.images import MAX_BYTES, InvalidImage, check_image
 from services.badge.adapters.qr import qr_png, qr_svg
 from services.badge.domain.model import BadgeClass
@@ -29,6 +28,7 @@ from services.badge.entrypoints.open_badges import (
     revocation_list,
     revoked_assertion_document,
 )
+from services.kernel.blob_store import BlobStore
 from services.kernel.claim_tokens import ClaimTokens
 from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound
 from services.kernel.http import new_app
@@ -244,7 +244,11 @@ def build_app(
             checked = check_image(data)
         except InvalidImage as error:
             raise Invalid(f"the image was refused: {error}") from error
-        image = blobs.put(checked.data, checked.media_type)
+        image = BlobRef(
+            sha256=blobs.put(checked.data),
+            size=len(checked.data),
+            media_type=checked.media_type,
+        )
         badge = await service_layer.edit(runtime, organiser, badge_class_id, {"image": image})
         return BadgeClassOut.of(badge, urls)
 

@@ -1,4 +1,5 @@
-"""Content-addressed file store for badge images: a file's name is the SHA-256 of its bytes."""
+"""Content-addressed file store (badge images, evidence files): a file's name is the SHA-256
+of its bytes, so a file is stored once and an event can name it by its hash."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-
-from contracts.badge import BlobRef
 
 
 class BlobStore:
@@ -17,7 +16,8 @@ class BlobStore:
     def _path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def put(self, data: bytes, media_type: str) -> BlobRef:
+    def put(self, data: bytes) -> str:
+        """Store the bytes (once) and return their SHA-256."""
         sha256 = hashlib.sha256(data).hexdigest()
         path = self._path(sha256)
         if not path.exists():
@@ -28,7 +28,7 @@ class BlobStore:
                 temporary.flush()
                 os.fsync(temporary.fileno())
             Path(temporary.name).replace(path)
-        return BlobRef(sha256=sha256, size=len(data), media_type=media_type)
+        return sha256
 
     def get(self, sha256: str) -> bytes | None:
         path = self._path(sha256)

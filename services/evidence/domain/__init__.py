@@ -1,0 +1,1 @@
+"""The evidence service's domain: pure decisions, no I/O."""
