@@ -97,6 +97,29 @@ def new_envelope(
     return envelope
 
 
+def derived_envelope(
+    payload: E,
+    cause: Envelope[Any],
+    *,
+    event_id: uuid.UUID,
+    stream_id: uuid.UUID,
+    stream_version: int,
+    actor: str,
+) -> Envelope[E]:
+    """An event decided on `cause`: its id is deterministic and its time is the cause's, so a
+    decision made again (after a crash, on a replay) is the same event, byte for byte."""
+    return new_envelope(
+        payload,
+        event_id=event_id,
+        stream_id=stream_id,
+        stream_version=stream_version,
+        occurred_at=cause.occurred_at,
+        causation_id=cause.event_id,
+        correlation_id=cause.correlation_id or cause.event_id,
+        actor=actor,
+    )
+
+
 def encode(envelope: Envelope[Any]) -> bytes:
     return envelope.model_dump_json().encode()
 

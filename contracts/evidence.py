@@ -45,6 +45,14 @@ class QuestStarted(EvidenceEvent):
     peer_approvals: int = Field(default=1, ge=1, le=10)
 
 
+class SignInRequested(EvidenceEvent):
+    """A learner asked for a fresh link to their quest; the notifier mails it."""
+
+    quest_id: uuid.UUID
+    learner_email: str = Field(max_length=320)
+    badge_name: str = Field(max_length=200)
+
+
 class EvidenceSubmitted(EvidenceEvent):
     submission_id: uuid.UUID
     quest_id: uuid.UUID
@@ -105,6 +113,7 @@ class QuestCompleted(EvidenceEvent):
 
 register(
     QuestStarted,
+    SignInRequested,
     EvidenceSubmitted,
     ReviewRequested,
     ReviewRecorded,

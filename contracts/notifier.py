@@ -11,7 +11,7 @@ from contracts.envelope import Event, register
 
 TOPIC = "notifier.events"
 
-EmailKind = Literal["offer", "award", "review_requested", "approved", "rejected"]
+EmailKind = Literal["offer", "award", "review_requested", "approved", "rejected", "sign_in"]
 
 
 class NotifierEvent(Event):

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from contracts import Envelope, derived_id, new_envelope
+from contracts import Envelope, derived_envelope, derived_id
 from contracts.activity import ActivityPublished, OrganisationCreated, PlaylistPublished
 from contracts.badge import (
     AssertionRevoked,
@@ -68,15 +68,12 @@ def make_badge_for_source(blobs: BlobStore) -> Handler:
         for created in decide_badge_for_source(existing, cause, image):
             version = await uow.lock_stream(created.badge_class_id)
             await uow.emit(
-                new_envelope(
+                derived_envelope(
                     created,
+                    cause,
                     event_id=created_event_id(cause),
                     stream_id=created.badge_class_id,
                     stream_version=version + 1,
-                    # Derived from the cause alone, so a re-made decision is byte-identical.
-                    occurred_at=cause.occurred_at,
-                    causation_id=cause.event_id,
-                    correlation_id=cause.correlation_id or cause.event_id,
                     actor=ACTOR,
                 )
             )
@@ -139,14 +136,12 @@ async def claim_requested(uow: UnitOfWork, request: Envelope[Any]) -> None:
     issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
     outcome = decide_claim(badge, offer, request, held, issuer)
     await uow.emit(
-        new_envelope(
+        derived_envelope(
             outcome,
+            request,
             event_id=outcome_id(request),
             stream_id=claim.badge_class_id,
             stream_version=version + 1,
-            occurred_at=request.occurred_at,
-            causation_id=request.event_id,
-            correlation_id=request.correlation_id,
             actor=ACTOR,
         )
     )
@@ -221,14 +216,12 @@ async def _award_playlist(
     issuer = await read_models.issuer_name(uow.conn, playlist.issuer_id)
     awarded = award(playlist, assertion_id, email, at, issuer, reason="playlist")
     await uow.emit(
-        new_envelope(
+        derived_envelope(
             awarded,
+            cause,
             event_id=assertion_id,
             stream_id=playlist.badge_class_id,
             stream_version=version + 1,
-            occurred_at=cause.occurred_at,
-            causation_id=cause.event_id,
-            correlation_id=cause.correlation_id,
             actor=ACTOR,
         )
     )
@@ -273,14 +266,12 @@ async def quest_completed(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         evidence=quest.evidence,
     )
     await uow.emit(
-        new_envelope(
+        derived_envelope(
             awarded,
+            cause,
             event_id=assertion_id,
             stream_id=badge.badge_class_id,
             stream_version=version + 1,
-            occurred_at=cause.occurred_at,
-            causation_id=cause.event_id,
-            correlation_id=cause.correlation_id,
             actor=ACTOR,
         )
     )

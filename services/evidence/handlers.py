@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts import Envelope, derived_id, new_envelope
+from contracts import Envelope, derived_envelope, derived_id
 from contracts.activity import OrganiserAdded
 from contracts.badge import (
     BadgeAwarded,
@@ -169,14 +169,12 @@ def make_review_recorded(public_url: str) -> Any:
         )
         if decision is not None:
             await uow.emit(
-                new_envelope(
+                derived_envelope(
                     decision,
+                    envelope,
                     event_id=derived_id(envelope.event_id, "ReviewDecision"),
                     stream_id=event.quest_id,
                     stream_version=version + 1,
-                    occurred_at=envelope.occurred_at,
-                    causation_id=envelope.event_id,
-                    correlation_id=envelope.correlation_id,
                     actor=ACTOR,
                 )
             )
@@ -218,14 +216,12 @@ def make_review_recorded(public_url: str) -> Any:
             evidence=evidence_items(quest.tasks, approved, page),
         )
         await uow.emit(
-            new_envelope(
+            derived_envelope(
                 completed,
+                envelope,
                 event_id=derived_id(quest.quest_id, "QuestCompleted"),
                 stream_id=quest.quest_id,
                 stream_version=version + 1,
-                occurred_at=envelope.occurred_at,
-                causation_id=envelope.event_id,
-                correlation_id=envelope.correlation_id,
                 actor=ACTOR,
             )
         )

@@ -12,6 +12,7 @@ from contracts.evidence import (
     QuestStarted,
     ReviewRecorded,
     ReviewRequested,
+    SignInRequested,
 )
 from services.evidence.adapters import read_models
 from services.evidence.domain.model import (
@@ -60,6 +61,25 @@ async def start_quest(runtime: ServiceRuntime, offer_id: uuid.UUID) -> Quest:
         return started
 
     return await runtime.execute(work)
+
+
+async def request_sign_in(runtime: ServiceRuntime, email: str) -> None:
+    """Mail a fresh link to each of the learner's open quests; nothing if there are none (the
+    answer is the same either way, so addresses cannot be probed)."""
+
+    async def work(uow: UnitOfWork) -> None:
+        for quest in await read_models.quests_of(uow.conn, email):
+            version = await uow.lock_stream(quest.quest_id)
+            event = SignInRequested(
+                quest_id=quest.quest_id, learner_email=email, badge_name=quest.badge_name
+            )
+            await uow.emit(
+                new_envelope(
+                    event, stream_id=quest.quest_id, stream_version=version + 1, actor="learner"
+                )
+            )
+
+    await runtime.execute(work)
 
 
 async def submit(

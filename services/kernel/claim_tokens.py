@@ -88,6 +88,15 @@ class ClaimTokens:
         expected = self._tag(b"r" + reviewer.lower().encode() + b"\x00", body)
         return uuid.UUID(bytes=body) if hmac.compare_digest(tag, expected) else None
 
+    def sign_in(self, quest_id: uuid.UUID, learner: str) -> str:
+        """A learner's fresh link into one quest, bound to their address."""
+        return "s" + self.review(quest_id, "sign-in:" + learner)[1:]
+
+    def read_sign_in(self, token: str, learner: str) -> uuid.UUID | None:
+        if not token.startswith("s"):
+            return None
+        return self.read_review("r" + token[1:], "sign-in:" + learner)
+
     def read(self, token: str) -> PersonalToken | OpenToken | None:
         """What a token names, or None when it is malformed, forged or tampered with."""
         if len(token) > 80 or token[:1] not in ("p", "o"):

@@ -11,7 +11,7 @@ import qrcode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from contracts.badge import BadgeAwarded, BadgeOffered
-from contracts.evidence import ReviewRequested, SubmissionRejected
+from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -101,4 +101,11 @@ def rejection_email(sender: str, rejected: SubmissionRejected, link: str) -> Ema
     message.add_alternative(
         _TEMPLATES.get_template("rejected.html").render(context), subtype="html"
     )
+    return message
+
+
+def sign_in_email(sender: str, asked: SignInRequested, link: str) -> EmailMessage:
+    context = {"badge": asked.badge_name, "link": link}
+    message = _message(sender, asked.learner_email, f"Your quest for {asked.badge_name}", {})
+    message.set_content(_TEMPLATES.get_template("sign_in.txt").render(context))
     return message

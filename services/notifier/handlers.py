@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from contracts import Envelope, derived_id, new_envelope
 from contracts.badge import BadgeAwarded, BadgeOffered
-from contracts.evidence import ReviewRequested, SubmissionRejected
+from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
 from contracts.notifier import EmailFailed, EmailKind, EmailSent
 from services.kernel.claim_tokens import ClaimTokens
 from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
@@ -146,7 +146,15 @@ def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimToke
         message = emails.rejection_email(settings.smtp_from, rejected, link)
         await _send_once(uow, mailer, delivered, cause, "rejected", message)
 
+    async def mail_sign_in(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        asked: SignInRequested = cause.payload
+        token = tokens.sign_in(asked.quest_id, asked.learner_email)
+        link = f"{evidence}/sign-in/{token}?{urlencode({'email': asked.learner_email})}"
+        message = emails.sign_in_email(settings.smtp_from, asked, link)
+        await _send_once(uow, mailer, delivered, cause, "sign_in", message)
+
     handlers: dict[Any, Handler] = {
+        SignInRequested: mail_sign_in,
         BadgeOffered: mail_offer,
         BadgeAwarded: mail_award,
         ReviewRequested: mail_reviewers,

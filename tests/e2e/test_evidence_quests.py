@@ -131,6 +131,36 @@ async def test_self_approval(http, platform, organiser, infra):
     assert evidence_page.status_code == 200 and "&lt;b&gt;weld" in evidence_page.text
 
 
+async def test_a_fresh_sign_in_link_by_email(http, platform, organiser, infra):
+    badge = await evidence_badge(
+        http, platform, organiser, "Sign in again", "self", [{"title": "Notes", "kind": "text"}]
+    )
+    learner = f"returning.{uuid.uuid4().hex[:8]}@example.org"
+    signed_in, quest = await start_quest(platform, organiser, infra, http, badge, learner)
+    async with signed_in:
+        pass
+    evidence = platform.url("evidence")
+    assert (await http.get(quest["url"], headers=JSON)).status_code == 401
+    nobody = await http.post(
+        f"{evidence}/sign-in", data={"email": "nobody@example.org"}, headers=JSON
+    )
+    asked = await http.post(f"{evidence}/sign-in", data={"email": learner.upper()}, headers=JSON)
+    assert nobody.status_code == asked.status_code == 202
+    assert nobody.json()["message"].replace("nobody@example.org", "") == asked.json()[
+        "message"
+    ].replace(learner, "")
+    [message] = wait_for_messages(infra.mailbox_dir, learner, subject="Your quest for")
+    link = first_match(re.compile(r"https?://\S+/sign-in/\S+"), plain_body(message))
+    async with httpx.AsyncClient(timeout=30) as browser:
+        followed = await browser.get(link, headers=JSON)
+        assert followed.status_code == 200
+        page = await browser.get(quest["url"], headers=JSON)
+        assert page.status_code == 200 and page.json()["tasks"][0]["title"] == "Notes"
+        forged = await browser.get(link.replace("email=", "email=x"), headers=JSON)
+        assert forged.status_code == 404
+    assert messages_to(infra.mailbox_dir, "nobody@example.org") == []
+
+
 async def test_peer_review(http, platform, organiser, infra):
     badge = await evidence_badge(
         http,

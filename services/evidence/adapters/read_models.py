@@ -192,6 +192,14 @@ async def organiser_emails(conn: Connection, organisation_id: uuid.UUID) -> list
     return [row["email"] for row in rows]
 
 
+async def quests_of(conn: Connection, email: str) -> list[Quest]:
+    rows = await conn.fetch(
+        "SELECT * FROM quests WHERE learner_email = $1 AND NOT completed ORDER BY started_at",
+        email,
+    )
+    return [_quest(row) for row in rows]
+
+
 async def review_queue(conn: Connection, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT s.submission_id, s.quest_id, s.task_id, s.kind, s.text, s.url, s.file_name, "

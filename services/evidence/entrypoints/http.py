@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from fastapi import FastAPI, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -19,7 +20,7 @@ from services.evidence.adapters import read_models
 from services.evidence.domain.model import check_evidence
 from services.kernel.blob_store import BlobStore
 from services.kernel.claim_tokens import ClaimTokens, PersonalToken
-from services.kernel.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound, Unauthenticated
 from services.kernel.http import new_app
 from services.kernel.organisers import CurrentOrganiser, authenticate
 
@@ -101,6 +102,44 @@ def build_app(
         response.set_cookie(
             SESSION_COOKIE,
             sessions.dumps({"email": quest.learner_email}),
+            max_age=SESSION_DAYS * 86400,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    @app.post("/sign-in", tags=["learners"])
+    async def sign_in(request: Request, email: str = Form(max_length=320)) -> Response:
+        """A fresh link to your quests, by email, at any time."""
+        try:
+            address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        except EmailNotValidError as error:
+            raise BadRequest(f"that address is not valid: {error}") from error
+        await service_layer.request_sign_in(runtime, address)
+        message = f"If {address} has a quest under way, a link to it is on its way."
+        if _wants_json(request):
+            return JSONResponse({"message": message}, status_code=202)
+        return TEMPLATES.TemplateResponse(
+            request,
+            "message.html",
+            {"heading": "Check your inbox", "message": message},
+            status_code=202,
+        )
+
+    @app.get("/sign-in/{token}", tags=["learners"])
+    async def signed_in(token: str, email: str, request: Request) -> Response:
+        address = email.strip().lower()
+        quest_id = tokens.read_sign_in(token, address)
+        if quest_id is None:
+            raise NotFound("This sign-in link is not valid.")
+        response: Response = (
+            JSONResponse({"quest_url": f"{public_url}/quests/{quest_id}"})
+            if _wants_json(request)
+            else RedirectResponse(f"/quests/{quest_id}", status_code=303)
+        )
+        response.set_cookie(
+            SESSION_COOKIE,
+            sessions.dumps({"email": address}),
             max_age=SESSION_DAYS * 86400,
             httponly=True,
             samesite="lax",
