@@ -61,51 +61,66 @@ def offer_email(sender: str, offer: BadgeOffered, link: str) -> EmailMessage:
     return message
 
 
+def _rendered(
+    sender: str,
+    recipient: str,
+    subject: str,
+    headers: dict[str, str],
+    template: str,
+    context: dict[str, str],
+    html: bool = True,
+) -> EmailMessage:
+    """A message from `template`.txt, and `template`.html beside it as the HTML part."""
+    message = _message(sender, recipient, subject, headers)
+    message.set_content(_TEMPLATES.get_template(f"{template}.txt").render(context))
+    if html:
+        body = _TEMPLATES.get_template(f"{template}.html").render(context)
+        message.add_alternative(body, subtype="html")
+    return message
+
+
 def award_email(sender: str, awarded: BadgeAwarded, badge_page: str) -> EmailMessage:
-    context = {"issuer": awarded.issuer_name, "badge": awarded.badge_name, "link": badge_page}
-    message = _message(
+    return _rendered(
         sender,
         awarded.recipient_email,
         f"Your badge: {awarded.badge_name}",
         {"X-Badge-Assertion": str(awarded.assertion_id)},
+        "award",
+        {"issuer": awarded.issuer_name, "badge": awarded.badge_name, "link": badge_page},
     )
-    message.set_content(_TEMPLATES.get_template("award.txt").render(context))
-    message.add_alternative(_TEMPLATES.get_template("award.html").render(context), subtype="html")
-    return message
 
 
 def review_request_email(
     sender: str, request: ReviewRequested, reviewer: str, link: str
 ) -> EmailMessage:
-    context = {"badge": request.badge_name, "task": request.task_title, "link": link}
-    message = _message(
+    return _rendered(
         sender,
         reviewer,
         f"Evidence to review for {request.badge_name}",
         {"X-Badge-Submission": str(request.submission_id)},
+        "review",
+        {"badge": request.badge_name, "task": request.task_title, "link": link},
     )
-    message.set_content(_TEMPLATES.get_template("review.txt").render(context))
-    message.add_alternative(_TEMPLATES.get_template("review.html").render(context), subtype="html")
-    return message
 
 
 def rejection_email(sender: str, rejected: SubmissionRejected, link: str) -> EmailMessage:
-    context = {"badge": rejected.badge_name, "feedback": rejected.feedback, "link": link}
-    message = _message(
+    return _rendered(
         sender,
         rejected.learner_email,
         f"Your evidence for {rejected.badge_name} needs another look",
         {"X-Badge-Submission": str(rejected.submission_id)},
+        "rejected",
+        {"badge": rejected.badge_name, "feedback": rejected.feedback, "link": link},
     )
-    message.set_content(_TEMPLATES.get_template("rejected.txt").render(context))
-    message.add_alternative(
-        _TEMPLATES.get_template("rejected.html").render(context), subtype="html"
-    )
-    return message
 
 
 def sign_in_email(sender: str, asked: SignInRequested, link: str) -> EmailMessage:
-    context = {"badge": asked.badge_name, "link": link}
-    message = _message(sender, asked.learner_email, f"Your quest for {asked.badge_name}", {})
-    message.set_content(_TEMPLATES.get_template("sign_in.txt").render(context))
-    return message
+    return _rendered(
+        sender,
+        asked.learner_email,
+        f"Your quest for {asked.badge_name}",
+        {},
+        "sign_in",
+        {"badge": asked.badge_name, "link": link},
+        html=False,
+    )
