@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from services.local_runner import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,19 +48,12 @@ def _docker_engine_answers() -> bool:
     return done.returncode == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def _from_containers(scratch: Path) -> Iterator[Infrastructure]:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 
-    smtp_port, http_port = _free_port(), _free_port()
+    smtp_port, http_port = free_port(), free_port()
     mailbox = scratch / "mailbox"
     smtp = subprocess.Popen(
         [
