@@ -24,7 +24,7 @@ from contracts.evidence import (
     SubmissionRejected,
 )
 from services.evidence.adapters import read_models
-from services.evidence.domain.model import Submission, decide_review, evidence_items
+from services.evidence.domain.model import decide_review, evidence_items
 from services.kernel.organisers import KEY_HANDLERS
 from services.kernel.unit_of_work import HandlerMap, UnitOfWork
 
@@ -192,16 +192,7 @@ def make_review_recorded(public_url: str) -> Any:
             return
         latest = await read_models.latest_submissions(uow.conn, quest.quest_id)
         approved = {
-            task_id: Submission(
-                submission_id=row["submission_id"],
-                quest_id=row["quest_id"],
-                task_id=task_id,
-                kind=row["kind"],
-                text=row["text"],
-                url=row["url"],
-                file_name=row["file_name"],
-                status=row["status"],
-            )
+            task_id: read_models.as_submission(row)
             for task_id, row in latest.items()
             if row["status"] == "approved"
         }

@@ -88,10 +88,6 @@ class UnitOfWork:
         if handler is not None:
             await handler(self, envelope)
 
-    def recently_appended(self, event_id: uuid.UUID) -> Envelope[Any] | None:
-        """An event this process appended though its transaction did not commit."""
-        return self._publisher.recently_appended(event_id)
-
     async def lock_stream(self, stream_id: uuid.UUID) -> int:
         """Take the aggregate's lock until commit; returns its last version (0 if new).
 

@@ -116,6 +116,22 @@ def add_pages(
             **context,
         )
 
+    def evidence_required(request: Request, token: str, **context: Any) -> Response:
+        """The badge is earned on a quest: the personal link leads there."""
+        status, heading, text = REJECTIONS["evidence_required"]
+        return message(
+            request,
+            status,
+            heading,
+            text,
+            problem=False,
+            link=quest_link(token),
+            link_text="Start the quest",
+            status_name="evidence_required",
+            quest_url=quest_link(token),
+            **context,
+        )
+
     def invalid_link(request: Request) -> Response:
         return message(
             request,
@@ -152,19 +168,7 @@ def add_pages(
                 status, heading, text = REJECTIONS["expired"]
                 return message(request, status, heading, text, **context)
             if badge.evidence_mode != "none":
-                status, heading, text = REJECTIONS["evidence_required"]
-                return message(
-                    request,
-                    status,
-                    heading,
-                    text,
-                    problem=False,
-                    link=quest_link(token),
-                    link_text="Start the quest",
-                    status_name="evidence_required",
-                    quest_url=quest_link(token),
-                    **context,
-                )
+                return evidence_required(request, token, **context)
             return page(
                 request,
                 "claim.html",
@@ -212,19 +216,9 @@ def add_pages(
                         "badge_page": urls.badge_page(outcome.assertion_id),
                     }
                 )
-            status, heading, text = REJECTIONS[outcome.reason or "revoked"]
             if outcome.reason == "evidence_required":
-                return message(
-                    request,
-                    status,
-                    heading,
-                    text,
-                    problem=False,
-                    link=quest_link(token),
-                    link_text="Start the quest",
-                    status_name="evidence_required",
-                    quest_url=quest_link(token),
-                )
+                return evidence_required(request, token)
+            status, heading, text = REJECTIONS[outcome.reason or "revoked"]
             return message(request, status, heading, text, status_name=outcome.reason or "rejected")
         if isinstance(named, OpenToken):
             try:

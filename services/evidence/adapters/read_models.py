@@ -132,7 +132,7 @@ async def quest(conn: Connection, quest_id: uuid.UUID) -> Quest | None:
     return _quest(row) if row else None
 
 
-def _submission(row: Any) -> Submission:
+def as_submission(row: Any) -> Submission:
     return Submission(
         submission_id=row["submission_id"],
         quest_id=row["quest_id"],
@@ -147,7 +147,7 @@ def _submission(row: Any) -> Submission:
 
 async def submission(conn: Connection, submission_id: uuid.UUID) -> Submission | None:
     row = await conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1", submission_id)
-    return _submission(row) if row else None
+    return as_submission(row) if row else None
 
 
 async def submission_row(conn: Connection, submission_id: uuid.UUID) -> dict[str, Any] | None:

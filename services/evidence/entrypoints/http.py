@@ -65,6 +65,16 @@ def build_app(
             status_code=error.status_code,
         )
 
+    def signed_in_as(response: Response, email: str) -> Response:
+        response.set_cookie(
+            SESSION_COOKIE,
+            sessions.dumps({"email": email}),
+            max_age=SESSION_DAYS * 86400,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
     def learner(request: Request) -> str:
         try:
             data = sessions.loads(
@@ -99,14 +109,7 @@ def build_app(
             if _wants_json(request)
             else RedirectResponse(target, status_code=303)
         )
-        response.set_cookie(
-            SESSION_COOKIE,
-            sessions.dumps({"email": quest.learner_email}),
-            max_age=SESSION_DAYS * 86400,
-            httponly=True,
-            samesite="lax",
-        )
-        return response
+        return signed_in_as(response, quest.learner_email)
 
     @app.post("/sign-in", tags=["learners"])
     async def sign_in(request: Request, email: str = Form(max_length=320)) -> Response:
@@ -137,14 +140,7 @@ def build_app(
             if _wants_json(request)
             else RedirectResponse(f"/quests/{quest_id}", status_code=303)
         )
-        response.set_cookie(
-            SESSION_COOKIE,
-            sessions.dumps({"email": address}),
-            max_age=SESSION_DAYS * 86400,
-            httponly=True,
-            samesite="lax",
-        )
-        return response
+        return signed_in_as(response, address)
 
     @app.get("/quests/{quest_id}", tags=["learners"])
     async def quest_page(quest_id: uuid.UUID, request: Request) -> Response:
