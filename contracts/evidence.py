@@ -45,6 +45,14 @@ class QuestStarted(EvidenceEvent):
     peer_approvals: int = Field(default=1, ge=1, le=10)
 
 
+class SignInAsked(EvidenceEvent):
+    """Someone asked for sign-in links for an address, on its own random stream. The request
+    is answered at once, the same whether the address has quests or not; the evidence service
+    then finds the quests (those started before the ask) and mails a link to each."""
+
+    learner_email: str = Field(max_length=320)
+
+
 class SignInRequested(EvidenceEvent):
     """A learner asked for a fresh link to their quest; the notifier mails it."""
 
@@ -113,6 +121,7 @@ class QuestCompleted(EvidenceEvent):
 
 register(
     QuestStarted,
+    SignInAsked,
     SignInRequested,
     EvidenceSubmitted,
     ReviewRequested,

@@ -20,7 +20,7 @@ settings = BadgeSettings()
 
 
 def _app(runtime: ServiceRuntime) -> FastAPI:
-    tokens = ClaimTokens(ClaimTokenSettings().claim_token_secret)
+    tokens = ClaimTokens.from_settings(ClaimTokenSettings())
     app = build_app(runtime, settings.public_url, BlobStore(settings.blob_dir), tokens)
     add_pages(
         app, runtime, OpenBadgesUrls(settings.public_url), tokens, settings.evidence_public_url

@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.badge import TOPIC as BADGE_TOPIC
 from contracts.evidence import TOPIC
+from services.evidence.adapters.files import EvidenceFiles
 from services.evidence.adapters.read_models import CHECKSUM_TABLES, DDL
 from services.evidence.entrypoints.http import build_app as build_http
 from services.evidence.handlers import build_handlers
 from services.evidence.settings import EvidenceSettings
-from services.kernel.blob_store import BlobStore
 from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
@@ -35,7 +35,16 @@ def build_runtime(
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     settings = EvidenceSettings()
-    tokens = ClaimTokens(ClaimTokenSettings().claim_token_secret)
+    tokens = ClaimTokens.from_settings(ClaimTokenSettings())
+    files = EvidenceFiles(settings.blob_dir)
+    # Uploads a crash left half-done: no request takes an hour.
+    files.remove_stale_uploads()
     return build_http(
-        runtime, settings.public_url, BlobStore(settings.blob_dir), tokens, settings.session_secret
+        runtime,
+        settings.public_url,
+        files,
+        tokens,
+        settings.session_key_ring,
+        badge_public_url=settings.badge_public_url,
+        secure_cookies=settings.secure_cookies,
     )

@@ -20,6 +20,9 @@ from contracts.evidence import (
     QuestCompleted,
     QuestStarted,
     ReviewRecorded,
+    ReviewRequested,
+    SignInAsked,
+    SignInRequested,
     SubmissionApproved,
     SubmissionRejected,
 )
@@ -34,46 +37,55 @@ ACTOR = "service:evidence"
 async def badge_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: BadgeClassCreated = envelope.payload
     uow.conn.defer(
-        "INSERT INTO badges (badge_class_id, issuer_id, name) VALUES ($1, $2, $3) "
+        "INSERT INTO badges (badge_class_id, issuer_id, name, criteria) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT DO NOTHING",
         event.badge_class_id,
         event.issuer_id,
         event.name,
+        event.criteria_narrative,
     )
 
 
 async def badge_edited(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: BadgeClassEdited = envelope.payload
     uow.conn.defer(
-        "UPDATE badges SET name = $2, evidence_mode = $3, tasks = $4::jsonb, peer_approvals = $5 "
-        "WHERE badge_class_id = $1",
+        "UPDATE badges SET name = $2, evidence_mode = $3, tasks = $4::jsonb, peer_approvals = $5, "
+        "criteria = $6 WHERE badge_class_id = $1",
         event.badge_class_id,
         event.name,
         event.evidence_mode,
         json.dumps([task.model_dump(mode="json") for task in event.tasks]),
         event.peer_approvals,
+        event.criteria_narrative,
     )
 
 
 async def offered(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: BadgeOffered = envelope.payload
     uow.conn.defer(
-        "INSERT INTO offers (offer_id, badge_class_id, email) VALUES ($1, $2, $3) "
+        "INSERT INTO offers (offer_id, badge_class_id, email, expires_at) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT DO NOTHING",
         event.offer_id,
         event.badge_class_id,
         event.recipient_email,
+        event.expires_at,
     )
 
 
 async def awarded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    """Holders of a badge may review others' evidence for it."""
+    """Holders of a badge may review others' evidence for it; a quest's page links its badge."""
     event: BadgeAwarded = envelope.payload
     uow.conn.defer(
         "INSERT INTO holders (badge_class_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         event.badge_class_id,
         event.recipient_email,
     )
+    if event.offer_id is not None:
+        uow.conn.defer(
+            "UPDATE quests SET assertion_id = $2 WHERE offer_id = $1",
+            event.offer_id,
+            event.assertion_id,
+        )
 
 
 async def peer_invited(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
@@ -134,6 +146,39 @@ async def evidence_submitted(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
         file.filename if file else None,
         envelope.occurred_at,
     )
+
+
+async def review_requested(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    """Who reviews the submission, as decided when it came in (peers may fall to organisers)."""
+    event: ReviewRequested = envelope.payload
+    uow.conn.defer(
+        "UPDATE submissions SET review_role = $2 WHERE submission_id = $1",
+        event.submission_id,
+        event.role,
+    )
+
+
+async def sign_in_asked(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    """A link to each quest of the address. Done here, off the request path, so the request
+    takes the same time whether the address has quests or not. Only quests started before the
+    ask count, so a replay (whatever order the partitions come in) never finds one more."""
+    event: SignInAsked = envelope.payload
+    for quest in await read_models.quests_of(uow.conn, event.learner_email, envelope.occurred_at):
+        version = await uow.lock_stream(quest.quest_id)
+        await uow.emit(
+            derived_envelope(
+                SignInRequested(
+                    quest_id=quest.quest_id,
+                    learner_email=quest.learner_email,
+                    badge_name=quest.badge_name,
+                ),
+                envelope,
+                event_id=derived_id(envelope.event_id, f"SignInRequested:{quest.quest_id}"),
+                stream_id=quest.quest_id,
+                stream_version=version + 1,
+                actor=ACTOR,
+            )
+        )
 
 
 def make_review_recorded(public_url: str) -> Any:
@@ -246,6 +291,8 @@ def build_handlers(public_url: str) -> HandlerMap:
         **KEY_HANDLERS,
         QuestStarted: quest_started,
         EvidenceSubmitted: evidence_submitted,
+        ReviewRequested: review_requested,
+        SignInAsked: sign_in_asked,
         ReviewRecorded: review_recorded,
         SubmissionApproved: submission_approved,
         SubmissionRejected: submission_rejected,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Literal
 
 from contracts import new_envelope
@@ -12,36 +14,55 @@ from contracts.evidence import (
     QuestStarted,
     ReviewRecorded,
     ReviewRequested,
-    SignInRequested,
+    SignInAsked,
 )
 from services.evidence.adapters import read_models
 from services.evidence.domain.model import (
     Quest,
     check_can_submit,
     check_evidence,
+    check_feedback,
     check_reviewer,
-    quest_id_for,
+    review_role_for,
 )
-from services.kernel.errors import Conflict, Forbidden, NotFound
+from services.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 
 
+class LinkExpired(DomainError):
+    status_code = 410
+
+
 async def start_quest(runtime: ServiceRuntime, offer_id: uuid.UUID) -> Quest:
-    """Start the learner's quest for an offer, or find it again."""
-    quest_id = quest_id_for(offer_id)
+    """Start the learner's quest for an offer, or find it again.
+
+    A new quest's id is random (it names a public evidence page, so it must not follow from
+    the offer, whose id can follow from an email); it is in QuestStarted, so replay keeps it.
+    """
+    now = datetime.now(UTC)
 
     async def work(uow: UnitOfWork) -> Quest:
-        version = await uow.lock_stream(quest_id)
-        found = await read_models.quest(uow.conn, quest_id)
+        # One start at a time per offer: two clicks find or make the same quest.
+        await uow.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"quest-start:{offer_id}"
+        )
+        offer = await read_models.offer(uow.conn, offer_id)
+        if offer is not None and offer["expires_at"] is not None and offer["expires_at"] <= now:
+            raise LinkExpired(
+                "This link has expired. Ask for a fresh sign-in link below if your quest "
+                "is under way, or ask the organisers for a new badge link."
+            )
+        found = await read_models.quest_for_offer(uow.conn, offer_id)
         if found is not None:
             return found
-        offer = await read_models.offer(uow.conn, offer_id)
         badge = await read_models.badge(uow.conn, offer["badge_class_id"]) if offer else None
         if offer is None or badge is None:
             raise NotFound("This link does not lead to a badge.")
         if badge["evidence_mode"] == "none":
             raise Conflict("This badge asks for no evidence: accept it from your email's link.")
+        quest_id = uuid.uuid4()
+        version = await uow.lock_stream(quest_id)
         event = QuestStarted(
             quest_id=quest_id,
             badge_class_id=badge["badge_class_id"],
@@ -64,22 +85,13 @@ async def start_quest(runtime: ServiceRuntime, offer_id: uuid.UUID) -> Quest:
 
 
 async def request_sign_in(runtime: ServiceRuntime, email: str) -> None:
-    """Mail a fresh link to each of the learner's open quests; nothing if there are none (the
-    answer is the same either way, so addresses cannot be probed)."""
-
-    async def work(uow: UnitOfWork) -> None:
-        for quest in await read_models.quests_of(uow.conn, email):
-            version = await uow.lock_stream(quest.quest_id)
-            event = SignInRequested(
-                quest_id=quest.quest_id, learner_email=email, badge_name=quest.badge_name
-            )
-            await uow.emit(
-                new_envelope(
-                    event, stream_id=quest.quest_id, stream_version=version + 1, actor="learner"
-                )
-            )
-
-    await runtime.execute(work)
+    """Append the ask and answer. It goes straight to the log, not through a unit of work:
+    the consumer applies it there, finding the address's quests and mailing a link to each,
+    so the request does the same work, one append, whether the address is known or not."""
+    ask = new_envelope(
+        SignInAsked(learner_email=email), stream_id=uuid.uuid4(), stream_version=1, actor="learner"
+    )
+    await runtime.publisher.publish(ask)
 
 
 async def submit(
@@ -91,7 +103,10 @@ async def submit(
     text: str | None,
     url: str | None,
     file: FileRef | None,
+    keep_file: Callable[[], None] | None = None,
 ) -> uuid.UUID:
+    """`keep_file` moves an uploaded file into the store; it runs only once every check has
+    passed, so a refused submission leaves nothing on disk."""
     submission_id = uuid.uuid4()
 
     async def work(uow: UnitOfWork) -> uuid.UUID:
@@ -125,23 +140,27 @@ async def submit(
         ]
         mode = quest.evidence_mode
         if mode in ("peer", "organiser"):
+            peers = sorted(
+                (await read_models.reviewers_for(uow.conn, quest.badge_class_id)) - {learner}
+            )
+            role = review_role_for(mode, len(peers), quest.peer_approvals)
             reviewers = (
-                sorted(
-                    (await read_models.reviewers_for(uow.conn, quest.badge_class_id)) - {learner}
-                )
-                if mode == "peer"
+                peers
+                if role == "peer"
                 else await read_models.organiser_emails(uow.conn, quest.issuer_id)
             )
             events.append(
                 ReviewRequested(
                     submission_id=submission_id,
                     quest_id=quest_id,
-                    role=mode,
+                    role="peer" if role == "peer" else "organiser",
                     reviewers=tuple(reviewers),
                     badge_name=quest.badge_name,
                     task_title=task.title,
                 )
             )
+        if file is not None and task.kind == "file" and keep_file is not None:
+            keep_file()
         for offset, event in enumerate(events, start=1):
             await uow.emit(
                 new_envelope(
@@ -157,12 +176,17 @@ async def review(
     runtime: ServiceRuntime,
     submission_id: uuid.UUID,
     reviewer: str,
-    role: Literal["self", "peer", "organiser"],
+    role: Literal["self", "peer", "organiser"] | None,
     verdict: Literal["approve", "reject"],
     feedback: str,
     organisation_id: uuid.UUID | None = None,
 ) -> None:
-    """Record a review; the decision it brings (approval, rejection) follows in the same turn."""
+    """Record a review; the decision it brings (approval, rejection) follows in the same turn.
+
+    `role` None is a review through an emailed link: the submission says who reviews it (its
+    peers, or the organisers), and the link's address must be one of them.
+    """
+    check_feedback(verdict, feedback)
 
     async def work(uow: UnitOfWork) -> None:
         found = await read_models.submission(uow.conn, submission_id)
@@ -172,14 +196,24 @@ async def review(
         submission = await read_models.submission(uow.conn, submission_id)
         quest = await read_models.quest(uow.conn, found.quest_id)
         assert submission is not None and quest is not None
-        mode = quest.evidence_mode
-        if role != mode:
-            raise Forbidden(f"this badge's evidence is reviewed by {mode}, not {role}")
-        if role == "self" and reviewer != quest.learner_email:
+        expected = submission.review_role or quest.evidence_mode
+        acting = role
+        acting_for = organisation_id
+        if acting is None:  # an emailed review link
+            if expected == "organiser":
+                organisers = await read_models.organiser_emails(uow.conn, quest.issuer_id)
+                if reviewer not in organisers:
+                    raise Forbidden("only the organisers of this badge can review this evidence")
+                acting, acting_for = "organiser", quest.issuer_id
+            else:
+                acting = "peer"
+        if acting != expected:
+            raise Forbidden(f"this evidence is reviewed by the {_who(expected)}, not by {acting}")
+        if acting == "self" and reviewer != quest.learner_email:
             raise Forbidden("only the learner can confirm their own evidence")
-        if role == "organiser" and quest.issuer_id != organisation_id:
+        if acting == "organiser" and quest.issuer_id != acting_for:
             raise Forbidden("this submission is for another organisation's badge")
-        if role == "peer":
+        if acting == "peer":
             allowed = await read_models.reviewers_for(uow.conn, quest.badge_class_id)
             earlier = await read_models.reviews(uow.conn, submission_id)
             check_reviewer(quest, reviewer, allowed, earlier, submission)
@@ -190,12 +224,16 @@ async def review(
             submission_id=submission_id,
             quest_id=quest.quest_id,
             reviewer=reviewer,
-            role=role,
+            role=acting,
             verdict=verdict,
             feedback=feedback,
         )
         await uow.emit(
-            new_envelope(event, stream_id=quest.quest_id, stream_version=version + 1, actor=role)
+            new_envelope(event, stream_id=quest.quest_id, stream_version=version + 1, actor=acting)
         )
 
     await runtime.execute(work)
+
+
+def _who(role: str) -> str:
+    return {"self": "learner", "peer": "peers", "organiser": "organisers"}.get(role, role)

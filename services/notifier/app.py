@@ -43,7 +43,7 @@ def build_runtime(
     settings: KernelSettings | None = None, notifier_settings: NotifierSettings | None = None
 ) -> ServiceRuntime:
     notifier = notifier_settings or NotifierSettings()
-    tokens = ClaimTokens(ClaimTokenSettings().claim_token_secret)
+    tokens = ClaimTokens.from_settings(ClaimTokenSettings())
     mailer = Mailer(notifier)
     return ServiceRuntime(
         SPEC, settings or KernelSettings(), lambda _: build_handlers(notifier, mailer, tokens)

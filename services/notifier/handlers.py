@@ -142,13 +142,15 @@ def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimToke
 
     async def mail_rejection(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         rejected: SubmissionRejected = cause.payload
-        link = f"{evidence}/quests/{rejected.quest_id}"
+        # A sign-in link to the quest: it works on any device, for a few days.
+        token = tokens.sign_in(rejected.quest_id, rejected.learner_email, cause.occurred_at)
+        link = f"{evidence}/sign-in/{token}?{urlencode({'email': rejected.learner_email})}"
         message = emails.rejection_email(settings.smtp_from, rejected, link)
         await _send_once(uow, mailer, delivered, cause, "rejected", message)
 
     async def mail_sign_in(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         asked: SignInRequested = cause.payload
-        token = tokens.sign_in(asked.quest_id, asked.learner_email)
+        token = tokens.sign_in(asked.quest_id, asked.learner_email, cause.occurred_at)
         link = f"{evidence}/sign-in/{token}?{urlencode({'email': asked.learner_email})}"
         message = emails.sign_in_email(settings.smtp_from, asked, link)
         await _send_once(uow, mailer, delivered, cause, "sign_in", message)

@@ -81,6 +81,13 @@ CREATE TABLE IF NOT EXISTS reviews (
     recorded_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reviews_by_submission ON reviews (submission_id, recorded_at);
+-- Added after the first release: a rebuild fills them for what came before.
+ALTER TABLE badges ADD COLUMN IF NOT EXISTS criteria text NOT NULL DEFAULT '';
+ALTER TABLE offers ADD COLUMN IF NOT EXISTS expires_at timestamptz;
+ALTER TABLE quests ADD COLUMN IF NOT EXISTS assertion_id uuid;
+ALTER TABLE submissions ADD COLUMN IF NOT EXISTS review_role text;
+CREATE INDEX IF NOT EXISTS quests_by_offer ON quests (offer_id);
+CREATE INDEX IF NOT EXISTS quests_by_learner ON quests (learner_email, started_at);
 """
     + ORGANISER_KEYS_DDL
 )
@@ -124,6 +131,7 @@ def _quest(row: Any) -> Quest:
         evidence_mode=row["evidence_mode"],
         tasks=tuple(EvidenceTask.model_validate(t) for t in json.loads(row["tasks"])),
         peer_approvals=row["peer_approvals"],
+        assertion_id=row["assertion_id"],
     )
 
 
@@ -142,6 +150,7 @@ def as_submission(row: Any) -> Submission:
         url=row["url"],
         file_name=row["file_name"],
         status=row["status"],
+        review_role=row["review_role"],
     )
 
 
@@ -192,20 +201,53 @@ async def organiser_emails(conn: Connection, organisation_id: uuid.UUID) -> list
     return [row["email"] for row in rows]
 
 
-async def quests_of(conn: Connection, email: str) -> list[Quest]:
+async def quest_for_offer(conn: Connection, offer_id: uuid.UUID) -> Quest | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM quests WHERE offer_id = $1 ORDER BY started_at, quest_id LIMIT 1", offer_id
+    )
+    return _quest(row) if row else None
+
+
+async def quests_of(conn: Connection, email: str, started_by: Any) -> list[Quest]:
+    """The learner's quests started by a moment (done ones too: their page shows the badge)."""
     rows = await conn.fetch(
-        "SELECT * FROM quests WHERE learner_email = $1 AND NOT completed ORDER BY started_at",
+        "SELECT * FROM quests WHERE learner_email = $1 AND started_at <= $2 "
+        "ORDER BY started_at, quest_id",
         email,
+        started_by,
     )
     return [_quest(row) for row in rows]
+
+
+async def submissions_of(conn: Connection, quest_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every submission of the quest, newest first within each task."""
+    rows = await conn.fetch(
+        "SELECT * FROM submissions WHERE quest_id = $1 "
+        "ORDER BY task_id, submitted_at DESC, submission_id",
+        quest_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def review_by(
+    conn: Connection, submission_id: uuid.UUID, reviewer: str
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT verdict, feedback, recorded_at FROM reviews "
+        "WHERE submission_id = $1 AND reviewer = $2 ORDER BY recorded_at LIMIT 1",
+        submission_id,
+        reviewer,
+    )
+    return dict(row) if row else None
 
 
 async def review_queue(conn: Connection, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT s.submission_id, s.quest_id, s.task_id, s.kind, s.text, s.url, s.file_name, "
         "s.submitted_at, q.learner_email, q.badge_class_id, q.badge_name "
-        "FROM submissions s JOIN quests q USING (quest_id) JOIN badges b USING (badge_class_id) "
-        "WHERE q.issuer_id = $1 AND s.status = 'pending' AND b.evidence_mode = 'organiser' "
+        "FROM submissions s JOIN quests q USING (quest_id) "
+        "WHERE q.issuer_id = $1 AND s.status = 'pending' "
+        "AND COALESCE(s.review_role, q.evidence_mode) = 'organiser' "
         "ORDER BY s.submitted_at, s.submission_id",
         organisation_id,
     )

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from contracts.badge import EvidenceItem, EvidenceTask
-from contracts.envelope import NAMESPACE
 from contracts.evidence import ReviewRecorded, SubmissionApproved, SubmissionRejected
-from services.kernel.errors import BadRequest, Conflict, Forbidden
+from services.evidence.domain.limits import media_types_said, size_said
+from services.kernel.errors import BadRequest, Conflict, DomainError, Forbidden
 
 SAFE_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
@@ -31,6 +31,7 @@ class Quest:
     evidence_mode: str
     tasks: tuple[EvidenceTask, ...]
     peer_approvals: int
+    assertion_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Submission:
     url: str | None
     file_name: str | None
     status: Literal["pending", "approved", "rejected"]
+    # Who reviews it, as decided when it was submitted (None: the quest's own mode).
+    review_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,25 @@ class Review:
     verdict: str
 
 
-def quest_id_for(offer_id: uuid.UUID) -> uuid.UUID:
-    """One quest per offer: opening the link again resumes it."""
-    return uuid.uuid5(NAMESPACE, f"quest:{offer_id}")
+class FeedbackRequired(DomainError):
+    """Asking for changes without saying which leaves the learner nothing to act on."""
+
+    status_code = 422
+
+
+def check_feedback(verdict: str, feedback: str) -> None:
+    if verdict == "reject" and not feedback.strip():
+        raise FeedbackRequired(
+            "Say what the learner should change: asking for changes needs feedback."
+        )
+
+
+def review_role_for(mode: str, peers_available: int, approvals_needed: int) -> str:
+    """Who reviews a new submission. Peer review with fewer possible reviewers than approvals
+    needed would leave the learner waiting for ever: the organisers review it instead."""
+    if mode == "peer" and peers_available < approvals_needed:
+        return "organiser"
+    return mode
 
 
 def check_evidence(
@@ -73,15 +92,16 @@ def check_evidence(
         if file is None:
             raise BadRequest("this task asks for a file")
         _, media_type, size = file
-        if media_type not in task.media_types:
-            allowed = ", ".join(task.media_types)
-            raise BadRequest(
-                f"files of type {media_type or 'unknown'} are not accepted ({allowed})"
-            )
-        if size > task.max_bytes:
-            raise BadRequest(f"the file is larger than {task.max_bytes // 1024} KiB")
         if size == 0:
             raise BadRequest("the file is empty")
+        if size > task.max_bytes:
+            raise BadRequest(f"the file is larger than {size_said(task.max_bytes)}")
+        if media_type not in task.media_types:
+            kind = media_types_said((media_type,)) if media_type else "of a kind we cannot tell"
+            raise BadRequest(
+                f"this file is {kind}: such files are not accepted here "
+                f"(this task takes {media_types_said(task.media_types)})"
+            )
 
 
 def check_can_submit(existing: Submission | None) -> None:

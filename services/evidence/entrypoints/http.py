@@ -1,11 +1,17 @@
 """The evidence service's pages and API: learners' quests, reviewers' links, the organisers'
-review queue, evidence pages and files. Routes translate HTTP to commands."""
+review queue, evidence pages and files. Routes translate HTTP to commands.
+
+A link that signs a browser in (a claim link's quest start, an emailed sign-in link) opens a
+page with a button: only the POST behind it sets the session, so no other site can sign a
+browser into someone else's quest. Forms post to this service's own addresses."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import FastAPI, Form, Request, UploadFile
@@ -17,10 +23,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.evidence import FileRef
 from services.evidence import service_layer
 from services.evidence.adapters import read_models
-from services.evidence.domain.model import check_evidence
-from services.kernel.blob_store import BlobStore
+from services.evidence.adapters.files import EvidenceFiles, StagedFile
+from services.evidence.domain.evidence_files import (
+    EXTENSIONS,
+    clean_filename,
+    content_disposition,
+    sniff,
+)
+from services.evidence.domain.limits import accept_attribute, limits_said
+from services.evidence.domain.model import Quest, check_evidence
+from services.evidence.service_layer import LinkExpired
 from services.kernel.claim_tokens import ClaimTokens, PersonalToken
-from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound, Unauthenticated
+from services.kernel.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
 from services.kernel.http import new_app
 from services.kernel.organisers import CurrentOrganiser, authenticate
 
@@ -28,6 +48,13 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SESSION_COOKIE = "quest_session"
 SESSION_DAYS = 30
 MAX_UPLOAD = 20 * 1024 * 1024
+
+STATUS_TEXT = {
+    "open": "Not submitted yet",
+    "pending": "Submitted: waiting for review",
+    "approved": "Approved",
+    "rejected": "Returned: please submit again",
+}
 
 
 class OrganiserReview(BaseModel):
@@ -42,8 +69,46 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def _page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _message(
+    request: Request,
+    heading: str,
+    message: str,
+    *,
+    tone: Literal["success", "error"],
+    status_code: int = 200,
+    back: tuple[str, str] | None = None,
+) -> Response:
+    context = {"heading": heading, "message": message, "tone": tone, "back": back}
+    return _page(request, "message.html", context, status_code)
+
+
+def _back_link(path: str) -> tuple[str, str]:
+    """Where an error page leads back to: the quest it came from, else the sign-in page."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 2 and parts[0] == "quests" and parts[1] != "start":
+        return f"/quests/{parts[1]}", "Back to your quest"
+    return "/sign-in", "Go to the sign-in page"
+
+
+def _normalised(email: str) -> str:
+    return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+
+
 def build_app(
-    runtime: Any, public_url: str, blobs: BlobStore, tokens: ClaimTokens, session_secret: str
+    runtime: Any,
+    public_url: str,
+    files: EvidenceFiles,
+    tokens: ClaimTokens,
+    session_secrets: tuple[str, ...],
+    *,
+    badge_public_url: str = "http://127.0.0.1:8002",
+    secure_cookies: bool = False,
 ) -> FastAPI:
     app = new_app(
         "Evidence service",
@@ -52,17 +117,30 @@ def build_app(
         max_body_bytes=MAX_UPLOAD + 64 * 1024,
     )
     app.state.runtime = runtime
-    sessions = URLSafeTimedSerializer(session_secret, salt="quest-session")
+    # itsdangerous signs with the last key and accepts every key: the first secret is newest.
+    sessions = URLSafeTimedSerializer(list(reversed(session_secrets)), salt="quest-session")
+    badges = badge_public_url.rstrip("/")
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> Response:
         if _wants_json(request) or request.url.path.startswith("/v1/"):
             return JSONResponse({"error": error.message}, status_code=error.status_code)
-        return TEMPLATES.TemplateResponse(
+        if isinstance(error, Unauthenticated | LinkExpired):
+            return _sign_in_page(request, error.message, status_code=error.status_code)
+        return _message(
             request,
-            "message.html",
-            {"heading": "Not possible", "message": error.message},
+            "Not possible",
+            error.message,
+            tone="error",
             status_code=error.status_code,
+            back=_back_link(request.url.path),
+        )
+
+    def _sign_in_page(
+        request: Request, notice: str = "", email: str = "", status_code: int = 200
+    ) -> Response:
+        return _page(
+            request, "sign_in.html", {"notice": notice, "email": email}, status_code=status_code
         )
 
     def signed_in_as(response: Response, email: str) -> Response:
@@ -72,6 +150,7 @@ def build_app(
             max_age=SESSION_DAYS * 86400,
             httponly=True,
             samesite="lax",
+            secure=secure_cookies,
         )
         return response
 
@@ -82,11 +161,11 @@ def build_app(
             )
         except BadSignature as error:
             raise Unauthenticated(
-                "open your quest from the link in your email to sign in"
+                "Sign in to see your quest: we email you a link that signs you in."
             ) from error
         return str(data["email"])
 
-    async def owned_quest(request: Request, quest_id: uuid.UUID) -> Any:
+    async def owned_quest(request: Request, quest_id: uuid.UUID) -> Quest:
         email = learner(request)
         async with runtime.pool.acquire() as conn:
             quest = await read_models.quest(conn, quest_id)
@@ -96,13 +175,60 @@ def build_app(
             raise Forbidden("this quest belongs to someone else")
         return quest
 
-    @app.get("/quests/start/{token}", tags=["learners"])
-    async def start(token: str, request: Request) -> Response:
-        """The link from the badge's claim email: starts (or resumes) the quest and signs in."""
+    # -- signing in ----------------------------------------------------------------------------
+
+    async def offer_behind(token: str) -> tuple[uuid.UUID, dict[str, Any], Quest | None]:
         named = tokens.read(token)
         if not isinstance(named, PersonalToken):
             raise NotFound("This link is not valid. Open the whole link from your email.")
-        quest = await service_layer.start_quest(runtime, named.offer_id)
+        async with runtime.pool.acquire() as conn:
+            offer = await read_models.offer(conn, named.offer_id)
+            badge = await read_models.badge(conn, offer["badge_class_id"]) if offer else None
+            quest = await read_models.quest_for_offer(conn, named.offer_id)
+        if offer is None or badge is None:
+            raise NotFound("This link does not lead to a badge.")
+        expires = offer["expires_at"]
+        if expires is not None and expires <= datetime.now(UTC):
+            raise LinkExpired(
+                "This link has expired. If your quest is under way, ask for a fresh sign-in "
+                "link here."
+            )
+        return named.offer_id, badge, quest
+
+    @app.get("/quests/start/{token}", tags=["learners"])
+    async def start_page(token: str, request: Request) -> Response:
+        """The link from the badge's claim page: a page whose button starts (or resumes) the
+        quest and signs this browser in."""
+        _, badge, quest = await offer_behind(token)
+        if _wants_json(request):
+            return JSONResponse(
+                {
+                    "badge_name": badge["name"],
+                    "started": quest is not None,
+                    "start": "POST this address to start or resume the quest and sign in",
+                }
+            )
+        return _page(
+            request,
+            "continue.html",
+            {
+                "title": f"Your quest for “{badge['name']}”",
+                "text": (
+                    "Your quest is under way: continue where you left off."
+                    if quest
+                    else "This badge asks you to show your work, task by task. Start your "
+                    "quest to see the tasks."
+                ),
+                "action": f"/quests/start/{token}",
+                "button": "Continue your quest" if quest else "Start your quest",
+            },
+        )
+
+    @app.post("/quests/start/{token}", tags=["learners"])
+    async def start(token: str, request: Request) -> Response:
+        """Starts (or resumes) the quest and signs in."""
+        offer_id, _, _ = await offer_behind(token)
+        quest = await service_layer.start_quest(runtime, offer_id)
         target = f"/quests/{quest.quest_id}"
         response: Response = (
             JSONResponse({"quest_id": str(quest.quest_id), "quest_url": public_url + target})
@@ -111,30 +237,69 @@ def build_app(
         )
         return signed_in_as(response, quest.learner_email)
 
+    @app.get("/sign-in", tags=["learners"])
+    async def sign_in_form(request: Request) -> Response:
+        """Ask for a link that signs you in to your quests."""
+        if _wants_json(request):
+            return JSONResponse({"sign_in": "POST an email field to this address"})
+        return _sign_in_page(request)
+
     @app.post("/sign-in", tags=["learners"])
-    async def sign_in(request: Request, email: str = Form(max_length=320)) -> Response:
-        """A fresh link to your quests, by email, at any time."""
+    async def sign_in(request: Request, email: str = Form(default="", max_length=320)) -> Response:
+        """A fresh link to your quests, by email, at any time. The answer is the same, and
+        as quick, whether the address has quests or not."""
         try:
-            address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+            address = _normalised(email)
         except EmailNotValidError as error:
-            raise BadRequest(f"that address is not valid: {error}") from error
+            problem = f"That email address is not valid: {error}"
+            if _wants_json(request):
+                raise BadRequest(problem) from error
+            return _sign_in_page(request, problem, email, status_code=400)
         await service_layer.request_sign_in(runtime, address)
         message = f"If {address} has a quest under way, a link to it is on its way."
         if _wants_json(request):
             return JSONResponse({"message": message}, status_code=202)
-        return TEMPLATES.TemplateResponse(
-            request,
-            "message.html",
-            {"heading": "Check your inbox", "message": message},
-            status_code=202,
-        )
+        return _message(request, "Check your inbox", message, tone="success", status_code=202)
+
+    def sign_in_link(token: str, email: str | None) -> tuple[uuid.UUID, str]:
+        address = (email or "").strip().lower()
+        named = tokens.read_sign_in(token, address) if address else None
+        if named is None:
+            raise NotFound(
+                "This sign-in link is not valid. Open the whole link from your email, or ask "
+                "for a new one."
+            )
+        if named.expired(datetime.now(UTC)):
+            raise LinkExpired("This sign-in link has expired. Ask for a new one here.")
+        return named.quest_id, address
 
     @app.get("/sign-in/{token}", tags=["learners"])
-    async def signed_in(token: str, email: str, request: Request) -> Response:
-        address = email.strip().lower()
-        quest_id = tokens.read_sign_in(token, address)
-        if quest_id is None:
-            raise NotFound("This sign-in link is not valid.")
+    async def sign_in_link_page(token: str, request: Request, email: str | None = None) -> Response:
+        """An emailed sign-in link: a page whose button signs this browser in."""
+        try:
+            quest_id, address = sign_in_link(token, email)
+        except LinkExpired as expired:
+            if _wants_json(request):
+                raise
+            return _sign_in_page(request, expired.message, email or "", status_code=410)
+        if _wants_json(request):
+            return JSONResponse(
+                {"quest_id": str(quest_id), "sign_in": "POST this address to sign in"}
+            )
+        return _page(
+            request,
+            "continue.html",
+            {
+                "title": "Sign in to your quest",
+                "text": f"Sign in as {address} on this device to see your quest.",
+                "action": f"/sign-in/{token}?{urlencode({'email': address})}",
+                "button": "Sign in",
+            },
+        )
+
+    @app.post("/sign-in/{token}", tags=["learners"])
+    async def signed_in(token: str, request: Request, email: str | None = None) -> Response:
+        quest_id, address = sign_in_link(token, email)
         response: Response = (
             JSONResponse({"quest_url": f"{public_url}/quests/{quest_id}"})
             if _wants_json(request)
@@ -142,37 +307,62 @@ def build_app(
         )
         return signed_in_as(response, address)
 
-    @app.get("/quests/{quest_id}", tags=["learners"])
-    async def quest_page(quest_id: uuid.UUID, request: Request) -> Response:
-        quest = await owned_quest(request, quest_id)
+    # -- the quest -----------------------------------------------------------------------------
+
+    async def quest_view(
+        quest: Quest,
+        errors: dict[uuid.UUID, str] | None = None,
+        typed: dict[uuid.UUID, dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
         async with runtime.pool.acquire() as conn:
-            latest = await read_models.latest_submissions(conn, quest_id)
+            history = await read_models.submissions_of(conn, quest.quest_id)
+        by_task: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        for row in history:
+            by_task.setdefault(row["task_id"], []).append(row)
         items = []
         for task in quest.tasks:
-            row = latest.get(task.task_id)
-            status = row["status"] if row else "open"
+            rows = by_task.get(task.task_id, [])
+            latest = rows[0] if rows else None
+            status = latest["status"] if latest else "open"
+            role = (latest["review_role"] if latest else None) or quest.evidence_mode
             items.append(
                 {
                     "task": task,
                     "status": status,
-                    "submission_id": str(row["submission_id"]) if row else None,
-                    "feedback": row["feedback"] if row else "",
-                    "status_text": {
-                        "open": "Not submitted yet",
-                        "pending": "Submitted; waiting for review",
-                        "approved": "Approved",
-                        "rejected": "Returned: please submit again",
-                    }[status],
+                    "status_text": STATUS_TEXT[status],
+                    "submission_id": str(latest["submission_id"]) if latest else None,
+                    "feedback": latest["feedback"] if latest else "",
+                    "review_role": role,
+                    "fell_to_organisers": role == "organiser" and quest.evidence_mode == "peer",
+                    "history": rows,
                     "can_submit": status in ("open", "rejected") and not quest.completed,
                     "can_confirm": status == "pending" and quest.evidence_mode == "self",
+                    "limits": limits_said(task.media_types, task.max_bytes),
+                    "accept": accept_attribute(task.media_types, EXTENSIONS),
+                    "error": (errors or {}).get(task.task_id, ""),
+                    "typed": (typed or {}).get(task.task_id, {}),
                 }
             )
+        return {
+            "quest": quest,
+            "tasks": items,
+            "mode": quest.evidence_mode,
+            "done": sum(1 for i in items if i["status"] == "approved"),
+            "error": "",
+            "badge_url": f"{badges}/badges/{quest.assertion_id}" if quest.assertion_id else None,
+        }
+
+    @app.get("/quests/{quest_id}", tags=["learners"])
+    async def quest_page(quest_id: uuid.UUID, request: Request) -> Response:
+        quest = await owned_quest(request, quest_id)
+        view = await quest_view(quest)
         if _wants_json(request):
             return JSONResponse(
                 {
                     "quest_id": str(quest.quest_id),
                     "completed": quest.completed,
                     "mode": quest.evidence_mode,
+                    "badge_url": view["badge_url"],
                     "tasks": [
                         {
                             "task_id": str(i["task"].task_id),
@@ -181,21 +371,38 @@ def build_app(
                             "status": i["status"],
                             "submission_id": i["submission_id"],
                             "feedback": i["feedback"],
+                            "reviewed_by": i["review_role"],
                         }
-                        for i in items
+                        for i in view["tasks"]
                     ],
                 }
             )
-        return TEMPLATES.TemplateResponse(
-            request,
-            "quest.html",
-            {
-                "quest": quest,
-                "tasks": items,
-                "mode": quest.evidence_mode,
-                "done": sum(1 for i in items if i["status"] == "approved"),
-            },
-        )
+        return _page(request, "quest.html", view)
+
+    async def staged_evidence(
+        quest: Quest, task_id: uuid.UUID, file: UploadFile
+    ) -> tuple[StagedFile | None, FileRef | None]:
+        """The upload in a temporary file, its type told from its bytes; refused at once
+        when it does not fit the task (before anything enters the store)."""
+        task = next((t for t in quest.tasks if t.task_id == task_id), None)
+        if task is None or task.kind != "file":
+            return None, None
+        staged = await files.stage(file, task.max_bytes)
+        try:
+            kind = sniff(staged.head)
+            media_type = kind.media_type if kind else ""
+            check_evidence(task, None, None, (file.filename or "", media_type, staged.size))
+            assert kind is not None  # check_evidence refuses a type it cannot tell
+            ref = FileRef(
+                sha256=staged.sha256,
+                size=staged.size,
+                media_type=kind.media_type,
+                filename=clean_filename(file.filename or "", kind.extension),
+            )
+        except BaseException:
+            staged.discard()
+            raise
+        return staged, ref
 
     @app.post("/quests/{quest_id}/tasks/{task_id}", tags=["learners"])
     async def submit(
@@ -208,26 +415,34 @@ def build_app(
     ) -> Response:
         """Evidence for one task: `text`, `url` or a `file`, as the task asks."""
         quest = await owned_quest(request, quest_id)
-        ref = None
-        if file is not None and file.filename:
-            data = await file.read(MAX_UPLOAD + 1)
-            media_type = (file.content_type or "").split(";")[0].strip().lower()
-            ref = FileRef(
-                sha256="0" * 64,
-                size=max(len(data), 1),
-                media_type=media_type[:100],
-                filename=Path(file.filename).name[:200] or "evidence",
+        staged: StagedFile | None = None
+        try:
+            ref = None
+            if file is not None and file.filename:
+                staged, ref = await staged_evidence(quest, task_id, file)
+            submission_id = await service_layer.submit(
+                runtime,
+                quest_id,
+                quest.learner_email,
+                task_id,
+                text=text,
+                url=url,
+                file=ref,
+                keep_file=staged.keep if staged else None,
             )
-            # Checked against the task before anything is stored.
-            task = next((t for t in quest.tasks if t.task_id == task_id), None)
-            if task is not None and task.kind == "file":
-                check_evidence(task, None, None, (ref.filename, media_type, len(data)))
-                ref = ref.model_copy(update={"sha256": blobs.put(data), "size": len(data)})
-            else:
-                ref = None
-        submission_id = await service_layer.submit(
-            runtime, quest_id, quest.learner_email, task_id, text=text, url=url, file=ref
-        )
+        except DomainError as error:
+            if _wants_json(request) or error.status_code in (401, 403):
+                raise
+            # Back to the quest, the problem beside the task, what was typed still there.
+            view = await quest_view(
+                quest, {task_id: error.message}, {task_id: {"text": text or "", "url": url or ""}}
+            )
+            if all(t.task_id != task_id for t in quest.tasks):
+                view["error"] = error.message
+            return _page(request, "quest.html", view, status_code=error.status_code)
+        finally:
+            if staged is not None:
+                staged.discard()
         if _wants_json(request):
             return JSONResponse({"submission_id": str(submission_id)}, status_code=201)
         return RedirectResponse(f"/quests/{quest_id}", status_code=303)
@@ -244,64 +459,96 @@ def build_app(
             return JSONResponse({"submission_id": str(submission_id), "status": found.status})
         return RedirectResponse(f"/quests/{found.quest_id}", status_code=303)
 
-    async def reviewed_submission(token: str, reviewer: str) -> uuid.UUID:
-        submission_id = tokens.read_review(token, reviewer.strip().lower())
-        if submission_id is None:
-            raise NotFound("This review link is not valid.")
-        return submission_id
+    # -- reviewers -----------------------------------------------------------------------------
 
-    @app.get("/reviews/{token}", tags=["reviewers"])
-    async def review_page(token: str, reviewer: str, request: Request) -> Response:
-        submission_id = await reviewed_submission(token, reviewer)
+    def reviewed_submission(token: str, reviewer: str | None) -> tuple[uuid.UUID, str]:
+        address = (reviewer or "").strip().lower()
+        submission_id = tokens.read_review(token, address) if address else None
+        if submission_id is None:
+            raise NotFound(
+                "This review link is not valid. Open the whole link from your email "
+                "(it ends with your address)."
+            )
+        return submission_id, address
+
+    async def review_view(token: str, submission_id: uuid.UUID, reviewer: str) -> dict[str, Any]:
         async with runtime.pool.acquire() as conn:
             submission = await read_models.submission(conn, submission_id)
             quest = await read_models.quest(conn, submission.quest_id) if submission else None
+            badge = await read_models.badge(conn, quest.badge_class_id) if quest else None
+            vote = await read_models.review_by(conn, submission_id, reviewer)
         if submission is None or quest is None:
             raise NotFound("submission not found")
         task = next(t for t in quest.tasks if t.task_id == submission.task_id)
-        file_url = f"/files/{submission_id}?reviewer={reviewer}&token={token}"
+        return {
+            "submission": submission,
+            "badge_name": quest.badge_name,
+            "criteria": badge["criteria"] if badge else "",
+            "task": task,
+            "vote": vote,
+            "file_url": f"/files/{submission_id}?"
+            + urlencode({"reviewer": reviewer, "token": token}),
+            "action": f"/reviews/{token}?{urlencode({'reviewer': reviewer})}",
+            "error": "",
+            "feedback": "",
+        }
+
+    @app.get("/reviews/{token}", tags=["reviewers"])
+    async def review_page(token: str, request: Request, reviewer: str | None = None) -> Response:
+        """A reviewer's emailed link: the evidence, the task and the criteria, and the vote
+        (or the vote already given)."""
+        submission_id, address = reviewed_submission(token, reviewer)
+        view = await review_view(token, submission_id, address)
         if _wants_json(request):
+            submission = view["submission"]
             return JSONResponse(
                 {
                     "submission_id": str(submission_id),
                     "status": submission.status,
+                    "task": view["task"].title,
                     "text": submission.text,
                     "url": submission.url,
                     "file": submission.file_name,
+                    "your_vote": view["vote"]["verdict"] if view["vote"] else None,
                 }
             )
-        return TEMPLATES.TemplateResponse(
-            request,
-            "review.html",
-            {
-                "submission": submission,
-                "badge_name": quest.badge_name,
-                "task_title": task.title,
-                "file_url": file_url,
-            },
-        )
+        return _page(request, "review.html", view)
 
     @app.post("/reviews/{token}", tags=["reviewers"])
     async def review(
         token: str,
-        reviewer: str,
         request: Request,
-        verdict: Literal["approve", "reject"] = Form(),
+        reviewer: str | None = None,
+        verdict: Literal["approve", "reject"] | None = Form(default=None),
         feedback: str = Form(default="", max_length=5_000),
     ) -> Response:
-        submission_id = await reviewed_submission(token, reviewer)
-        await service_layer.review(
-            runtime, submission_id, reviewer.strip().lower(), "peer", verdict, feedback
-        )
+        """A vote through the emailed link: a peer's, or an organiser's for organiser review."""
+        submission_id, address = reviewed_submission(token, reviewer)
+        try:
+            if verdict is None:
+                raise BadRequest("Choose Approve or Ask for changes.")
+            await service_layer.review(runtime, submission_id, address, None, verdict, feedback)
+        except DomainError as error:
+            if _wants_json(request):
+                raise
+            view = await review_view(token, submission_id, address)
+            view.update(error=error.message, feedback=feedback)
+            return _page(request, "review.html", view, status_code=error.status_code)
         if _wants_json(request):
             return JSONResponse({"submission_id": str(submission_id), "recorded": verdict})
-        return TEMPLATES.TemplateResponse(
-            request, "message.html", {"heading": "Thank you", "message": "Your review is recorded."}
+        return _message(
+            request,
+            "Thank you",
+            "Your review is recorded."
+            + (" The learner gets your feedback by email." if verdict == "reject" else ""),
+            tone="success",
+            back=(f"/reviews/{token}?{urlencode({'reviewer': address})}", "See your review"),
         )
 
     @app.get("/v1/review-queue", tags=["organisers"])
     async def review_queue(organiser: CurrentOrganiser) -> list[dict[str, Any]]:
-        """Submissions waiting for your organisation's review."""
+        """Submissions waiting for your organisation's review (organiser-reviewed badges, and
+        peer-reviewed ones that had too few reviewers when submitted)."""
         async with runtime.pool.acquire() as conn:
             return await read_models.review_queue(conn, organiser.organisation_id)
 
@@ -309,6 +556,7 @@ def build_app(
     async def organiser_review(
         submission_id: uuid.UUID, body: OrganiserReview, organiser: CurrentOrganiser
     ) -> dict[str, Any]:
+        """`feedback` is required to ask for changes (`reject`): 422 without it."""
         async with runtime.pool.acquire() as conn:
             emails = {
                 r["email"]
@@ -328,6 +576,8 @@ def build_app(
         )
         return {"submission_id": str(submission_id), "recorded": body.verdict}
 
+    # -- public evidence -----------------------------------------------------------------------
+
     @app.get("/evidence/{quest_id}", tags=["public"])
     async def evidence_page(quest_id: uuid.UUID, request: Request) -> Response:
         """What the Assertion's evidence points at: the approved evidence of a completed quest."""
@@ -346,9 +596,7 @@ def build_app(
             for t in quest.tasks
             if t.task_id in latest
         ]
-        return TEMPLATES.TemplateResponse(
-            request, "evidence.html", {"quest": quest, "items": items}
-        )
+        return _page(request, "evidence.html", {"quest": quest, "items": items})
 
     @app.get("/files/{submission_id}", tags=["public"])
     async def evidence_file(
@@ -375,14 +623,14 @@ def build_app(
             raise Forbidden(
                 "this file is shown only to its learner, its reviewers and the organisers"
             )
-        data = blobs.get(row["file_sha256"])
+        data = files.get(row["file_sha256"])
         if data is None:
             raise NotFound("the file is missing from the store")
         return Response(
             data,
             media_type=row["file_media_type"],
             headers={
-                "Content-Disposition": f'attachment; filename="{row["file_name"]}"',
+                "Content-Disposition": content_disposition(row["file_name"]),
                 "Content-Security-Policy": "default-src 'none'; sandbox",
                 "X-Content-Type-Options": "nosniff",
             },
