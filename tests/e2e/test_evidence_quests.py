@@ -73,7 +73,7 @@ async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple
     claim = (await http.get(link, headers=JSON)).json()
     assert claim["status_name"] == "evidence_required"
     client = httpx.AsyncClient(timeout=30)
-    started = await client.get(claim["quest_url"], headers=JSON)
+    started = await client.post(claim["quest_url"], headers=JSON)
     assert started.status_code == 200, started.text
     quest_url = started.json()["quest_url"]
     quest = (await client.get(quest_url, headers=JSON)).json()
@@ -152,11 +152,11 @@ async def test_a_fresh_sign_in_link_by_email(http, platform, organiser, infra):
     [message] = wait_for_messages(infra.mailbox_dir, learner, subject="Your quest for")
     link = first_match(re.compile(r"https?://\S+/sign-in/\S+"), plain_body(message))
     async with httpx.AsyncClient(timeout=30) as browser:
-        followed = await browser.get(link, headers=JSON)
+        followed = await browser.post(link, headers=JSON)
         assert followed.status_code == 200
         page = await browser.get(quest["url"], headers=JSON)
         assert page.status_code == 200 and page.json()["tasks"][0]["title"] == "Notes"
-        forged = await browser.get(link.replace("email=", "email=x"), headers=JSON)
+        forged = await browser.post(link.replace("email=", "email=x"), headers=JSON)
         assert forged.status_code == 404
     assert messages_to(infra.mailbox_dir, "nobody@example.org") == []
 

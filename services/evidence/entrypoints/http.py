@@ -17,7 +17,6 @@ from email_validator import EmailNotValidError, validate_email
 from fastapi import FastAPI, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.evidence import FileRef
@@ -32,6 +31,7 @@ from services.evidence.domain.evidence_files import (
 )
 from services.evidence.domain.limits import accept_attribute, limits_said
 from services.evidence.domain.model import Quest, check_evidence
+from services.evidence.entrypoints.sessions import Sessions
 from services.evidence.service_layer import LinkExpired
 from services.kernel.claim_tokens import ClaimTokens, PersonalToken
 from services.kernel.errors import (
@@ -45,8 +45,6 @@ from services.kernel.http import new_app
 from services.kernel.organisers import CurrentOrganiser, authenticate
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-SESSION_COOKIE = "quest_session"
-SESSION_DAYS = 30
 MAX_UPLOAD = 20 * 1024 * 1024
 
 STATUS_TEXT = {
@@ -117,8 +115,7 @@ def build_app(
         max_body_bytes=MAX_UPLOAD + 64 * 1024,
     )
     app.state.runtime = runtime
-    # itsdangerous signs with the last key and accepts every key: the first secret is newest.
-    sessions = URLSafeTimedSerializer(list(reversed(session_secrets)), salt="quest-session")
+    sessions = Sessions(session_secrets, secure=secure_cookies)
     badges = badge_public_url.rstrip("/")
 
     @app.exception_handler(DomainError)
@@ -143,27 +140,15 @@ def build_app(
             request, "sign_in.html", {"notice": notice, "email": email}, status_code=status_code
         )
 
-    def signed_in_as(response: Response, email: str) -> Response:
-        response.set_cookie(
-            SESSION_COOKIE,
-            sessions.dumps({"email": email}),
-            max_age=SESSION_DAYS * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookies,
-        )
-        return response
+    signed_in_as = sessions.sign_in
 
     def learner(request: Request) -> str:
-        try:
-            data = sessions.loads(
-                request.cookies.get(SESSION_COOKIE, ""), max_age=SESSION_DAYS * 86400
-            )
-        except BadSignature as error:
+        email = sessions.learner(request)
+        if email is None:
             raise Unauthenticated(
                 "Sign in to see your quest: we email you a link that signs you in."
-            ) from error
-        return str(data["email"])
+            )
+        return email
 
     async def owned_quest(request: Request, quest_id: uuid.UUID) -> Quest:
         email = learner(request)
@@ -617,7 +602,7 @@ def build_app(
         elif request.headers.get("authorization"):
             organiser = await authenticate(runtime.pool, request)
             allowed = organiser.organisation_id == quest.issuer_id
-        elif request.cookies.get(SESSION_COOKIE):
+        elif sessions.present(request):
             allowed = learner(request) == quest.learner_email
         if not allowed:
             raise Forbidden(
