@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
+
+from aiokafka.errors import KafkaError
 
 from contracts import new_envelope
 from contracts.evidence import (
@@ -32,6 +35,14 @@ from services.kernel.unit_of_work import UnitOfWork
 
 class LinkExpired(DomainError):
     status_code = 410
+
+
+class Unavailable(DomainError):
+    status_code = 503
+
+
+# How long a sign-in ask waits for Kafka before the learner is told to try again.
+APPEND_TIMEOUT_SECONDS = 10
 
 
 async def start_quest(runtime: ServiceRuntime, offer_id: uuid.UUID) -> Quest:
@@ -91,7 +102,10 @@ async def request_sign_in(runtime: ServiceRuntime, email: str) -> None:
     ask = new_envelope(
         SignInAsked(learner_email=email), stream_id=uuid.uuid4(), stream_version=1, actor="learner"
     )
-    await runtime.publisher.publish(ask)
+    try:
+        await asyncio.wait_for(runtime.publisher.publish(ask), APPEND_TIMEOUT_SECONDS)
+    except (KafkaError, TimeoutError) as error:
+        raise Unavailable("We cannot take requests just now. Try again in a minute.") from error
 
 
 async def submit(
