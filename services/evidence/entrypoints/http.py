@@ -86,10 +86,21 @@ def _message(
     return _page(request, "message.html", context, status_code)
 
 
-def _back_link(path: str) -> tuple[str, str]:
-    """Where an error page leads back to: the quest it came from, else the sign-in page."""
+HEADINGS = {
+    400: "Please check what you sent",
+    403: "Not yours to see",
+    404: "Not found",
+    409: "Not possible now",
+    422: "Please check what you sent",
+}
+
+
+def _back_link(path: str, status_code: int) -> tuple[str, str]:
+    """Where an error page leads back to: the quest it came from (when there is one to go
+    back to), else the sign-in page."""
     parts = path.strip("/").split("/")
-    if len(parts) >= 2 and parts[0] == "quests" and parts[1] != "start":
+    quest_page = len(parts) >= 2 and parts[0] == "quests" and parts[1] != "start"
+    if quest_page and status_code not in (403, 404):
         return f"/quests/{parts[1]}", "Back to your quest"
     return "/sign-in", "Go to the sign-in page"
 
@@ -126,11 +137,11 @@ def build_app(
             return _sign_in_page(request, error.message, status_code=error.status_code)
         return _message(
             request,
-            "Not possible",
-            error.message,
+            HEADINGS.get(error.status_code, "Not possible"),
+            error.message[:1].upper() + error.message[1:],
             tone="error",
             status_code=error.status_code,
-            back=_back_link(request.url.path),
+            back=_back_link(request.url.path, error.status_code),
         )
 
     def _sign_in_page(
@@ -155,9 +166,12 @@ def build_app(
         async with runtime.pool.acquire() as conn:
             quest = await read_models.quest(conn, quest_id)
         if quest is None:
-            raise NotFound("quest not found")
+            raise NotFound("There is no such quest. Sign in to see yours.")
         if quest.learner_email != email:
-            raise Forbidden("this quest belongs to someone else")
+            raise Forbidden(
+                "This quest belongs to someone else. Open your own from your email, or sign in "
+                "with your address."
+            )
         return quest
 
     # -- signing in ----------------------------------------------------------------------------
