@@ -37,7 +37,7 @@ def test_asking_for_changes_needs_feedback(feedback: str):
 
 
 def test_a_file_is_refused_by_the_type_its_bytes_show_with_the_limits_in_words():
-    with pytest.raises(BadRequest, match="a Windows program.*PNG, JPEG or PDF"):
+    with pytest.raises(BadRequest, match=r"a Windows program.*PNG, JPEG or PDF"):
         check_evidence(PHOTO, None, None, ("photo.png", "application/x-msdownload", 100))
     with pytest.raises(BadRequest, match="a kind we cannot tell"):
         check_evidence(PHOTO, None, None, ("photo.png", "", 100))
