@@ -62,6 +62,32 @@ class OrganiserReview(BaseModel):
     feedback: str = Field(default="", max_length=5_000)
 
 
+MEANINGS = {
+    200: "The page (HTML), or JSON to `Accept: application/json`",
+    201: "Recorded",
+    202: "Accepted: an email follows if there is anything to send",
+    303: "Done: on to the page it leads to",
+    400: "What was sent does not fit (the message says why)",
+    401: "Not signed in: the page offers a sign-in link",
+    403: "Not yours",
+    404: "No such link, quest, submission or file",
+    409: "Not possible in the current state",
+    410: "The link has expired",
+    413: "The upload is too large",
+    422: "A field is missing or invalid",
+    503: "Kafka cannot take the request just now",
+}
+
+
+def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """What a route can answer, for the OpenAPI document: pages to browsers, JSON to the rest."""
+    content = {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {}}}
+    return {
+        status: {"description": MEANINGS[status], **({} if status == 303 else {"content": content})}
+        for status in statuses
+    }
+
+
 def _wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -194,7 +220,7 @@ def build_app(
             )
         return named.offer_id, badge, quest
 
-    @app.get("/quests/start/{token}", tags=["learners"])
+    @app.get("/quests/start/{token}", tags=["learners"], responses=_answers(200, 404, 410))
     async def start_page(token: str, request: Request) -> Response:
         """The link from the badge's claim page: a page whose button starts (or resumes) the
         quest and signs this browser in."""
@@ -223,7 +249,9 @@ def build_app(
             },
         )
 
-    @app.post("/quests/start/{token}", tags=["learners"])
+    @app.post(
+        "/quests/start/{token}", tags=["learners"], responses=_answers(200, 303, 404, 409, 410)
+    )
     async def start(token: str, request: Request) -> Response:
         """Starts (or resumes) the quest and signs in."""
         offer_id, _, _ = await offer_behind(token)
@@ -236,14 +264,16 @@ def build_app(
         )
         return signed_in_as(response, quest.learner_email)
 
-    @app.get("/sign-in", tags=["learners"])
+    @app.get("/sign-in", tags=["learners"], responses=_answers(200))
     async def sign_in_form(request: Request) -> Response:
         """Ask for a link that signs you in to your quests."""
         if _wants_json(request):
             return JSONResponse({"sign_in": "POST an email field to this address"})
         return _sign_in_page(request)
 
-    @app.post("/sign-in", tags=["learners"])
+    @app.post(
+        "/sign-in", tags=["learners"], status_code=202, responses=_answers(202, 400, 422, 503)
+    )
     async def sign_in(request: Request, email: str = Form(default="", max_length=320)) -> Response:
         """A fresh link to your quests, by email, at any time. The answer is the same, and
         as quick, whether the address has quests or not."""
@@ -272,7 +302,7 @@ def build_app(
             raise LinkExpired("This sign-in link has expired. Ask for a new one here.")
         return named.quest_id, address
 
-    @app.get("/sign-in/{token}", tags=["learners"])
+    @app.get("/sign-in/{token}", tags=["learners"], responses=_answers(200, 404, 410))
     async def sign_in_link_page(token: str, request: Request, email: str | None = None) -> Response:
         """An emailed sign-in link: a page whose button signs this browser in."""
         try:
@@ -296,7 +326,7 @@ def build_app(
             },
         )
 
-    @app.post("/sign-in/{token}", tags=["learners"])
+    @app.post("/sign-in/{token}", tags=["learners"], responses=_answers(200, 303, 404, 410))
     async def signed_in(token: str, request: Request, email: str | None = None) -> Response:
         quest_id, address = sign_in_link(token, email)
         response: Response = (
@@ -351,7 +381,7 @@ def build_app(
             "badge_url": f"{badges}/badges/{quest.assertion_id}" if quest.assertion_id else None,
         }
 
-    @app.get("/quests/{quest_id}", tags=["learners"])
+    @app.get("/quests/{quest_id}", tags=["learners"], responses=_answers(200, 401, 403, 404, 422))
     async def quest_page(quest_id: uuid.UUID, request: Request) -> Response:
         quest = await owned_quest(request, quest_id)
         view = await quest_view(quest)
@@ -403,7 +433,12 @@ def build_app(
             raise
         return staged, ref
 
-    @app.post("/quests/{quest_id}/tasks/{task_id}", tags=["learners"])
+    @app.post(
+        "/quests/{quest_id}/tasks/{task_id}",
+        tags=["learners"],
+        status_code=201,
+        responses=_answers(201, 303, 400, 401, 403, 404, 409, 413, 422),
+    )
     async def submit(
         quest_id: uuid.UUID,
         task_id: uuid.UUID,
@@ -446,7 +481,11 @@ def build_app(
             return JSONResponse({"submission_id": str(submission_id)}, status_code=201)
         return RedirectResponse(f"/quests/{quest_id}", status_code=303)
 
-    @app.post("/submissions/{submission_id}/confirm", tags=["learners"])
+    @app.post(
+        "/submissions/{submission_id}/confirm",
+        tags=["learners"],
+        responses=_answers(200, 303, 401, 403, 404, 409, 422),
+    )
     async def confirm(submission_id: uuid.UUID, request: Request) -> Response:
         """Self-approval: the learner confirms their evidence meets the criteria."""
         email = learner(request)
@@ -492,7 +531,7 @@ def build_app(
             "feedback": "",
         }
 
-    @app.get("/reviews/{token}", tags=["reviewers"])
+    @app.get("/reviews/{token}", tags=["reviewers"], responses=_answers(200, 404))
     async def review_page(token: str, request: Request, reviewer: str | None = None) -> Response:
         """A reviewer's emailed link: the evidence, the task and the criteria, and the vote
         (or the vote already given)."""
@@ -513,7 +552,9 @@ def build_app(
             )
         return _page(request, "review.html", view)
 
-    @app.post("/reviews/{token}", tags=["reviewers"])
+    @app.post(
+        "/reviews/{token}", tags=["reviewers"], responses=_answers(200, 400, 403, 404, 409, 422)
+    )
     async def review(
         token: str,
         request: Request,
@@ -544,14 +585,18 @@ def build_app(
             back=(f"/reviews/{token}?{urlencode({'reviewer': address})}", "See your review"),
         )
 
-    @app.get("/v1/review-queue", tags=["organisers"])
+    @app.get("/v1/review-queue", tags=["organisers"], responses=_answers(401))
     async def review_queue(organiser: CurrentOrganiser) -> list[dict[str, Any]]:
         """Submissions waiting for your organisation's review (organiser-reviewed badges, and
         peer-reviewed ones that had too few reviewers when submitted)."""
         async with runtime.pool.acquire() as conn:
             return await read_models.review_queue(conn, organiser.organisation_id)
 
-    @app.post("/v1/submissions/{submission_id}/review", tags=["organisers"])
+    @app.post(
+        "/v1/submissions/{submission_id}/review",
+        tags=["organisers"],
+        responses=_answers(401, 403, 404, 409, 422),
+    )
     async def organiser_review(
         submission_id: uuid.UUID, body: OrganiserReview, organiser: CurrentOrganiser
     ) -> dict[str, Any]:
@@ -577,7 +622,7 @@ def build_app(
 
     # -- public evidence -----------------------------------------------------------------------
 
-    @app.get("/evidence/{quest_id}", tags=["public"])
+    @app.get("/evidence/{quest_id}", tags=["public"], responses=_answers(200, 404, 422))
     async def evidence_page(quest_id: uuid.UUID, request: Request) -> Response:
         """What the Assertion's evidence points at: the approved evidence of a completed quest."""
         async with runtime.pool.acquire() as conn:
@@ -597,7 +642,7 @@ def build_app(
         ]
         return _page(request, "evidence.html", {"quest": quest, "items": items})
 
-    @app.get("/files/{submission_id}", tags=["public"])
+    @app.get("/files/{submission_id}", tags=["public"], responses=_answers(401, 403, 404, 422))
     async def evidence_file(
         submission_id: uuid.UUID,
         request: Request,
