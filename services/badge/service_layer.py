@@ -20,6 +20,7 @@ from contracts.badge import (
 from services.badge.adapters import read_models
 from services.badge.domain.model import (
     BadgeClass,
+    OfferIds,
     check_open_link,
     check_open_link_room,
     edit_badge,
@@ -30,8 +31,6 @@ from services.kernel.errors import Conflict, Forbidden, NotFound
 from services.kernel.organisers import Organiser
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
-
-OFFER_NAMESPACE = uuid.UUID("a4f5b0b2-61c4-4f0e-9d8e-2c3e7b1d9a55")
 
 
 async def _owned_badge(
@@ -106,9 +105,10 @@ async def offer_to_emails(
     badge_class_id: uuid.UUID,
     recipients: list[Recipient],
     idempotency_key: str,
+    offer_ids: OfferIds,
 ) -> IssueResult:
-    """One offer per recipient. The offer ids follow from the idempotency key, so a retried
-    request finds its offers already made and makes none twice."""
+    """One offer per recipient. The offer ids follow from the idempotency key (under a server
+    secret), so a retried request finds its offers already made and makes none twice."""
     now = datetime.now(UTC)
 
     async def work(uow: UnitOfWork) -> IssueResult:
@@ -116,8 +116,7 @@ async def offer_to_emails(
         badge = await _owned_badge(uow, organiser, badge_class_id)
         issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
         planned = [
-            (r, uuid.uuid5(OFFER_NAMESPACE, f"{badge_class_id}:{idempotency_key}:{r.email}"))
-            for r in recipients
+            (r, offer_ids.for_issue(badge_class_id, idempotency_key, r.email)) for r in recipients
         ]
         existing = await read_models.existing_offer_ids(uow.conn, [o for _, o in planned])
         created = 0

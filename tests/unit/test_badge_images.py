@@ -130,11 +130,11 @@ def test_a_transparent_palette_png_keeps_its_transparency():
         SVG.format('<rect style="fill: url(#g); stroke: url(https://evil.example/x)"/>'),
         SVG.format('<rect filter="url(#a) url(https://evil.example/f.svg#x)"/>'),
         SVG.format('<rect style="fill: u\\72l(https://evil.example/x)"/>'),
-        SVG.format('<rect style="fill: url( \'https://evil.example/x\' )"/>'),
+        SVG.format("<rect style=\"fill: url( 'https://evil.example/x' )\"/>"),
         SVG.format('<rect style="fill:/**/url(//evil.example/x)"/>'),
-        SVG.format('<rect style="background: image-set(\'https://evil.example/x.png\' 1x)"/>'),
+        SVG.format("<rect style=\"background: image-set('https://evil.example/x.png' 1x)\"/>"),
         SVG.format('<rect mask="url(other.svg#m)"/>'),
-        SVG.format('<rect style="@import \'https://evil.example/x.css\'"/>'),
+        SVG.format("<rect style=\"@import 'https://evil.example/x.css'\"/>"),
     ],
 )
 def test_every_external_reference_in_css_values_is_refused(svg: str):

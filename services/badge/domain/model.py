@@ -20,6 +20,7 @@ Open links (a URL or QR code anyone holding it can use) by kind of badge:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -230,6 +231,20 @@ def edit_badge(badge: BadgeClass, changes: dict[str, Any]) -> BadgeClassEdited |
 
 
 # -- offering and claiming -----------------------------------------------------------------
+
+
+class OfferIds:
+    """Ids of offers issued to emails. A retried request (the same idempotency key) must find
+    the offers it made, so their ids follow from the key and the address; under a server
+    secret, so nobody outside can compute an offer's id (or its quest's) from an address."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(("offer-ids:" + secret).encode()).digest()
+
+    def for_issue(self, badge_class_id: uuid.UUID, idempotency_key: str, email: str) -> uuid.UUID:
+        text = f"{badge_class_id}:{idempotency_key}:{normalise_email(email)}".encode()
+        digest = hmac.new(self._key, text, hashlib.sha256).digest()
+        return uuid.UUID(bytes=digest[:16], version=5)
 
 
 def offer_badge(

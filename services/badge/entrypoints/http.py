@@ -20,6 +20,7 @@ from services.badge.adapters.qr import qr_png, qr_svg
 from services.badge.domain.model import (
     EARNED_ONLY,
     BadgeClass,
+    OfferIds,
     open_link_allowed,
     peer_review_warnings,
 )
@@ -200,7 +201,11 @@ def _json_ld(document: dict[str, Any]) -> JSONResponse:
 
 
 def build_app(
-    runtime: ServiceRuntime, public_url: str, blobs: BlobStore, tokens: ClaimTokens
+    runtime: ServiceRuntime,
+    public_url: str,
+    blobs: BlobStore,
+    tokens: ClaimTokens,
+    offer_ids: OfferIds,
 ) -> FastAPI:
     urls = OpenBadgesUrls(public_url)
     app = new_app(
@@ -296,7 +301,7 @@ def build_app(
         await owned(badge_class_id, organiser)
         key = idempotency_key or str(uuid.uuid4())
         result = await service_layer.offer_to_emails(
-            runtime, organiser, badge_class_id, accepted, key
+            runtime, organiser, badge_class_id, accepted, key, offer_ids
         )
         body = {
             "idempotency_key": key,
