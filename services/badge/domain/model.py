@@ -159,7 +159,7 @@ def open_link_allowed(badge: BadgeClass) -> bool:
     return badge.source_kind == "activity"
 
 
-def _allowed_open_link(badge: BadgeClass, link: OpenLink) -> OpenLink:
+def allowed_open_link(badge: BadgeClass, link: OpenLink) -> OpenLink:
     # Settings recorded before the rule keep what they may: a playlist badge's link stays off.
     return link if open_link_allowed(badge) else link.model_copy(update={"enabled": False})
 
@@ -222,7 +222,7 @@ def edit_badge(badge: BadgeClass, changes: dict[str, Any]) -> BadgeClassEdited |
     updated = current | changes
     if "open_link" in changes and changes["open_link"].enabled and not open_link_allowed(badge):
         raise Conflict(EARNED_ONLY)
-    updated["open_link"] = _allowed_open_link(badge, updated["open_link"])
+    updated["open_link"] = allowed_open_link(badge, updated["open_link"])
     if updated["evidence_mode"] != "none" and not updated["tasks"]:
         raise Conflict("a badge that asks for evidence needs at least one task")
     if updated == current:
@@ -437,7 +437,7 @@ def evolve(state: BadgeClass | None, envelope: Envelope[Any]) -> BadgeClass:
                 "image": event.image,
                 "expires_after_days": event.expires_after_days,
                 "evidence_mode": event.evidence_mode,
-                "open_link": _allowed_open_link(state, event.open_link),
+                "open_link": allowed_open_link(state, event.open_link),
                 "tasks": tuple(event.tasks),
                 "peer_approvals": event.peer_approvals,
                 "updated_at": envelope.occurred_at,

@@ -21,6 +21,7 @@ from services.badge.domain.model import (
     EARNED_ONLY,
     BadgeClass,
     OfferIds,
+    allowed_open_link,
     open_link_allowed,
     peer_review_warnings,
 )
@@ -98,7 +99,8 @@ class BadgeClassOut(BaseModel):
             required_activity_ids=list(badge.required_activity_ids),
             expires_after_days=badge.expires_after_days,
             evidence_mode=badge.evidence_mode,
-            open_link=badge.open_link,
+            # A row projected before playlist badges lost their link shows it off, as it is.
+            open_link=allowed_open_link(badge, badge.open_link),
             open_link_claims=badge.open_link_claims,
             tasks=list(badge.tasks),
             peer_approvals=badge.peer_approvals,
