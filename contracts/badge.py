@@ -130,6 +130,19 @@ class BadgeOffered(BadgeEvent):
     issuer_name: str = Field(max_length=200)
 
 
+class HeldBadgeRequested(BadgeEvent):
+    """Someone asked the open link for a badge their address already holds. The page answers
+    them as it answers anyone (a link is on its way); the email tells them they hold it."""
+
+    badge_class_id: uuid.UUID
+    issuer_id: uuid.UUID
+    assertion_id: uuid.UUID = Field(description="The badge they hold.")
+    recipient_email: str = Field(max_length=320)
+    open_link_generation: int = Field(ge=1)
+    badge_name: str = Field(max_length=200)
+    issuer_name: str = Field(max_length=200)
+
+
 class ClaimRequested(BadgeEvent):
     """Someone holding the offer's link pressed Accept; the processor decides in log order."""
 
@@ -172,6 +185,7 @@ register(
     OpenLinkRegenerated,
     PeerReviewerInvited,
     BadgeOffered,
+    HeldBadgeRequested,
     ClaimRequested,
     BadgeAwarded,
     ClaimRejected,

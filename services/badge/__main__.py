@@ -7,6 +7,7 @@ import sys
 from fastapi import FastAPI
 
 from services.badge.app import build_runtime
+from services.badge.domain.model import OfferIds
 from services.badge.entrypoints.http import build_app
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.entrypoints.pages import add_pages
@@ -20,8 +21,12 @@ settings = BadgeSettings()
 
 
 def _app(runtime: ServiceRuntime) -> FastAPI:
-    tokens = ClaimTokens.from_settings(ClaimTokenSettings())
-    app = build_app(runtime, settings.public_url, BlobStore(settings.blob_dir), tokens)
+    token_settings = ClaimTokenSettings()
+    tokens = ClaimTokens.from_settings(token_settings)
+    blobs = BlobStore(settings.blob_dir)
+    app = build_app(
+        runtime, settings.public_url, blobs, tokens, OfferIds(token_settings.claim_token_secret)
+    )
     add_pages(
         app, runtime, OpenBadgesUrls(settings.public_url), tokens, settings.evidence_public_url
     )

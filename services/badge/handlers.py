@@ -17,6 +17,7 @@ from contracts.badge import (
     BlobRef,
     ClaimRejected,
     ClaimRequested,
+    HeldBadgeRequested,
     OpenLinkRegenerated,
     PeerReviewerInvited,
 )
@@ -32,6 +33,7 @@ from services.badge.domain.model import (
     decide_badge_for_source,
     decide_claim,
     evolve,
+    legacy_playlist_assertion_id,
     outcome_id,
     playlist_assertion_id,
     playlist_completed,
@@ -113,6 +115,17 @@ async def badge_offered(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
         event.expires_at,
         envelope.occurred_at,
         event.open_link_generation,
+    )
+
+
+async def held_badge_requested(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: HeldBadgeRequested = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO holder_notices (badge_class_id, open_link_generation, recipient_email) "
+        "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        event.badge_class_id,
+        event.open_link_generation,
+        event.recipient_email,
     )
 
 
@@ -211,8 +224,10 @@ async def award_completed_playlists(uow: UnitOfWork, cause: Envelope[Any]) -> No
 async def _award_playlist(
     uow: UnitOfWork, playlist: BadgeClass, email: str, at: datetime, cause: Envelope[Any]
 ) -> None:
+    if uow.appears_later(legacy_playlist_assertion_id(playlist.badge_class_id, email)):
+        return  # awarded under the earlier numbering further down this log: applied there
     version = await uow.lock_stream(playlist.badge_class_id)
-    assertion_id = playlist_assertion_id(playlist.badge_class_id, email)
+    assertion_id = playlist_assertion_id(cause, playlist.badge_class_id, email)
     issuer = await read_models.issuer_name(uow.conn, playlist.issuer_id)
     awarded = award(playlist, assertion_id, email, at, issuer, reason="playlist")
     await uow.emit(
@@ -333,6 +348,7 @@ def build_handlers(blobs: BlobStore) -> HandlerMap:
         BadgeClassEdited: badge_class_changed,
         OpenLinkRegenerated: open_link_regenerated,
         BadgeOffered: badge_offered,
+        HeldBadgeRequested: held_badge_requested,
         ClaimRequested: claim_requested,
         BadgeAwarded: badge_awarded,
         ClaimRejected: claim_rejected,

@@ -11,14 +11,18 @@ from typing import Any, Literal
 from contracts import new_envelope
 from contracts.badge import (
     AssertionRevoked,
+    BadgeOffered,
     ClaimRequested,
+    HeldBadgeRequested,
     OpenLinkRegenerated,
     PeerReviewerInvited,
 )
 from services.badge.adapters import read_models
 from services.badge.domain.model import (
     BadgeClass,
+    OfferIds,
     check_open_link,
+    check_open_link_room,
     edit_badge,
     normalise_email,
     offer_badge,
@@ -27,8 +31,6 @@ from services.kernel.errors import Conflict, Forbidden, NotFound
 from services.kernel.organisers import Organiser
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
-
-OFFER_NAMESPACE = uuid.UUID("a4f5b0b2-61c4-4f0e-9d8e-2c3e7b1d9a55")
 
 
 async def _owned_badge(
@@ -103,9 +105,10 @@ async def offer_to_emails(
     badge_class_id: uuid.UUID,
     recipients: list[Recipient],
     idempotency_key: str,
+    offer_ids: OfferIds,
 ) -> IssueResult:
-    """One offer per recipient. The offer ids follow from the idempotency key, so a retried
-    request finds its offers already made and makes none twice."""
+    """One offer per recipient. The offer ids follow from the idempotency key (under a server
+    secret), so a retried request finds its offers already made and makes none twice."""
     now = datetime.now(UTC)
 
     async def work(uow: UnitOfWork) -> IssueResult:
@@ -113,8 +116,7 @@ async def offer_to_emails(
         badge = await _owned_badge(uow, organiser, badge_class_id)
         issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
         planned = [
-            (r, uuid.uuid5(OFFER_NAMESPACE, f"{badge_class_id}:{idempotency_key}:{r.email}"))
-            for r in recipients
+            (r, offer_ids.for_issue(badge_class_id, idempotency_key, r.email)) for r in recipients
         ]
         existing = await read_models.existing_offer_ids(uow.conn, [o for _, o in planned])
         created = 0
@@ -148,46 +150,63 @@ async def offer_to_emails(
 
 async def offer_by_open_link(
     runtime: ServiceRuntime, badge_class_id: uuid.UUID, generation: int, email: str
-) -> uuid.UUID:
+) -> None:
     """Someone with the open link asks for the badge: a personal link goes to their email,
-    which proves the address before anything is awarded."""
+    which proves the address before anything is awarded.
+
+    Whoever asks gets the same answer (a link is on its way), so the link tells nobody who
+    holds the badge: a holder is mailed that they hold it instead of a claim link. The offer's
+    id is random, so nothing public (the offer, its quest) follows from the address.
+    """
     now = datetime.now(UTC)
     email = normalise_email(email)
 
-    async def work(uow: UnitOfWork) -> uuid.UUID:
+    async def work(uow: UnitOfWork) -> None:
         version = await uow.lock_stream(badge_class_id)
         badge = await read_models.get_badge_class(uow.conn, badge_class_id)
         if badge is None:
             raise NotFound("This link does not lead to a badge.")
         check_open_link(badge, generation, now)
-        if await read_models.holds_badge(uow.conn, badge_class_id, email):
-            raise Conflict("This email address already holds this badge.")
         # One offer per address and link: asking again mails nobody again.
-        offer_id = uuid.uuid5(OFFER_NAMESPACE, f"open:{badge_class_id}:{generation}:{email}")
-        if await read_models.existing_offer_ids(uow.conn, [offer_id]):
-            return offer_id
+        if await read_models.open_link_offer(uow.conn, badge_class_id, generation, email):
+            return
+        check_open_link_room(badge, await read_models.open_link_taken(uow.conn, badge, now))
         issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
-        event = offer_badge(
-            badge,
-            offer_id=offer_id,
-            email=email,
-            via="open_link",
-            now=now,
-            issuer_name=issuer,
-            open_link_generation=generation,
-        )
+        held = await read_models.held_assertion_id(uow.conn, badge_class_id, email)
+        event: BadgeOffered | HeldBadgeRequested
+        if held is not None:
+            if await read_models.holder_notified(uow.conn, badge_class_id, generation, email):
+                return
+            event = HeldBadgeRequested(
+                badge_class_id=badge_class_id,
+                issuer_id=badge.issuer_id,
+                assertion_id=held,
+                recipient_email=email,
+                open_link_generation=generation,
+                badge_name=badge.name,
+                issuer_name=issuer,
+            )
+        else:
+            event = offer_badge(
+                badge,
+                offer_id=uuid.uuid4(),
+                email=email,
+                via="open_link",
+                now=now,
+                issuer_name=issuer,
+                open_link_generation=generation,
+            )
         await uow.emit(
             new_envelope(
                 event,
-                event_id=offer_id,
+                event_id=event.offer_id if isinstance(event, BadgeOffered) else None,
                 stream_id=badge_class_id,
                 stream_version=version + 1,
                 actor="learner",
             )
         )
-        return offer_id
 
-    return await runtime.execute(work)
+    await runtime.execute(work)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,11 @@ class UnitOfWork:
             )
         )
 
+    def appears_later(self, event_id: uuid.UUID) -> bool:
+        """Whether an event is further down the log than what is applied now: a decision once
+        recorded under another id is then not made again under a new one."""
+        return event_id in self._already_in_log or event_id in self.ahead
+
     async def apply(self, envelope: Envelope[Any]) -> None:
         payload_type = type(envelope.payload)
         if payload_type.topic == self._own_topic:

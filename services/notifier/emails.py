@@ -10,7 +10,7 @@ from pathlib import Path
 import qrcode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from contracts.badge import BadgeAwarded, BadgeOffered
+from contracts.badge import BadgeAwarded, BadgeOffered, HeldBadgeRequested
 from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
 
 _TEMPLATES = Environment(
@@ -87,6 +87,18 @@ def award_email(sender: str, awarded: BadgeAwarded, badge_page: str) -> EmailMes
         {"X-Badge-Assertion": str(awarded.assertion_id)},
         "award",
         {"issuer": awarded.issuer_name, "badge": awarded.badge_name, "link": badge_page},
+    )
+
+
+def already_held_email(sender: str, asked: HeldBadgeRequested, badge_page: str) -> EmailMessage:
+    return _rendered(
+        sender,
+        asked.recipient_email,
+        f"You already hold this badge: {asked.badge_name}",
+        {"X-Badge-Assertion": str(asked.assertion_id)},
+        "already_held",
+        {"issuer": asked.issuer_name, "badge": asked.badge_name, "link": badge_page},
+        html=False,
     )
 
 

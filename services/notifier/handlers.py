@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from contracts import Envelope, derived_id, new_envelope
-from contracts.badge import BadgeAwarded, BadgeOffered
+from contracts.badge import BadgeAwarded, BadgeOffered, HeldBadgeRequested
 from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
 from contracts.notifier import EmailFailed, EmailKind, EmailSent
 from services.kernel.claim_tokens import ClaimTokens
@@ -130,6 +130,12 @@ def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimToke
         )
         await _send_once(uow, mailer, delivered, cause, "award", message)
 
+    async def mail_already_held(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        asked: HeldBadgeRequested = cause.payload
+        link = f"{base}/badges/{asked.assertion_id}"
+        message = emails.already_held_email(settings.smtp_from, asked, link)
+        await _send_once(uow, mailer, delivered, cause, "award", message)
+
     evidence = settings.evidence_public_url.rstrip("/")
 
     async def mail_reviewers(uow: UnitOfWork, cause: Envelope[Any]) -> None:
@@ -159,6 +165,7 @@ def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimToke
         SignInRequested: mail_sign_in,
         BadgeOffered: mail_offer,
         BadgeAwarded: mail_award,
+        HeldBadgeRequested: mail_already_held,
         ReviewRequested: mail_reviewers,
         SubmissionRejected: mail_rejection,
         EmailSent: email_recorded,

@@ -90,3 +90,73 @@ def test_a_baked_svg_stays_well_formed_even_with_a_self_closing_root():
         assertion = root.find("{http://openbadges.org}assertion")
         assert assertion is not None and assertion.get("verify") == "https://x/a"
         assert assertion.text == '{"a": "]]>"}'
+
+
+def _with_trailing_bytes_and_text(png: bytes) -> bytes:
+    """A valid PNG with a text chunk before IEND and junk after it."""
+    end = png.rindex(b"IEND") - 4
+    text = b"tEXt" + b"Comment\x00hello"
+    chunk = struct.pack(">I", len(text) - 4) + text + struct.pack(">I", zlib.crc32(text))
+    return png[:end] + chunk + png[end:] + b"\x00\x01trailing bytes after IEND"
+
+
+def test_an_uploaded_png_is_stored_encoded_again_with_nothing_after_iend():
+    original = _png(120)
+    dirty = _with_trailing_bytes_and_text(original)
+    checked = check_image(dirty)
+    assert checked.data.endswith(b"IEND\xaeB`\x82")
+    assert b"trailing bytes" not in checked.data and b"Comment" not in checked.data
+    with Image.open(io.BytesIO(checked.data)) as image:
+        assert image.size == (120, 120) and image.getpixel((5, 5)) == (1, 2, 3)
+    # Baking the clean image works, and so does baking one stored before (with the junk).
+    for stored in (checked.data, dirty):
+        baked = bake_png(stored, '{"id": "x"}')
+        assert read_baked_png(baked) == '{"id": "x"}'
+        with Image.open(io.BytesIO(baked)) as image:
+            image.verify()
+
+
+def test_a_transparent_palette_png_keeps_its_transparency():
+    out = io.BytesIO()
+    Image.new("RGBA", (80, 80), (0, 0, 0, 0)).convert("P").save(out, format="PNG", transparency=0)
+    checked = check_image(out.getvalue())
+    with Image.open(io.BytesIO(checked.data)) as image:
+        assert image.info.get("transparency") == 0
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        SVG.format('<rect style="fill: url(#g); stroke: url(https://evil.example/x)"/>'),
+        SVG.format('<rect filter="url(#a) url(https://evil.example/f.svg#x)"/>'),
+        SVG.format('<rect style="fill: u\\72l(https://evil.example/x)"/>'),
+        SVG.format("<rect style=\"fill: url( 'https://evil.example/x' )\"/>"),
+        SVG.format('<rect style="fill:/**/url(//evil.example/x)"/>'),
+        SVG.format("<rect style=\"background: image-set('https://evil.example/x.png' 1x)\"/>"),
+        SVG.format('<rect mask="url(other.svg#m)"/>'),
+        SVG.format("<rect style=\"@import 'https://evil.example/x.css'\"/>"),
+    ],
+)
+def test_every_external_reference_in_css_values_is_refused(svg: str):
+    with pytest.raises(InvalidImage, match="external references"):
+        check_image(svg.encode())
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        '<?xml version="1.0"?><?xml-stylesheet href="https://evil.example/x.css"?>'
+        + SVG.format(""),
+        SVG.format("<?php echo 1; ?>"),
+    ],
+)
+def test_processing_instructions_are_refused(svg: str):
+    with pytest.raises(InvalidImage, match="processing instruction"):
+        check_image(svg.encode())
+
+
+def test_local_references_in_css_values_pass():
+    drawing = SVG.format(
+        '<rect style="fill: url(#g); stroke: url(\'#h\')" filter="url(#f)" mask="url(#m)"/>'
+    )
+    assert check_image(('<?xml version="1.0" encoding="UTF-8"?>' + drawing).encode())

@@ -14,10 +14,14 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """The chunks up to IEND. Bytes after it, or a chunk cut short, end the list: images
+    stored before uploads were encoded again may carry either, and still bake."""
     chunks, at = [], len(PNG_SIGNATURE)
-    while at < len(png):
+    while at + 12 <= len(png):
         (length,) = struct.unpack(">I", png[at : at + 4])
         kind = png[at + 4 : at + 8]
+        if kind == b"IEND" or at + 12 + length > len(png):
+            break
         chunks.append((kind, png[at + 8 : at + 8 + length]))
         at += 12 + length
     return chunks
@@ -29,7 +33,7 @@ def bake_png(png: bytes, assertion_json: str) -> bytes:
     kept = [
         (kind, body)
         for kind, body in _chunks(png)
-        if not (kind == b"iTXt" and body.startswith(b"openbadges\x00")) and kind != b"IEND"
+        if not (kind == b"iTXt" and body.startswith(b"openbadges\x00"))
     ]
     return (
         PNG_SIGNATURE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -94,6 +95,14 @@ CREATE TABLE IF NOT EXISTS peer_reviewers (
     email text NOT NULL,
     PRIMARY KEY (badge_class_id, email)
 );
+CREATE TABLE IF NOT EXISTS holder_notices (
+    badge_class_id uuid NOT NULL,
+    open_link_generation integer NOT NULL,
+    recipient_email text NOT NULL,
+    PRIMARY KEY (badge_class_id, open_link_generation, recipient_email)
+);
+CREATE INDEX IF NOT EXISTS offers_by_open_link
+    ON offers (badge_class_id, open_link_generation, recipient_email) WHERE via = 'open_link';
 CREATE INDEX IF NOT EXISTS assertions_by_badge ON assertions (badge_class_id, recipient_email);
 CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_email);
 """
@@ -102,6 +111,7 @@ CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_emai
 
 CHECKSUM_TABLES = (
     "peer_reviewers",
+    "holder_notices",
     "issuers",
     "badge_classes",
     "offers",
@@ -244,6 +254,71 @@ async def existing_offer_ids(conn: Connection, offer_ids: list[uuid.UUID]) -> se
         "SELECT offer_id FROM offers WHERE offer_id = ANY($1::uuid[])", offer_ids
     )
     return {row["offer_id"] for row in rows}
+
+
+async def open_link_offer(
+    conn: Connection, badge_class_id: uuid.UUID, generation: int, email: str
+) -> uuid.UUID | None:
+    """The offer this address already got from this generation of the badge's open link."""
+    found = await conn.fetchval(
+        "SELECT offer_id FROM offers WHERE badge_class_id = $1 AND via = 'open_link' "
+        "AND open_link_generation = $2 AND recipient_email = $3 ORDER BY created_at LIMIT 1",
+        badge_class_id,
+        generation,
+        email,
+    )
+    return found if isinstance(found, uuid.UUID) else None
+
+
+async def open_link_taken(conn: Connection, badge: BadgeClass, now: datetime) -> int:
+    """Badges claimed through the open link, and the personal links it mailed that can still
+    be accepted: each of those has a badge kept for it."""
+    waiting = await conn.fetchval(
+        "SELECT count(*) FROM offers WHERE badge_class_id = $1 AND via = 'open_link' "
+        "AND open_link_generation = $2 AND assertion_id IS NULL AND expires_at > $3",
+        badge.badge_class_id,
+        badge.open_link_generation,
+        now,
+    )
+    return badge.open_link_claims + int(waiting or 0)
+
+
+async def holder_notified(
+    conn: Connection, badge_class_id: uuid.UUID, generation: int, email: str
+) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM holder_notices WHERE badge_class_id = $1 "
+            "AND open_link_generation = $2 AND recipient_email = $3",
+            badge_class_id,
+            generation,
+            email,
+        )
+    )
+
+
+async def held_assertion_id(
+    conn: Connection, badge_class_id: uuid.UUID, email: str
+) -> uuid.UUID | None:
+    found = await conn.fetchval(
+        "SELECT assertion_id FROM assertions WHERE badge_class_id = $1 AND recipient_email = $2 "
+        "AND NOT revoked ORDER BY issued_on LIMIT 1",
+        badge_class_id,
+        email,
+    )
+    return found if isinstance(found, uuid.UUID) else None
+
+
+async def reviewers_available(conn: Connection, badge_class_id: uuid.UUID) -> tuple[int, int]:
+    """How many hold the badge (and may review), and how many reviewers were invited."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(DISTINCT recipient_email) FROM assertions "
+        "WHERE badge_class_id = $1 AND NOT revoked) AS holders, "
+        "(SELECT count(*) FROM peer_reviewers WHERE badge_class_id = $1) AS invited",
+        badge_class_id,
+    )
+    assert row is not None
+    return int(row["holders"]), int(row["invited"])
 
 
 async def list_offers(conn: Connection, badge_class_id: uuid.UUID) -> list[dict[str, Any]]:

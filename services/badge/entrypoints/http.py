@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.badge import BlobRef, EvidenceTask, OpenLink
 from services.badge import service_layer
@@ -17,7 +17,14 @@ from services.badge.adapters import read_models
 from services.badge.adapters.baking import bake_png, bake_svg
 from services.badge.adapters.images import MAX_BYTES, InvalidImage, check_image
 from services.badge.adapters.qr import qr_png, qr_svg
-from services.badge.domain.model import BadgeClass
+from services.badge.domain.model import (
+    EARNED_ONLY,
+    BadgeClass,
+    OfferIds,
+    allowed_open_link,
+    open_link_allowed,
+    peer_review_warnings,
+)
 from services.badge.entrypoints import recipients
 from services.badge.entrypoints.open_badges import (
     MEDIA_TYPE,
@@ -28,9 +35,10 @@ from services.badge.entrypoints.open_badges import (
     revocation_list,
     revoked_assertion_document,
 )
+from services.badge.entrypoints.rendering import message, parse_id, wants_html
 from services.kernel.blob_store import BlobStore
 from services.kernel.claim_tokens import ClaimTokens
-from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound
+from services.kernel.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from services.kernel.http import new_app
 from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
@@ -70,9 +78,14 @@ class BadgeClassOut(BaseModel):
     peer_approvals: int
     created_at: datetime
     updated_at: datetime
+    warnings: list[str] = Field(
+        default=[], description="What may not work as you expect with these settings, and why."
+    )
 
     @classmethod
-    def of(cls, badge: BadgeClass, urls: OpenBadgesUrls) -> BadgeClassOut:
+    def of(
+        cls, badge: BadgeClass, urls: OpenBadgesUrls, warnings: list[str] | None = None
+    ) -> BadgeClassOut:
         return cls(
             id=badge.badge_class_id,
             issuer_id=badge.issuer_id,
@@ -86,12 +99,14 @@ class BadgeClassOut(BaseModel):
             required_activity_ids=list(badge.required_activity_ids),
             expires_after_days=badge.expires_after_days,
             evidence_mode=badge.evidence_mode,
-            open_link=badge.open_link,
+            # A row projected before playlist badges lost their link shows it off, as it is.
+            open_link=allowed_open_link(badge, badge.open_link),
             open_link_claims=badge.open_link_claims,
             tasks=list(badge.tasks),
             peer_approvals=badge.peer_approvals,
             created_at=badge.created_at,
             updated_at=badge.updated_at,
+            warnings=warnings or [],
         )
 
 
@@ -125,7 +140,14 @@ class BadgeChanges(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
-    criteria_narrative: str | None = Field(default=None, max_length=10_000)
+    criteria: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="What earns the badge, in words (the BadgeClass's `criteria.narrative`).",
+    )
+    criteria_narrative: str | None = Field(
+        default=None, max_length=10_000, description="The same as `criteria` (give one of them)."
+    )
     expires_after_days: int | None = Field(
         default=None, ge=1, le=36_500, description="Days an award stays valid; null: forever."
     )
@@ -133,6 +155,20 @@ class BadgeChanges(BaseModel):
     open_link: OpenLink | None = None
     tasks: list[TaskIn] | None = Field(default=None, max_length=20)
     peer_approvals: int | None = Field(default=None, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _one_criteria(self) -> BadgeChanges:
+        both = {"criteria", "criteria_narrative"} <= self.model_fields_set
+        if both and self.criteria != self.criteria_narrative:
+            raise ValueError("give `criteria` or `criteria_narrative`, not two different texts")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, under the badge's own names (`criteria` is `criteria_narrative`)."""
+        given = {field: getattr(self, field) for field in self.model_fields_set}
+        if "criteria" in given:
+            given["criteria_narrative"] = given.pop("criteria")
+        return given
 
 
 class EmailsIn(BaseModel):
@@ -166,16 +202,12 @@ def _json_ld(document: dict[str, Any]) -> JSONResponse:
     )
 
 
-def wants_html(request: Request) -> bool:
-    """People's browsers ask for HTML first; verifiers ask for JSON(-LD)."""
-    accept = request.headers.get("accept", "").lower()
-    if "text/html" not in accept:
-        return False
-    return "json" not in accept or accept.index("text/html") < accept.index("json")
-
-
 def build_app(
-    runtime: ServiceRuntime, public_url: str, blobs: BlobStore, tokens: ClaimTokens
+    runtime: ServiceRuntime,
+    public_url: str,
+    blobs: BlobStore,
+    tokens: ClaimTokens,
+    offer_ids: OfferIds,
 ) -> FastAPI:
     urls = OpenBadgesUrls(public_url)
     app = new_app(
@@ -214,24 +246,31 @@ def build_app(
             found = await read_models.list_badge_classes(conn, organiser.organisation_id, source_id)
         return [BadgeClassOut.of(badge, urls) for badge in found]
 
+    async def described(badge: BadgeClass) -> BadgeClassOut:
+        async with runtime.pool.acquire() as conn:
+            holders, invited = await read_models.reviewers_available(conn, badge.badge_class_id)
+        return BadgeClassOut.of(badge, urls, peer_review_warnings(badge, holders, invited))
+
     @app.get("/v1/badges/{badge_class_id}", tags=["badges"])
     async def get_badge(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> BadgeClassOut:
-        return BadgeClassOut.of(await owned(badge_class_id, organiser), urls)
+        return await described(await owned(badge_class_id, organiser))
 
     @app.patch("/v1/badges/{badge_class_id}", tags=["badges"])
     async def edit_badge(
         badge_class_id: uuid.UUID, body: BadgeChanges, organiser: CurrentOrganiser
     ) -> BadgeClassOut:
         """Edit before issuing. Fields left out stay as they are; `expires_after_days: null`
-        makes awards permanent. Badges already awarded show the new text too."""
-        changes = {field: getattr(body, field) for field in body.model_fields_set}
+        makes awards permanent. Badges already awarded show the new text too. A playlist's
+        badge is earned, never claimed: turning its open link on answers 409. The answer's
+        `warnings` say what will not work as expected (peer review with nobody to review)."""
+        changes = body.changes()
         for field, value in changes.items():
             if value is None and field != "expires_after_days":
                 raise Invalid(f"{field} cannot be null")
         if "tasks" in changes:
             changes["tasks"] = tuple(task.task(badge_class_id) for task in changes["tasks"])
         badge = await service_layer.edit(runtime, organiser, badge_class_id, changes)
-        return BadgeClassOut.of(badge, urls)
+        return await described(badge)
 
     @app.put("/v1/badges/{badge_class_id}/image", tags=["badges"])
     async def upload_image(
@@ -264,7 +303,7 @@ def build_app(
         await owned(badge_class_id, organiser)
         key = idempotency_key or str(uuid.uuid4())
         result = await service_layer.offer_to_emails(
-            runtime, organiser, badge_class_id, accepted, key
+            runtime, organiser, badge_class_id, accepted, key, offer_ids
         )
         body = {
             "idempotency_key": key,
@@ -319,11 +358,14 @@ def build_app(
             return await read_models.list_offers(conn, badge_class_id)
 
     def open_link_url(badge: BadgeClass) -> str:
+        if not open_link_allowed(badge):
+            raise Conflict(EARNED_ONLY)
         return urls.claim(tokens.open(badge.badge_class_id, badge.open_link_generation))
 
     @app.get("/v1/badges/{badge_class_id}/open-link", tags=["issuing"])
     async def open_link(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> dict[str, Any]:
-        """The badge's URL link and its QR code, to share; anyone who opens it can claim."""
+        """The badge's URL link and its QR code, to share; anyone who opens it can claim.
+        A playlist's badge has none (409): it is earned by holding its activities' badges."""
         badge = await owned(badge_class_id, organiser)
         base = f"{public_url.rstrip('/')}/v1/badges/{badge_class_id}/open-link"
         return {
@@ -355,6 +397,7 @@ def build_app(
     @app.post("/v1/badges/{badge_class_id}/open-link/regenerate", tags=["issuing"])
     async def regenerate(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> dict[str, Any]:
         """A new link and QR code; the old ones stop working at once."""
+        open_link_url(await owned(badge_class_id, organiser))
         await service_layer.regenerate_open_link(runtime, organiser, badge_class_id)
         return await open_link(badge_class_id, organiser)
 
@@ -433,23 +476,46 @@ def build_app(
         return found
 
     @app.get("/ob/assertions/{assertion_id}", tags=["open badges"], response_model=None)
-    async def assertion(assertion_id: uuid.UUID, request: Request) -> Response:
+    async def assertion(assertion_id: str, request: Request) -> Response:
         """JSON-LD for verifiers; people's browsers are sent to the badge page."""
-        found = await load_assertion(assertion_id)
-        if wants_html(request):
-            return RedirectResponse(urls.badge_page(assertion_id), status_code=303)
+        found_id = parse_id(assertion_id)
+        if found_id is not None and wants_html(request):
+            return RedirectResponse(urls.badge_page(found_id), status_code=303)
+        if found_id is None:
+            if wants_html(request):
+                return message(
+                    request,
+                    404,
+                    "Badge not found",
+                    "There is no badge at this address. Check that you copied the whole link.",
+                    status_name="not_found",
+                )
+            raise NotFound("assertion not found")
+        found = await load_assertion(found_id)
         if found["revoked"]:
             gone = _json_ld(revoked_assertion_document(urls, found))
             gone.status_code = 410
             return gone
         return _json_ld(assertion_document(urls, found))
 
-    @app.get("/ob/assertions/{assertion_id}/baked", tags=["open badges"])
-    async def baked(assertion_id: uuid.UUID) -> Response:
-        """The badge image with its Assertion baked in, to download and keep."""
+    @app.get("/ob/assertions/{assertion_id}/baked", tags=["open badges"], response_model=None)
+    async def baked(assertion_id: uuid.UUID, request: Request) -> Response:
+        """The badge image with its Assertion baked in, to download and keep (410 once
+        revoked: a page for a browser, JSON otherwise)."""
         found = await load_assertion(assertion_id)
         if found["revoked"]:
-            raise Gone("this badge was revoked by its issuer: " + found["revocation_reason"])
+            reason = found["revocation_reason"]
+            if not wants_html(request):
+                raise Gone("this badge was revoked by its issuer: " + reason)
+            return message(
+                request,
+                410,
+                "This badge was revoked",
+                f"Its issuer revoked this badge: {reason}. There is nothing to download.",
+                link=urls.badge_page(assertion_id),
+                link_text="See the badge's page",
+                status_name="revoked",
+            )
         badge = await public_badge(found["badge_class_id"])
         image = blobs.get(badge.image.sha256)
         if image is None:

@@ -7,24 +7,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from services.badge import service_layer
 from services.badge.adapters import read_models
-from services.badge.domain.model import BadgeClass, check_open_link
-from services.badge.entrypoints.http import wants_html
+from services.badge.domain.model import (
+    BadgeClass,
+    OpenLinkRefused,
+    check_open_link,
+    check_open_link_room,
+    claim_refusal,
+)
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
+from services.badge.entrypoints.rendering import message, page, parse_id, wants_html
 from services.kernel.claim_tokens import ClaimTokens, OpenToken, PersonalToken
 from services.kernel.errors import DomainError
 from services.kernel.runtime import ServiceRuntime
-
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 REJECTIONS = {
     "already_claimed": (
@@ -45,7 +47,14 @@ REJECTIONS = {
     "limit_reached": (
         410,
         "No badges left",
-        "This badge has been claimed as many times as the organiser allowed.",
+        "This badge has been claimed as many times as the organiser allowed, so no more can be "
+        "given through this link. Ask the organiser if you think you should have one.",
+    ),
+    "earned_only": (
+        409,
+        "Earned, not claimed",
+        "This is a playlist's badge: it is awarded by itself to whoever holds the badges of all "
+        "the playlist's activities, and cannot be claimed through a link.",
     ),
     "evidence_required": (
         200,
@@ -80,42 +89,6 @@ def add_pages(
             "image_url": urls.badge_image(badge.badge_class_id),
         }
 
-    def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-        if not wants_html(request):
-            data = {
-                key: value
-                for key, value in context.items()
-                if isinstance(value, str | int | bool | None) and key not in ("action",)
-            }
-            if "badge" in context:
-                data["badge_name"] = context["badge"].name
-            return JSONResponse(data, status_code=status)
-        return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
-
-    def message(
-        request: Request,
-        status: int,
-        heading: str,
-        text: str,
-        *,
-        problem: bool = True,
-        link: str | None = None,
-        link_text: str = "",
-        **context: Any,
-    ) -> Response:
-        context.setdefault("status_name", "problem" if problem else "ok")
-        return page(
-            request,
-            "message.html",
-            status,
-            heading=heading,
-            message=text,
-            problem=problem,
-            link=link,
-            link_text=link_text,
-            **context,
-        )
-
     def evidence_required(request: Request, token: str, **context: Any) -> Response:
         """The badge is earned on a quest: the personal link leads there."""
         status, heading, text = REJECTIONS["evidence_required"]
@@ -131,6 +104,10 @@ def add_pages(
             quest_url=quest_link(token),
             **context,
         )
+
+    def rejection(request: Request, reason: str, **context: Any) -> Response:
+        status, heading, text = REJECTIONS.get(reason, REJECTIONS["revoked"])
+        return message(request, status, heading, text, status_name=reason, **context)
 
     def invalid_link(request: Request) -> Response:
         return message(
@@ -164,11 +141,16 @@ def add_pages(
                     link_text="See the badge",
                     **context,
                 )
-            if datetime.now(UTC) > offer.expires_at:
-                status, heading, text = REJECTIONS["expired"]
-                return message(request, status, heading, text, **context)
-            if badge.evidence_mode != "none":
+            async with runtime.pool.acquire() as conn:
+                held = await read_models.holds_badge(
+                    conn, badge.badge_class_id, offer.recipient_email
+                )
+            # The same rules the claim is decided by: Accept is shown only where it works.
+            refusal = claim_refusal(badge, offer, datetime.now(UTC), held)
+            if refusal == "evidence_required":
                 return evidence_required(request, token, **context)
+            if refusal is not None:
+                return rejection(request, refusal, **context)
             return page(
                 request,
                 "claim.html",
@@ -182,10 +164,14 @@ def add_pages(
             if badge is None:
                 return invalid_link(request)
             context = await badge_context(badge)
+            now = datetime.now(UTC)
             try:
-                check_open_link(badge, named.generation, datetime.now(UTC))
-            except DomainError as refusal:
-                return message(request, 410, "Link no longer works", refusal.message, **context)
+                check_open_link(badge, named.generation, now)
+                async with runtime.pool.acquire() as conn:
+                    taken = await read_models.open_link_taken(conn, badge, now)
+                check_open_link_room(badge, taken)
+            except OpenLinkRefused as refusal:
+                return rejection(request, refusal.reason, **context)
             return page(
                 request,
                 "open_link.html",
@@ -218,44 +204,62 @@ def add_pages(
                 )
             if outcome.reason == "evidence_required":
                 return evidence_required(request, token)
-            status, heading, text = REJECTIONS[outcome.reason or "revoked"]
-            return message(request, status, heading, text, status_name=outcome.reason or "rejected")
+            return rejection(request, outcome.reason or "revoked")
         if isinstance(named, OpenToken):
             try:
                 address = validate_email((email or "").strip(), check_deliverability=False)
             except EmailNotValidError as error:
                 return message(
-                    request, 422, "Check the email address", f"That address is not valid: {error}"
+                    request,
+                    422,
+                    "Check the email address",
+                    f"That address is not valid: {error}",
+                    status_name="invalid_email",
                 )
             try:
                 await service_layer.offer_by_open_link(
                     runtime, named.badge_class_id, named.generation, address.normalized
                 )
+            except OpenLinkRefused as refusal:
+                # Refused before anything is mailed: the learner learns it now, not later.
+                return rejection(request, refusal.reason)
             except DomainError as refusal:
                 return message(
                     request,
-                    refusal.status_code if refusal.status_code != 409 else 410,
+                    refusal.status_code,
                     "Not possible",
                     refusal.message,
                     status_name="refused",
                 )
+            # The same answer whether or not the address holds the badge already; the email
+            # says which.
             return message(
                 request,
                 202,
                 "Check your inbox",
-                f"We sent a link to {address.normalized}. Open it to accept your badge.",
+                f"We sent an email to {address.normalized}. Open the link in it to get your badge.",
                 problem=False,
                 status_name="email_sent",
             )
         return invalid_link(request)
 
     @app.get("/badges/{assertion_id}", response_class=HTMLResponse, tags=["learners"])
-    async def badge_page(assertion_id: uuid.UUID, request: Request) -> Response:
-        async with runtime.pool.acquire() as conn:
-            found = await read_models.get_assertion_row(conn, assertion_id)
+    async def badge_page(assertion_id: str, request: Request) -> Response:
+        """The page of an awarded badge: who issued it, when, and the baked badge to keep."""
+        found_id = parse_id(assertion_id)
+        found = None
+        if found_id is not None:
+            async with runtime.pool.acquire() as conn:
+                found = await read_models.get_assertion_row(conn, found_id)
         badge = await load_badge(found["badge_class_id"]) if found else None
         if found is None or badge is None:
-            return message(request, 404, "Badge not found", "There is no badge at this address.")
+            return message(
+                request,
+                404,
+                "Badge not found",
+                "There is no badge at this address. Check that you copied the whole link.",
+                status_name="not_found",
+            )
         expires = found["expires"]
         return page(
             request,
@@ -268,6 +272,6 @@ def add_pages(
             expires=expires.date().isoformat() if expires else None,
             issued_on=found["issued_on"].date().isoformat(),
             masked_email=_mask(found["recipient_email"]),
-            baked_url=urls.baked(assertion_id),
-            assertion_url=urls.assertion(assertion_id),
+            baked_url=None if found["revoked"] else urls.baked(found_id),
+            assertion_url=urls.assertion(found_id),
         )
