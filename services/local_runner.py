@@ -203,20 +203,70 @@ def _stop_detached(run_dir: Path) -> list[str]:
     return stopped
 
 
+def _configured_ports() -> dict[str, int]:
+    """Each service's port: its <SERVICE>_HTTP_PORT, else the default (8001-8004)."""
+    ports = {}
+    for service, default in DEFAULT_PORTS.items():
+        value = os.environ.get(f"{service.upper()}_HTTP_PORT", "")
+        ports[service] = int(value) if value.isdigit() else default
+    return ports
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
 def up(run_dir: Path) -> int:
     _stop_detached(run_dir)
+    ports = _configured_ports()
+    # Something else answering on a port would pass for the service's health check.
+    taken = [f"{s} {p}" for s, p in ports.items() if _port_taken(p)]
+    if taken:
+        print(
+            f"up: port in use by another process on 127.0.0.1: {', '.join(taken)}. Stop it, or "
+            "choose other ports with ACTIVITY_HTTP_PORT, BADGE_HTTP_PORT, EVIDENCE_HTTP_PORT, "
+            "NOTIFIER_HTTP_PORT.",
+            file=sys.stderr,
+        )
+        return 1
     secret_file = run_dir / "claim-token-secret"
     if not secret_file.exists():
         run_dir.mkdir(parents=True, exist_ok=True)
         secret_file.write_text(secrets.token_urlsafe(32))
         secret_file.chmod(0o600)
-    platform = LocalPlatform(run_dir=run_dir, claim_token_secret=secret_file.read_text().strip())
-    platform.start_all(detach=True)
+    platform = LocalPlatform(
+        run_dir=run_dir, ports=ports, claim_token_secret=secret_file.read_text().strip()
+    )
     demo_file = run_dir / "demo-organiser.json"
-    if not demo_file.exists():
-        organiser = platform.bootstrap("Demo Youth Centre", "organiser@demo.example.org")
-        demo_file.write_text(json.dumps(organiser))
-        demo_file.chmod(0o600)
+    for service in SERVICES:
+        platform.start(service, detach=True)
+    step = "starting the services"
+    try:
+        for service in SERVICES:
+            step = f"starting {service}"
+            platform.wait_healthy(service)
+        if not demo_file.exists():
+            step = "creating the demo organiser"
+            organiser = platform.bootstrap("Demo Youth Centre", "organiser@demo.example.org")
+            demo_file.write_text(json.dumps(organiser))
+            demo_file.chmod(0o600)
+    except (RuntimeError, TimeoutError) as error:
+        # Nothing half-started stays behind: stop every service this start launched.
+        print(f"up: {step} failed: {error}", file=sys.stderr)
+        if step.startswith("starting "):
+            log = run_dir / "logs" / f"{service}.log"
+            print(f"--- the end of {log} ---\n{_log_tail(log)}\n---", file=sys.stderr)
+        stopped = _stop_detached(run_dir)
+        print(f"up: stopped the services it started: {', '.join(stopped)}", file=sys.stderr)
+        return 1
     demo = json.loads(demo_file.read_text())
     mailbox = os.environ.get("MAILBOX_URL", "http://127.0.0.1:8025")
     print(
