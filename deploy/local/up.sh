@@ -18,7 +18,8 @@ eval "$(bash deploy/local/infra.sh env)"
 uv=(uv)
 command -v uv >/dev/null || uv=(python3 -m uv)
 if ! "${uv[@]}" run --frozen python -m services.local_runner up; then
-	mapfile -t parts <"$started"
+	# Newest first: the reverse of the order they were started in.
+	mapfile -t parts < <(tac "$started")
 	if ((${#parts[@]})); then
 		echo "up.sh: the platform did not start; stopping the infrastructure this start launched (${parts[*]})" >&2
 		bash deploy/local/infra.sh stop "${parts[@]}" >&2 || true
