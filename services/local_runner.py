@@ -81,17 +81,26 @@ class LocalPlatform:
     def command(self, service: str, *args: str) -> list[str]:
         return [sys.executable, "-m", f"services.{service}", *args]
 
+    def log_file(self, service: str) -> Path:
+        return self.run_dir / "logs" / f"{service}.log"
+
     def start(self, service: str, *, detach: bool = False) -> subprocess.Popen[bytes]:
-        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        log = (self.run_dir / "logs" / f"{service}.log").open("ab")
-        process = subprocess.Popen(
-            self.command(service, "serve"),
-            cwd=REPO,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=detach,
-        )
+        log_file = self.log_file(service)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # The service writes and rotates its log file itself (services/kernel/logs.py: size
+        # LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS kept); until its logging is set up (an import
+        # error, say) what it prints goes to the same file.
+        env = self.env()
+        env["LOG_FILE"] = str(log_file)
+        with log_file.open("ab") as log:
+            process = subprocess.Popen(
+                self.command(service, "serve"),
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=detach,
+            )
         self.processes[service] = process
         if detach:
             (self.run_dir / "pids").mkdir(parents=True, exist_ok=True)
@@ -262,7 +271,7 @@ def up(run_dir: Path) -> int:
         # Nothing half-started stays behind: stop every service this start launched.
         print(f"up: {step} failed: {error}", file=sys.stderr)
         if step.startswith("starting "):
-            log = run_dir / "logs" / f"{service}.log"
+            log = platform.log_file(service)
             print(f"--- the end of {log} ---\n{_log_tail(log)}\n---", file=sys.stderr)
         stopped = _stop_detached(run_dir)
         print(f"up: stopped the services it started: {', '.join(stopped)}", file=sys.stderr)
