@@ -81,17 +81,26 @@ class LocalPlatform:
     def command(self, service: str, *args: str) -> list[str]:
         return [sys.executable, "-m", f"services.{service}", *args]
 
+    def log_file(self, service: str) -> Path:
+        return self.run_dir / "logs" / f"{service}.log"
+
     def start(self, service: str, *, detach: bool = False) -> subprocess.Popen[bytes]:
-        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        log = (self.run_dir / "logs" / f"{service}.log").open("ab")
-        process = subprocess.Popen(
-            self.command(service, "serve"),
-            cwd=REPO,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=detach,
-        )
+        log_file = self.log_file(service)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # The service writes and rotates its log file itself (services/kernel/logs.py: size
+        # LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS kept); until its logging is set up (an import
+        # error, say) what it prints goes to the same file.
+        env = self.env()
+        env["LOG_FILE"] = str(log_file)
+        with log_file.open("ab") as log:
+            process = subprocess.Popen(
+                self.command(service, "serve"),
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=detach,
+            )
         self.processes[service] = process
         if detach:
             (self.run_dir / "pids").mkdir(parents=True, exist_ok=True)
@@ -203,20 +212,70 @@ def _stop_detached(run_dir: Path) -> list[str]:
     return stopped
 
 
+def _configured_ports() -> dict[str, int]:
+    """Each service's port: its <SERVICE>_HTTP_PORT, else the default (8001-8004)."""
+    ports = {}
+    for service, default in DEFAULT_PORTS.items():
+        value = os.environ.get(f"{service.upper()}_HTTP_PORT", "")
+        ports[service] = int(value) if value.isdigit() else default
+    return ports
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
 def up(run_dir: Path) -> int:
     _stop_detached(run_dir)
+    ports = _configured_ports()
+    # Something else answering on a port would pass for the service's health check.
+    taken = [f"{s} {p}" for s, p in ports.items() if _port_taken(p)]
+    if taken:
+        print(
+            f"up: port in use by another process on 127.0.0.1: {', '.join(taken)}. Stop it, or "
+            "choose other ports with ACTIVITY_HTTP_PORT, BADGE_HTTP_PORT, EVIDENCE_HTTP_PORT, "
+            "NOTIFIER_HTTP_PORT.",
+            file=sys.stderr,
+        )
+        return 1
     secret_file = run_dir / "claim-token-secret"
     if not secret_file.exists():
         run_dir.mkdir(parents=True, exist_ok=True)
         secret_file.write_text(secrets.token_urlsafe(32))
         secret_file.chmod(0o600)
-    platform = LocalPlatform(run_dir=run_dir, claim_token_secret=secret_file.read_text().strip())
-    platform.start_all(detach=True)
+    platform = LocalPlatform(
+        run_dir=run_dir, ports=ports, claim_token_secret=secret_file.read_text().strip()
+    )
     demo_file = run_dir / "demo-organiser.json"
-    if not demo_file.exists():
-        organiser = platform.bootstrap("Demo Youth Centre", "organiser@demo.example.org")
-        demo_file.write_text(json.dumps(organiser))
-        demo_file.chmod(0o600)
+    for service in SERVICES:
+        platform.start(service, detach=True)
+    step = "starting the services"
+    try:
+        for service in SERVICES:
+            step = f"starting {service}"
+            platform.wait_healthy(service)
+        if not demo_file.exists():
+            step = "creating the demo organiser"
+            organiser = platform.bootstrap("Demo Youth Centre", "organiser@demo.example.org")
+            demo_file.write_text(json.dumps(organiser))
+            demo_file.chmod(0o600)
+    except (RuntimeError, TimeoutError) as error:
+        # Nothing half-started stays behind: stop every service this start launched.
+        print(f"up: {step} failed: {error}", file=sys.stderr)
+        if step.startswith("starting "):
+            log = platform.log_file(service)
+            print(f"--- the end of {log} ---\n{_log_tail(log)}\n---", file=sys.stderr)
+        stopped = _stop_detached(run_dir)
+        print(f"up: stopped the services it started: {', '.join(stopped)}", file=sys.stderr)
+        return 1
     demo = json.loads(demo_file.read_text())
     mailbox = os.environ.get("MAILBOX_URL", "http://127.0.0.1:8025")
     print(

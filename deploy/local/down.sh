@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what deploy/local/up.sh started: the four services, then the infrastructure (by pid).
-# Data stays in .run/ for the next start; delete that folder to start from nothing.
+# Data stays in .run/ for the next start; `deploy/local/infra.sh delete` then starts from nothing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 

@@ -6,15 +6,20 @@
 #   - an SMTP mailbox (deploy/local/mailbox.py) that keeps every message as an .eml file.
 # Everything listens on 127.0.0.1 only and keeps its state, logs and pid files in one run folder.
 #
-# Usage: deploy/local/infra.sh start|stop|status|env
-#   start   starts what is not running yet and waits until every part answers (idempotent)
-#   stop    stops what `start` started, by pid, and waits for it to exit
+# Usage: deploy/local/infra.sh start|stop [PART...]|status|env|delete
+#   start   starts what is not running yet and waits until every part answers (idempotent);
+#           if a part fails, it stops the parts this start launched and says what went wrong
+#   stop    stops what `start` started (or only the PARTs named: kafka, postgres, mailbox),
+#           by pid, and waits for it to exit
 #   status  one line per part; exit status 3 if any part is down
 #   env     the export lines the platform and the tests read: eval "$(deploy/local/infra.sh env)"
+#   delete  stops everything and deletes the run folder (and PostgreSQL's files, wherever
+#           they are): the next start begins from nothing
 #
 # Settings (environment): RUN_DIR (default <repo>/.run), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), PG_PORT (5433), SMTP_PORT (2525), MAILBOX_HTTP_PORT (8025),
-# KAFKA_HEAP_OPTS ("-Xms512m -Xmx1g").
+# KAFKA_HEAP_OPTS ("-Xms512m -Xmx1g"), INFRA_STARTED_FILE (if set, `start` writes there the
+# names of the parts it launched, so a caller that fails later can stop just those).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +41,9 @@ LOGS=$RUN_DIR/logs
 PIDS=$RUN_DIR/pids
 KAFKA_DIR=$RUN_DIR/kafka
 KAFKA_CONFIG=$KAFKA_DIR/server.properties
-PG_DIR=$RUN_DIR/postgres # also the folder of PostgreSQL's unix socket
+# PostgreSQL's folder (its data, and its unix socket): see locate_postgres.
+PG_LINK=$RUN_DIR/postgres
+PG_DIR=$PG_LINK
 PG_DATA=$PG_DIR/data
 PG_MARKER=$PIDS/postgres.started-by-infra
 MAILBOX_DIR=$RUN_DIR/mailbox
@@ -82,6 +89,16 @@ launch() {
 	# 9>&-: the child must not inherit the run folder lock (see lock_run_dir).
 	setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
 	say $! >"$PIDS/$name.pid"
+	started "$name"
+}
+
+# The parts this `start` launched, so a failure can stop them again (see cmd_start).
+STARTED=()
+started() {
+	STARTED+=("$1")
+	if [[ -n ${INFRA_STARTED_FILE:-} ]]; then
+		say "$1" >>"$INFRA_STARTED_FILE"
+	fi
 }
 
 # SIGTERM, wait up to TIMEOUT seconds, then SIGKILL. Only ever the pid from our pid file.
@@ -156,11 +173,11 @@ wait_until() {
 		if [[ -n $pid ]] && ! alive "$pid"; then
 			rm -f "$PIDS/$name.pid"
 			show_logs_of "$name"
-			die "$name: the process exited during startup (logs above; '$0 stop' ends the other parts)"
+			die "$name: the process exited during startup (logs above)"
 		fi
 		if ((SECONDS >= deadline)); then
 			show_logs_of "$name"
-			die "$name: not ready after ${timeout}s (logs above; it may still be starting: '$0 stop' ends it)"
+			die "$name: not ready after ${timeout}s (logs above)"
 		fi
 		sleep 1
 	done
@@ -304,7 +321,7 @@ wait_kafka() {
 	local pid
 	pid=$(running_pid kafka "$KAFKA_SIGNATURE") || {
 		show_logs_of kafka
-		die "kafka: the broker exited during startup (logs above; '$0 stop' ends the other parts)"
+		die "kafka: the broker exited during startup (logs above)"
 	}
 	# A cold JVM start plus the first metadata load takes a while; 90 s is generous.
 	wait_until kafka 90 "$pid" kafka_ready
@@ -332,6 +349,56 @@ as_pg() {
 	fi
 }
 
+# Where PostgreSQL keeps its files. Normally $RUN_DIR/postgres. But as root the server runs as
+# the postgres user, which must be able to walk the path down to it: a clone under a folder
+# only root may enter (root's home, a 0700 temp folder, a umask of 077) does not allow that.
+# Then the files go to a folder of their own in the postgres user's home, named after the run
+# folder, and $RUN_DIR/postgres is a symbolic link to it. Sets PG_DIR and PG_DATA.
+pg_outside_dir() {
+	local home
+	home=$(getent passwd postgres | cut -d: -f6)
+	[[ -n $home && -d $home ]] || die "postgres: the postgres user has no home folder"
+	say "$home/open-badges/$(printf '%s' "$RUN_DIR" | sha256sum | cut -c1-16)"
+}
+
+pg_reaches_run_dir() { (cd / && runuser -u postgres -- test -x "$RUN_DIR") 2>/dev/null; }
+
+locate_postgres() {
+	if [[ -L $PG_LINK ]]; then
+		PG_DIR=$(readlink -f "$PG_LINK")
+	else
+		PG_DIR=$PG_LINK
+	fi
+	PG_DATA=$PG_DIR/data
+}
+
+# Before the first initdb (no cluster yet): decide where the files go (see locate_postgres).
+place_postgres() {
+	local outside
+	((EUID == 0)) || return 0
+	[[ -L $PG_LINK ]] && return 0
+	mkdir -p "$RUN_DIR"
+	pg_reaches_run_dir && return 0
+	# A folder left by an earlier start that failed here holds no cluster: it goes.
+	[[ -d $PG_LINK ]] && rm -rf -- "$PG_LINK"
+	outside=$(pg_outside_dir)
+	if [[ -d $outside ]]; then
+		# Left by a run folder of the same path that was deleted: its database went with it.
+		if [[ -f $outside/data/postmaster.pid ]] &&
+			as_pg "$PG_BIN/pg_ctl" -D "$outside/data" status >/dev/null 2>&1; then
+			die "postgres: a server still runs from $outside (its run folder $RUN_DIR was deleted); stop it: runuser -u postgres -- $PG_BIN/pg_ctl -D $outside/data stop"
+		fi
+		say "postgres: removing $outside, left from a deleted run folder at $RUN_DIR"
+		rm -rf -- "$outside"
+	fi
+	say "postgres: the postgres user cannot enter $RUN_DIR; keeping its files in $outside"
+	mkdir -p "$outside"
+	chown postgres:postgres "$(dirname "$outside")" "$outside"
+	chmod 700 "$outside"
+	ln -s "$outside" "$PG_LINK"
+	locate_postgres
+}
+
 pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
 pg_ready() { "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2; }
 
@@ -339,15 +406,20 @@ pg_ready() { "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2; }
 # calling initdb/pg_ctl from the same packages instead keeps the whole database in the run
 # folder, so another RUN_DIR is another database and deleting the folder resets it.
 init_postgres() {
+	local out
 	[[ -s $PG_DATA/PG_VERSION ]] && return 0
+	place_postgres
 	say "postgres: creating a PostgreSQL $PG_VERSION cluster in $PG_DATA"
 	mkdir -p "$PG_DATA"
 	chmod 700 "$PG_DATA"
 	if ((EUID == 0)); then
 		chown postgres:postgres "$PG_DIR" "$PG_DATA"
 	fi
-	as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
-		--auth-local=peer --auth-host=scram-sha-256 >/dev/null
+	out=$(as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+		--auth-local=peer --auth-host=scram-sha-256 2>&1) || {
+		printf '%s\n' "$out" >&2
+		die "postgres: initdb failed in $PG_DATA (output above)"
+	}
 	# Port, addresses and socket folder live in a file rewritten at each start (see below).
 	say "include_if_exists = 'infra.conf'" | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
 }
@@ -355,6 +427,7 @@ init_postgres() {
 start_postgres() {
 	local data_version
 	find_postgres
+	locate_postgres
 	init_postgres
 	data_version=$(<"$PG_DATA/PG_VERSION")
 	[[ $data_version == "$PG_VERSION" ]] ||
@@ -370,21 +443,20 @@ listen_addresses = '$HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_DIR'
 EOF
-		mkdir -p "$LOGS"
-		touch "$LOGS/postgres.log"
-		if ((EUID == 0)); then
-			chown postgres:postgres "$LOGS/postgres.log"
-		fi
 		say "postgres: starting on $HOST:$PG_PORT"
 		mark_logs "$LOGS/postgres.log"
+		# Only a server this script started is stopped by `stop`; marked before it starts, so
+		# that a start which fails half-way is stopped too.
+		touch "$PG_MARKER"
+		started postgres
 		# pg_ctl detaches the server (own session) and -w waits for it to accept connections.
-		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null 9>&- ||
+		# The log is opened here, by this shell, and inherited by the server: the postgres
+		# user may not be allowed to open a file in the run folder itself.
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 start >>"$LOGS/postgres.log" 2>&1 9>&- ||
 			{
 				show_logs "$LOGS/postgres.log"
 				die "postgres: pg_ctl start failed (logs above)"
 			}
-		# Only a server this script started is stopped by `stop`.
-		touch "$PG_MARKER"
 	fi
 	wait_until postgres 60 "" pg_ready
 
@@ -403,6 +475,7 @@ SQL
 
 stop_postgres() {
 	find_postgres
+	locate_postgres
 	if ! pg_running; then
 		rm -f "$PG_MARKER"
 		say "postgres: not running"
@@ -468,10 +541,23 @@ lock_run_dir() {
 	fi
 }
 
+# On a failed start: stop what this start launched, newest first, so nothing is left running
+# half set up; what was already running before is left alone.
+undo_failed_start() {
+	local status=$? i
+	((status != 0 && ${#STARTED[@]})) || return 0
+	printf 'infra.sh: start failed; stopping what it launched: %s\n' "${STARTED[*]}" >&2
+	for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+		stop_part "${STARTED[i]}" >&2 || true
+	done
+	exit "$status"
+}
+
 cmd_start() {
 	require_venv
 	lock_run_dir
 	mkdir -p "$LOGS" "$PIDS"
+	trap undo_failed_start EXIT
 	# Kafka is the slowest to come up: launch it first and let it boot while the others start.
 	launch_kafka
 	start_postgres
@@ -480,12 +566,47 @@ cmd_start() {
 	say "all up; run folder $RUN_DIR"
 }
 
+stop_part() {
+	case $1 in
+	mailbox) stop_process mailbox "$MAILBOX_SIGNATURE" 10 ;;
+	# Kafka gets time for its controlled shutdown before SIGKILL.
+	kafka) stop_process kafka "$KAFKA_SIGNATURE" 60 ;;
+	postgres) stop_postgres ;;
+	*) die "no part named '$1' (kafka, postgres, mailbox)" ;;
+	esac
+}
+
 cmd_stop() {
+	local parts=("$@") part
+	# All of them, in the reverse order of start.
+	((${#parts[@]})) || parts=(mailbox kafka postgres)
 	lock_run_dir
-	# Reverse order of start. Kafka gets time for its controlled shutdown before SIGKILL.
-	stop_process mailbox "$MAILBOX_SIGNATURE" 10
-	stop_process kafka "$KAFKA_SIGNATURE" 60
-	stop_postgres
+	for part in "${parts[@]}"; do
+		stop_part "$part"
+	done
+}
+
+cmd_delete() {
+	local outside="" service pid
+	[[ -d $RUN_DIR ]] || {
+		say "nothing to delete: no $RUN_DIR"
+		return 0
+	}
+	# Only a folder this script made (it takes its lock there), never one given by mistake.
+	[[ -e $RUN_DIR/.infra.lock ]] || die "$RUN_DIR is not a run folder (no .infra.lock); not deleting it"
+	for service in activity badge evidence notifier; do
+		pid=$(cat "$PIDS/$service.pid" 2>/dev/null) || continue
+		[[ $pid =~ ^[0-9]+$ ]] && alive "$pid" &&
+			die "the $service service still runs (pid $pid): stop the platform first (deploy/local/down.sh)"
+	done
+	[[ -L $PG_LINK ]] && outside=$(readlink -f "$PG_LINK")
+	cmd_stop
+	exec 9>&-
+	if [[ -n $outside && $outside == */open-badges/* ]]; then
+		rm -rf -- "$outside"
+	fi
+	rm -rf -- "$RUN_DIR"
+	say "deleted $RUN_DIR${outside:+ and $outside}"
 }
 
 cmd_status() {
@@ -497,6 +618,7 @@ cmd_status() {
 		down=1
 	fi
 	find_postgres
+	locate_postgres
 	if pg_running && port_open "$PG_PORT"; then
 		local who="started by infra.sh"
 		[[ -f $PG_MARKER ]] || who="not started by infra.sh"
@@ -527,11 +649,15 @@ EOF
 
 case ${1:-} in
 start) cmd_start ;;
-stop) cmd_stop ;;
+stop)
+	shift
+	cmd_stop "$@"
+	;;
 status) cmd_status ;;
 env) cmd_env ;;
+delete) cmd_delete ;;
 *)
-	say "usage: $0 start|stop|status|env" >&2
+	say "usage: $0 start|stop [PART...]|status|env|delete" >&2
 	exit 2
 	;;
 esac

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from services.kernel import logs
 from services.kernel.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def main(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logs.install()  # repeated lines rate-limited; LOG_FILE rotated
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="consume events and serve HTTP")

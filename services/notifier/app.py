@@ -40,11 +40,14 @@ SPEC = ServiceSpec(
 
 
 def build_runtime(
-    settings: KernelSettings | None = None, notifier_settings: NotifierSettings | None = None
+    settings: KernelSettings | None = None,
+    notifier_settings: NotifierSettings | None = None,
+    tokens: ClaimTokens | None = None,
+    mailer: Mailer | None = None,
 ) -> ServiceRuntime:
     notifier = notifier_settings or NotifierSettings()
-    tokens = ClaimTokens.from_settings(ClaimTokenSettings())
-    mailer = Mailer(notifier)
+    tokens = tokens or ClaimTokens.from_settings(ClaimTokenSettings())
+    mailer = mailer or Mailer(notifier)
     return ServiceRuntime(
         SPEC, settings or KernelSettings(), lambda _: build_handlers(notifier, mailer, tokens)
     )

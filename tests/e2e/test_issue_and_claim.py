@@ -4,8 +4,10 @@ server, each learner claims, and the official validator accepts each Assertion."
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import uuid
+from pathlib import Path
 
 import httpx
 import qrcode
@@ -14,7 +16,8 @@ from services.local_runner import REPO
 from tests.support import badge_of, bearer
 from tests.support_mail import claim_link, html_body, inline_qr, wait_for_messages
 
-OB_VERIFY = REPO.parent / "shared" / "tools" / "ob-verify"
+# The official validator; beside the repository unless OB_VERIFY says where (.ci/run does).
+OB_VERIFY = Path(os.environ.get("OB_VERIFY") or REPO.parent / "shared" / "tools" / "ob-verify")
 
 
 def ob_verify(url: str, email: str | None = None) -> subprocess.CompletedProcess[str]:

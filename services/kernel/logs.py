@@ -1,0 +1,163 @@
+"""The services' logging: repeated warnings and errors are rate-limited, and the log file (when
+LOG_FILE names one, as the local runner does) rotates by size.
+
+During a Kafka outage the client and the consumer log the same few lines over and over (about a
+hundred a second per service), which buries everything else and fills the disk. A repeated line
+gets through the first time; its repeats in the next LOG_REPEAT_SECONDS are counted instead of
+written, and then one line carries the count: "... (repeated 523 times in the last 30 s)". A
+different line (the state changed: another error, or recovery) gets through at once; a burst
+that ends is summed up once it has been quiet for that long.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Object addresses ("<Task at 0x7f...>") differ between otherwise equal lines.
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+_MAX_TRACKED = 1_000
+
+
+class LogSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    log_file: Path | None = Field(default=None, validation_alias="LOG_FILE")
+    log_file_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=64 * 1024, validation_alias="LOG_FILE_MAX_BYTES"
+    )
+    log_file_backups: int = Field(default=3, ge=1, le=50, validation_alias="LOG_FILE_BACKUPS")
+    log_repeat_seconds: float = Field(default=30.0, gt=0, validation_alias="LOG_REPEAT_SECONDS")
+
+
+@dataclass
+class _Burst:
+    since: float  # when the line last got through
+    last: float  # when it last came
+    held: int = 0  # repeats since then, not written
+
+
+class RepeatedLineFilter(logging.Filter):
+    """Lets a repeated warning or error through once per `window` seconds, with the count of
+    the repeats it held back. `emit` writes the closing count of a burst that ended (normally
+    the handler's own `handle`); `clock` is monotonic seconds (a test's clock in tests)."""
+
+    def __init__(
+        self,
+        window: float,
+        emit: Callable[[logging.LogRecord], object],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.window = window
+        self._emit = emit
+        self._clock = clock
+        self._bursts: dict[tuple[str, int, str], _Burst] = {}
+        self._last_sweep = clock()
+        # Records come from several threads (the event loop, uvicorn's, the Kafka client's).
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.__dict__.get("repeat_summary"):
+            return True  # a closing count written by sweep()
+        now = self._clock()
+        if now - self._last_sweep >= 1:
+            self.sweep(now)
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, record.levelno, _ADDRESS.sub("0x…", record.getMessage()))
+        with self._lock:
+            burst = self._bursts.get(key)
+            if burst is None:
+                if len(self._bursts) >= _MAX_TRACKED:
+                    self._bursts.pop(next(iter(self._bursts)))
+                self._bursts[key] = _Burst(since=now, last=now)
+                return True
+            burst.last = now
+            if now - burst.since < self.window:
+                burst.held += 1
+                return False
+            if burst.held:
+                _add_count(record, burst.held, now - burst.since)
+            burst.since, burst.held = now, 0
+            return True
+
+    def sweep(self, now: float | None = None) -> None:
+        """Write the count of each burst that has been quiet for a window, and forget it (so
+        that the line, when it comes again, is a change of state and gets through)."""
+        now = self._clock() if now is None else now
+        summaries = []
+        with self._lock:
+            self._last_sweep = now
+            for key, burst in list(self._bursts.items()):
+                if now - burst.last < self.window:
+                    continue
+                del self._bursts[key]
+                if burst.held:
+                    name, level, message = key
+                    summary = logging.LogRecord(name, level, __file__, 0, message, None, None)
+                    _add_count(summary, burst.held, burst.last - burst.since)
+                    summary.__dict__["repeat_summary"] = True
+                    summaries.append(summary)
+        for summary in summaries:  # outside the lock: writing it comes back through filter()
+            self._emit(summary)
+
+    def flush(self) -> None:
+        """At exit: the counts of every burst still open."""
+        self.sweep(self._clock() + self.window)
+
+
+def _add_count(record: logging.LogRecord, held: int, seconds: float) -> None:
+    times = "once" if held == 1 else f"{held} times"
+    record.msg = f"{record.getMessage()} (repeated {times} in the last {max(1, round(seconds))} s)"
+    record.args = None
+
+
+class _RotatingLog(RotatingFileHandler):
+    """The log file, rotated by size. The process's stdout and stderr are pointed at the current
+    file too, so what is printed outside logging (a crash's traceback) lands in it and rotates
+    with it instead of growing an old file nobody reads."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        self._follow()
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        self._follow()
+
+    def _follow(self) -> None:
+        if self.stream is not None:
+            for stream in (1, 2):
+                os.dup2(self.stream.fileno(), stream)
+
+
+def install(settings: LogSettings | None = None) -> None:
+    """After logging.basicConfig: the rotating file (if configured) and the repeat filter."""
+    settings = settings or LogSettings()
+    root = logging.getLogger()
+    if settings.log_file is not None:
+        formatter = root.handlers[0].formatter if root.handlers else None
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        rotating = _RotatingLog(
+            settings.log_file, settings.log_file_max_bytes, settings.log_file_backups
+        )
+        rotating.setFormatter(formatter)
+        root.addHandler(rotating)
+    for handler in root.handlers:
+        repeats = RepeatedLineFilter(settings.log_repeat_seconds, handler.handle)
+        handler.addFilter(repeats)
+        atexit.register(repeats.flush)
