@@ -20,6 +20,7 @@ from services.badge.adapters import read_models
 from services.badge.domain.model import BadgeClass, check_open_link
 from services.badge.entrypoints.http import wants_html
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
+from services.kernel import rate_limits
 from services.kernel.claim_tokens import ClaimTokens, OpenToken, PersonalToken
 from services.kernel.errors import DomainError
 from services.kernel.runtime import ServiceRuntime
@@ -227,6 +228,10 @@ def add_pages(
                 return message(
                     request, 422, "Check the email address", f"That address is not valid: {error}"
                 )
+            link = f"open:{named.badge_class_id}:{named.generation}"
+            limited = await rate_limits.refusal(request, address=address.normalized, link=link)
+            if limited is not None:
+                return limited
             try:
                 await service_layer.offer_by_open_link(
                     runtime, named.badge_class_id, named.generation, address.normalized

@@ -18,6 +18,7 @@ from contracts.evidence import FileRef
 from services.evidence import service_layer
 from services.evidence.adapters import read_models
 from services.evidence.domain.model import check_evidence
+from services.kernel import rate_limits
 from services.kernel.blob_store import BlobStore
 from services.kernel.claim_tokens import ClaimTokens, PersonalToken
 from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound, Unauthenticated
@@ -118,6 +119,8 @@ def build_app(
             address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
         except EmailNotValidError as error:
             raise BadRequest(f"that address is not valid: {error}") from error
+        if (limited := await rate_limits.refusal(request, address=address)) is not None:
+            return limited
         await service_layer.request_sign_in(runtime, address)
         message = f"If {address} has a quest under way, a link to it is on its way."
         if _wants_json(request):
