@@ -48,7 +48,7 @@ class OrganiserKeyRevoked(ActivityEvent):
     key_id: str = Field(min_length=8, max_length=64)
 
 
-class OrganiserMadeAdmin(ActivityEvent):
+class OrganiserAdminRoleGranted(ActivityEvent):
     """The organiser may now add, remove and promote colleagues, and revoke any of the
     organisation's keys. In logs from before this event, an organisation's first organiser
     counts as its admin."""
@@ -117,7 +117,7 @@ register(
     OrganiserAdded,
     OrganiserKeyIssued,
     OrganiserKeyRevoked,
-    OrganiserMadeAdmin,
+    OrganiserAdminRoleGranted,
     OrganiserRemoved,
     ActivityDrafted,
     ActivityUpdated,

@@ -12,7 +12,7 @@ from contracts.activity import (
     ActivityUpdated,
     OrganisationCreated,
     OrganiserAdded,
-    OrganiserMadeAdmin,
+    OrganiserAdminRoleGranted,
     OrganiserRemoved,
     PlaylistDrafted,
     PlaylistPublished,
@@ -50,8 +50,8 @@ async def organiser_added(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-async def organiser_made_admin(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: OrganiserMadeAdmin = envelope.payload
+async def admin_role_granted(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: OrganiserAdminRoleGranted = envelope.payload
     uow.conn.defer(
         "UPDATE organisers SET made_admin = true WHERE organiser_id = $1", event.organiser_id
     )
@@ -88,7 +88,7 @@ HANDLERS: HandlerMap = {
     OrganisationCreated: organisation_created,
     OrganiserAdded: organiser_added,
     **KEY_HANDLERS,
-    OrganiserMadeAdmin: organiser_made_admin,
+    OrganiserAdminRoleGranted: admin_role_granted,
     OrganiserRemoved: organiser_removed,
     ActivityDrafted: activity_changed,
     ActivityUpdated: activity_changed,

@@ -185,7 +185,7 @@ async def get_organisation(conn: Connection, organisation_id: uuid.UUID) -> dict
     return dict(row) if row else None
 
 
-# An admin is made by `OrganiserMadeAdmin`; in logs from before that event existed, the
+# An admin is made by `OrganiserAdminRoleGranted`; in logs from before that event existed, the
 # organisation's first organiser (its bootstrap organiser) is its admin. Worked out when read,
 # so it does not depend on the order replay meets organisers of different partitions in.
 _ORGANISER = """

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from contracts.activity import (
     OrganiserAdded,
+    OrganiserAdminRoleGranted,
     OrganiserKeyIssued,
     OrganiserKeyRevoked,
-    OrganiserMadeAdmin,
     OrganiserRemoved,
 )
 from services.activity.domain.organisations import check_email
@@ -82,10 +82,10 @@ def decide_add(
     key: NewKey,
     *,
     admin: bool,
-) -> list[OrganiserAdded | OrganiserKeyIssued | OrganiserMadeAdmin]:
+) -> list[OrganiserAdded | OrganiserKeyIssued | OrganiserAdminRoleGranted]:
     """A new organiser with their first key (and the admin role if asked for)."""
     _admin_of(actor, organisation_id, "add organisers")
-    events: list[OrganiserAdded | OrganiserKeyIssued | OrganiserMadeAdmin] = [
+    events: list[OrganiserAdded | OrganiserKeyIssued | OrganiserAdminRoleGranted] = [
         OrganiserAdded(
             organiser_id=organiser_id,
             organisation_id=organisation_id,
@@ -101,7 +101,7 @@ def decide_add(
     ]
     if admin:
         events.append(
-            OrganiserMadeAdmin(organiser_id=organiser_id, organisation_id=organisation_id)
+            OrganiserAdminRoleGranted(organiser_id=organiser_id, organisation_id=organisation_id)
         )
     return events
 
@@ -160,11 +160,13 @@ def decide_remove(
     return events
 
 
-def decide_make_admin(actor: Actor, target: Member | None) -> list[OrganiserMadeAdmin]:
+def decide_make_admin(actor: Actor, target: Member | None) -> list[OrganiserAdminRoleGranted]:
     found = _colleague(target, actor)
     _admin_of(actor, found.organisation_id, "make organisers admins")
     if found.is_admin:
         raise Conflict("this organiser is already an admin")
     return [
-        OrganiserMadeAdmin(organiser_id=found.organiser_id, organisation_id=found.organisation_id)
+        OrganiserAdminRoleGranted(
+            organiser_id=found.organiser_id, organisation_id=found.organisation_id
+        )
     ]
