@@ -171,7 +171,8 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
 
 
 async def test_patch_reads_null_one_way(http, platform, organiser):
-    """Left out: kept. `null`: emptied where a field may be empty; refused (422) for a title."""
+    """Left out: kept. `null`: refused with 422 naming the field (no field here has a null
+    value); "" or [] empties a field. Nothing is appended for a refusal."""
     activity = await _activity(http, platform, organiser)
     activity_url = f"{platform.url('activity')}/v1/activities/{activity['id']}"
     playlists = f"{platform.url('activity')}/v1/playlists"
@@ -185,23 +186,27 @@ async def test_patch_reads_null_one_way(http, platform, organiser):
     playlist_url = f"{playlists}/{playlist['id']}"
     before_offsets = await platform.end_offsets("activity.events")
 
-    for url in (activity_url, playlist_url):
-        refused = await http.patch(url, headers=bearer(organiser), json={"title": None})
+    for url, body in (
+        (playlist_url, {"activity_ids": None}),
+        (playlist_url, {"title": None, "description": None}),
+        (activity_url, {"criteria": None}),
+        (activity_url, {"title": None}),
+    ):
+        refused = await http.patch(url, headers=bearer(organiser), json=body)
         assert refused.status_code == 422, refused.text
-        assert "title cannot be null" in str(refused.json()["details"])
+        assert "cannot be null" in refused.text
+        assert all(field in str(refused.json()["details"]) for field in body), refused.text
     assert await platform.end_offsets("activity.events") == before_offsets
 
-    cleared = await http.patch(
-        playlist_url, headers=bearer(organiser), json={"activity_ids": None, "description": None}
+    emptied = await http.patch(
+        playlist_url, headers=bearer(organiser), json={"activity_ids": [], "description": ""}
     )
-    assert cleared.status_code == 200, cleared.text
-    assert cleared.json()["activity_ids"] == [] and cleared.json()["description"] == ""
-    assert cleared.json()["title"] == "Trail"
-
-    emptied = await http.patch(activity_url, headers=bearer(organiser), json={"criteria": None})
     assert emptied.status_code == 200, emptied.text
-    assert emptied.json()["criteria"] == "" and emptied.json()["title"] == activity["title"]
-    assert emptied.json()["description"] == activity["description"]
+    assert emptied.json()["activity_ids"] == [] and emptied.json()["description"] == ""
+    assert emptied.json()["title"] == "Trail"
+    kept = await http.patch(activity_url, headers=bearer(organiser), json={"criteria": ""})
+    assert kept.status_code == 200 and kept.json()["criteria"] == ""
+    assert kept.json()["description"] == activity["description"]
 
 
 def test_bootstrap_refuses_a_non_web_issuer_url_and_a_bad_email(platform):

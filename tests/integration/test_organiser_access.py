@@ -50,9 +50,11 @@ async def _refused_everywhere_within(
             if answer.status_code == 401:
                 assert "revoked" in answer.json()["error"], answer.text
                 del pending[service]
-        if time.monotonic() - since > 10:
+        if pending and time.monotonic() - since > 10:
             raise AssertionError(f"still accepted after 10 s by {sorted(pending)}")
-        await asyncio.sleep(0.02)
+        if pending:
+            await asyncio.sleep(0.02)
+    print(f"refused everywhere after {time.monotonic() - since:.3f} s")
     return time.monotonic() - since
 
 
@@ -165,9 +167,9 @@ async def test_the_operator_lists_and_revokes_keys_on_the_command_line(http, pla
     assert created["api_key"].startswith(listed["prefix"]) and listed["revoked"] is False
     assert created["api_key"] not in "\n".join(lines)
 
-    started = time.monotonic()
     platform.run("activity", "revoke-key", listed["prefix"])
-    await _refused_everywhere_within(http, platform, created["api_key"], started)
+    elapsed = await _refused_everywhere_within(http, platform, created["api_key"], time.monotonic())
+    assert elapsed < 1.0, f"a revoked key still worked somewhere {elapsed:.2f} s after"
     fresh = json.loads(
         platform.run("activity", "issue-key", "--organiser", created["organiser_id"])
     )

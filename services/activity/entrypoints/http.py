@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from services.activity import service_layer
 from services.activity.adapters import read_models
@@ -30,6 +31,7 @@ from services.kernel.runtime import ServiceRuntime
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=10_000)]
+ActivityIds = Annotated[list[uuid.UUID], Field(max_length=100)]
 
 
 class Body(BaseModel):
@@ -42,33 +44,28 @@ class NewActivity(Body):
     criteria: LongText = Field(default="", description="What a learner does to earn the badge.")
 
 
-NULL_RULE = (
-    "A field left out stays as it is; `null` clears a field that may be empty (to its "
-    "default: no text, no activities); `null` for `title`, which cannot be empty, is refused "
-    "with 422."
-)
-
-
 class Changes(Body):
-    """A PATCH body. See NULL_RULE: the one way every PATCH here reads `null`."""
+    """A PATCH body, read the one way every PATCH of the platform reads it: a field left out
+    stays as it is; `null` is accepted only where it is a value of the field (the badge's
+    `expires_after_days: null`, never expires), so here, where no field has such a value, it
+    is refused with 422 naming the field: send "" or [] to empty one. The schema shows no
+    field as nullable (`SkipJsonSchema`)."""
 
-    @field_validator("title", check_fields=False)
-    @classmethod
-    def _title_not_null(cls, value: str | None) -> str | None:
-        if value is None:
-            raise ValueError("title cannot be null: leave it out to keep it as it is")
-        return value
-
-    def changes(self, cleared: dict[str, Any]) -> dict[str, Any]:
-        """The fields sent, with each `null` replaced by the field's empty value."""
-        sent = self.model_dump(exclude_unset=True)
-        return {k: cleared[k] if v is None and k in cleared else v for k, v in sent.items()}
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Changes:
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(
+                f"{', '.join(nulls)} cannot be null: leave a field out to keep it as it is, "
+                'or send "" (or [] for a list) to empty it'
+            )
+        return self
 
 
 class ActivityChanges(Changes):
-    title: Title | None = None
-    description: LongText | None = None
-    criteria: LongText | None = None
+    title: Title | SkipJsonSchema[None] = None
+    description: LongText | SkipJsonSchema[None] = None
+    criteria: LongText | SkipJsonSchema[None] = None
 
 
 class ActivityOut(BaseModel):
@@ -95,9 +92,9 @@ class NewPlaylist(Body):
 
 
 class PlaylistChanges(Changes):
-    title: Title | None = None
-    description: LongText | None = None
-    activity_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    title: Title | SkipJsonSchema[None] = None
+    description: LongText | SkipJsonSchema[None] = None
+    activity_ids: ActivityIds | SkipJsonSchema[None] = None
 
 
 class PlaylistOut(BaseModel):
@@ -287,12 +284,12 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     ) -> ActivityOut:
         """Edit an activity. Editing a published activity leaves its badge as it is.
 
-        A field left out stays as it is; `null` empties `description` or `criteria`; `null`
-        for `title` (it cannot be empty) is refused with 422."""
+        A field left out stays as it is; `null` is refused with 422 (send "" to empty a
+        field)."""
         command = UpdateActivity(
             activity_id=activity_id,
             organisation_id=organiser.organisation_id,
-            **body.changes({"description": "", "criteria": ""}),
+            **body.model_dump(exclude_unset=True),
         )
         return ActivityOut.of(
             await service_layer.handle_activity(runtime, organiser.actor, command)
@@ -342,9 +339,9 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     async def update_playlist(
         playlist_id: uuid.UUID, body: PlaylistChanges, organiser: CurrentOrganiser
     ) -> PlaylistOut:
-        """Edit a draft playlist. A field left out stays as it is; `null` empties
-        `description` or `activity_ids`; `null` for `title` is refused with 422."""
-        changes = body.changes({"description": "", "activity_ids": []})
+        """Edit a draft playlist. A field left out stays as it is; `null` is refused with 422
+        (send "" or [] to empty a field)."""
+        changes = body.model_dump(exclude_unset=True)
         if "activity_ids" in changes:
             changes["activity_ids"] = tuple(changes["activity_ids"])
         command = UpdatePlaylist(
