@@ -213,6 +213,32 @@ class RateLimiter:
         return too_many_requests(request, wait) if wait else None
 
 
+# For the OpenAPI document of each route that is limited.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many emails asked for: nothing was sent; try again after "
+        "`Retry-After` seconds (an HTML page, or JSON to `Accept: application/json`).",
+        "headers": {
+            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+        },
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "error": {"type": "string"},
+                        "retry_after_seconds": {"type": "integer"},
+                        "retry_at": {"type": "string", "format": "date-time"},
+                    },
+                    "required": ["error", "retry_after_seconds", "retry_at"],
+                }
+            },
+        },
+    }
+}
+
+
 def too_many_requests(request: Request, wait_seconds: int) -> Response:
     until = datetime.now(UTC) + timedelta(seconds=wait_seconds)
     minutes = max(1, math.ceil(wait_seconds / 60))

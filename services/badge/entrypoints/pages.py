@@ -196,7 +196,12 @@ def add_pages(
             )
         return invalid_link(request)
 
-    @app.post("/claim/{token}", response_class=HTMLResponse, tags=["learners"])
+    @app.post(
+        "/claim/{token}",
+        response_class=HTMLResponse,
+        tags=["learners"],
+        responses=rate_limits.RESPONSES,
+    )
     async def use_claim_link(
         token: str, request: Request, email: str | None = Form(default=None, max_length=320)
     ) -> Response:

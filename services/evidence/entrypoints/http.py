@@ -112,7 +112,7 @@ def build_app(
         )
         return signed_in_as(response, quest.learner_email)
 
-    @app.post("/sign-in", tags=["learners"])
+    @app.post("/sign-in", tags=["learners"], responses=rate_limits.RESPONSES)
     async def sign_in(request: Request, email: str = Form(max_length=320)) -> Response:
         """A fresh link to your quests, by email, at any time."""
         try:
