@@ -205,19 +205,17 @@ async def remove_organiser(
     runtime: ServiceRuntime, acting: Acting, organiser_id: uuid.UUID
 ) -> None:
     async def work(uow: UnitOfWork) -> None:
+        # Both organisers' locks, in one order, before reading either: two admins removing
+        # each other at once are decided one after the other, so an admin always remains.
+        involved = {organiser_id}
+        if isinstance(acting, Organiser):
+            involved.add(acting.organiser_id)
+        for stream_id in sorted(involved):
+            await uow.lock_stream(stream_id)
         actor = await _actor(uow, acting)
-        version = await uow.lock_stream(organiser_id)
         target = await read_models.get_member(uow.conn, organiser_id)
         keys = await read_models.keys_of(uow.conn, organiser_id)
-        for offset, event in enumerate(decide_remove(actor, target, keys), start=1):
-            await uow.emit(
-                new_envelope(
-                    event,
-                    stream_id=organiser_id,
-                    stream_version=version + offset,
-                    actor=actor.actor,
-                )
-            )
+        await _emit_on(uow, organiser_id, list(decide_remove(actor, target, keys)), actor.actor)
 
     await runtime.execute(work)
 

@@ -158,6 +158,16 @@ async def test_only_admins_manage_organisers(http, platform, organiser, other_or
     listed = (await http.get(organisers, headers=bearer(dan))).json()
     assert eve["organiser_id"] not in {o["id"] for o in listed}
 
+    # Two admins removing each other at the same moment: one of them stays.
+    gil = (await _add(http, platform, dan, "Gil", admin=True)).json()
+    jo = (await _add(http, platform, dan, "Jo", admin=True)).json()
+    answers = await asyncio.gather(
+        http.post(f"{organisers}/{jo['organiser_id']}/remove", headers=bearer(gil)),
+        http.post(f"{organisers}/{gil['organiser_id']}/remove", headers=bearer(jo)),
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses[0] == 204 and statuses[1] in (401, 403), [a.text for a in answers]
+
 
 async def test_the_operator_lists_and_revokes_keys_on_the_command_line(http, platform):
     created = platform.bootstrap("Quayside Makers", "gus@quayside.example.org")
