@@ -48,6 +48,23 @@ class OrganiserKeyRevoked(ActivityEvent):
     key_id: str = Field(min_length=8, max_length=64)
 
 
+class OrganiserAdminRoleGranted(ActivityEvent):
+    """The organiser may now add, remove and promote colleagues, and revoke any of the
+    organisation's keys. In logs from before this event, an organisation's first organiser
+    counts as its admin."""
+
+    organiser_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
+class OrganiserRemoved(ActivityEvent):
+    """The organiser no longer belongs to the organisation; every key they hold is revoked
+    (each also by its own `OrganiserKeyRevoked`, emitted before this)."""
+
+    organiser_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
 class ActivityContent(ActivityEvent):
     """The organiser-editable part of an activity, carried whole by each event that changes it."""
 
@@ -100,6 +117,8 @@ register(
     OrganiserAdded,
     OrganiserKeyIssued,
     OrganiserKeyRevoked,
+    OrganiserAdminRoleGranted,
+    OrganiserRemoved,
     ActivityDrafted,
     ActivityUpdated,
     ActivityPublished,

@@ -12,13 +12,15 @@ from contracts.activity import (
     ActivityUpdated,
     OrganisationCreated,
     OrganiserAdded,
+    OrganiserAdminRoleGranted,
+    OrganiserRemoved,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
 )
 from services.activity.adapters import read_models
 from services.activity.domain.model import evolve_activity, evolve_playlist
-from services.kernel.organisers import KEY_HANDLERS
+from services.kernel.organisers import KEY_HANDLERS, project_organiser_removed
 from services.kernel.unit_of_work import HandlerMap, UnitOfWork
 
 
@@ -48,6 +50,23 @@ async def organiser_added(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
+async def admin_role_granted(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: OrganiserAdminRoleGranted = envelope.payload
+    uow.conn.defer(
+        "UPDATE organisers SET made_admin = true WHERE organiser_id = $1", event.organiser_id
+    )
+
+
+async def organiser_removed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: OrganiserRemoved = envelope.payload
+    await project_organiser_removed(uow, envelope)
+    uow.conn.defer(
+        "UPDATE organisers SET removed_at = COALESCE(removed_at, $2) WHERE organiser_id = $1",
+        event.organiser_id,
+        envelope.occurred_at,
+    )
+
+
 async def activity_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     # A draft starts the stream: there is nothing to read before it.
     creating = isinstance(envelope.payload, ActivityDrafted)
@@ -69,6 +88,8 @@ HANDLERS: HandlerMap = {
     OrganisationCreated: organisation_created,
     OrganiserAdded: organiser_added,
     **KEY_HANDLERS,
+    OrganiserAdminRoleGranted: admin_role_granted,
+    OrganiserRemoved: organiser_removed,
     ActivityDrafted: activity_changed,
     ActivityUpdated: activity_changed,
     ActivityPublished: activity_changed,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from contracts import new_envelope
-from contracts.activity import OrganisationCreated, OrganiserAdded, OrganiserKeyIssued
+from contracts.activity import OrganisationCreated
 from services.activity.adapters import read_models
 from services.activity.domain.model import (
     Activity,
@@ -18,8 +19,19 @@ from services.activity.domain.model import (
     decide_activity,
     decide_playlist,
 )
-from services.kernel.errors import NotFound
-from services.kernel.organisers import NewKey, new_key
+from services.activity.domain.organisations import check_email, check_issuer_url
+from services.activity.domain.organisers import (
+    Actor,
+    Key,
+    Operator,
+    decide_add,
+    decide_issue_key,
+    decide_make_admin,
+    decide_remove,
+    decide_revoke_key,
+)
+from services.kernel.errors import Forbidden, NotFound
+from services.kernel.organisers import Organiser, new_key
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 
@@ -76,38 +88,32 @@ async def handle_playlist(
 class OrganiserWithKey:
     organisation_id: uuid.UUID
     organiser_id: uuid.UUID
+    key_id: str
     api_key: str
 
 
-async def _add_organiser(
-    uow: UnitOfWork, organisation_id: uuid.UUID, name: str, email: str, actor: str
-) -> OrganiserWithKey:
-    organiser_id = uuid.uuid4()
-    key: NewKey = new_key()
-    await uow.emit(
-        new_envelope(
-            OrganiserAdded(
-                organiser_id=organiser_id, organisation_id=organisation_id, name=name, email=email
-            ),
-            stream_id=organiser_id,
-            stream_version=1,
-            actor=actor,
+async def _emit_on(uow: UnitOfWork, stream_id: uuid.UUID, events: list[Any], actor: str) -> None:
+    """Append events to one organiser's (or organisation's) stream, under its lock."""
+    version = await uow.lock_stream(stream_id)
+    for offset, event in enumerate(events, start=1):
+        await uow.emit(
+            new_envelope(event, stream_id=stream_id, stream_version=version + offset, actor=actor)
         )
-    )
-    await uow.emit(
-        new_envelope(
-            OrganiserKeyIssued(
-                organiser_id=organiser_id,
-                organisation_id=organisation_id,
-                key_id=key.key_id,
-                secret_sha256=key.secret_sha256,
-            ),
-            stream_id=organiser_id,
-            stream_version=2,
-            actor=actor,
-        )
-    )
-    return OrganiserWithKey(organisation_id, organiser_id, key.api_key)
+
+
+# Who asks: the operator, or the organiser an API key belongs to.
+Acting = Operator | Organiser
+
+
+async def _actor(uow: UnitOfWork, actor: Acting) -> Actor:
+    """The organiser behind a request as they are now, read in the command's transaction
+    (their role may have changed since the key was checked)."""
+    if isinstance(actor, Operator):
+        return actor
+    found = await read_models.get_member(uow.conn, actor.organiser_id)
+    if found is None or found.removed:
+        raise Forbidden("you are no longer an organiser of this organisation")
+    return found
 
 
 async def create_organisation(
@@ -119,33 +125,105 @@ async def create_organisation(
     organiser_name: str,
     organiser_email: str,
 ) -> OrganiserWithKey:
-    """The organisation, its first organiser and that organiser's API key (returned once)."""
+    """The organisation, its first organiser (its admin) and their API key (returned once)."""
+    organisation = OrganisationCreated(
+        organisation_id=uuid.uuid4(),
+        name=name,
+        url=check_issuer_url(url),
+        email=check_email(email, "the organisation's email"),
+    )
+    organiser_id, key = uuid.uuid4(), new_key()
+    events = decide_add(
+        Operator(),
+        organisation.organisation_id,
+        organiser_id,
+        organiser_name,
+        organiser_email,
+        key,
+        admin=True,
+    )
 
     async def work(uow: UnitOfWork) -> OrganiserWithKey:
-        organisation_id = uuid.uuid4()
-        await uow.emit(
-            new_envelope(
-                OrganisationCreated(
-                    organisation_id=organisation_id, name=name, url=url, email=email
-                ),
-                stream_id=organisation_id,
-                stream_version=1,
-                actor="operator",
-            )
-        )
-        return await _add_organiser(
-            uow, organisation_id, organiser_name, organiser_email, "operator"
-        )
+        await _emit_on(uow, organisation.organisation_id, [organisation], "operator")
+        await _emit_on(uow, organiser_id, list(events), "operator")
+        return OrganiserWithKey(organisation.organisation_id, organiser_id, key.key_id, key.api_key)
 
     return await runtime.execute(work)
 
 
 async def add_organiser(
-    runtime: ServiceRuntime, organisation_id: uuid.UUID, name: str, email: str, actor: str
+    runtime: ServiceRuntime,
+    acting: Acting,
+    organisation_id: uuid.UUID,
+    name: str,
+    email: str,
+    *,
+    admin: bool = False,
 ) -> OrganiserWithKey:
     async def work(uow: UnitOfWork) -> OrganiserWithKey:
         if await read_models.get_organisation(uow.conn, organisation_id) is None:
             raise NotFound("organisation not found")
-        return await _add_organiser(uow, organisation_id, name, email, actor)
+        organiser_id, key = uuid.uuid4(), new_key()
+        actor = await _actor(uow, acting)
+        events = decide_add(actor, organisation_id, organiser_id, name, email, key, admin=admin)
+        await _emit_on(uow, organiser_id, list(events), actor.actor)
+        return OrganiserWithKey(organisation_id, organiser_id, key.key_id, key.api_key)
 
     return await runtime.execute(work)
+
+
+async def issue_key(
+    runtime: ServiceRuntime, acting: Acting, organiser_id: uuid.UUID
+) -> OrganiserWithKey:
+    async def work(uow: UnitOfWork) -> OrganiserWithKey:
+        actor = await _actor(uow, acting)
+        owner = await read_models.get_member(uow.conn, organiser_id)
+        key = new_key()
+        events = decide_issue_key(actor, owner, key)
+        await _emit_on(uow, organiser_id, list(events), actor.actor)
+        assert owner is not None
+        return OrganiserWithKey(owner.organisation_id, organiser_id, key.key_id, key.api_key)
+
+    return await runtime.execute(work)
+
+
+async def revoke_key(runtime: ServiceRuntime, acting: Acting, key_id: str) -> Key:
+    async def work(uow: UnitOfWork) -> Key:
+        actor = await _actor(uow, acting)
+        found = await read_models.get_key(uow.conn, key_id)
+        events = decide_revoke_key(actor, found)
+        assert found is not None
+        await _emit_on(uow, found.organiser_id, list(events), actor.actor)
+        revoked = await read_models.get_key(uow.conn, key_id)
+        assert revoked is not None
+        return revoked
+
+    return await runtime.execute(work)
+
+
+async def remove_organiser(
+    runtime: ServiceRuntime, acting: Acting, organiser_id: uuid.UUID
+) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        # Both organisers' locks, in one order, before reading either: two admins removing
+        # each other at once are decided one after the other, so an admin always remains.
+        involved = {organiser_id}
+        if isinstance(acting, Organiser):
+            involved.add(acting.organiser_id)
+        for stream_id in sorted(involved):
+            await uow.lock_stream(stream_id)
+        actor = await _actor(uow, acting)
+        target = await read_models.get_member(uow.conn, organiser_id)
+        keys = await read_models.keys_of(uow.conn, organiser_id)
+        await _emit_on(uow, organiser_id, list(decide_remove(actor, target, keys)), actor.actor)
+
+    await runtime.execute(work)
+
+
+async def make_admin(runtime: ServiceRuntime, acting: Acting, organiser_id: uuid.UUID) -> None:
+    async def work(uow: UnitOfWork) -> None:
+        actor = await _actor(uow, acting)
+        target = await read_models.get_member(uow.conn, organiser_id)
+        await _emit_on(uow, organiser_id, list(decide_make_admin(actor, target)), actor.actor)
+
+    await runtime.execute(work)

@@ -1,5 +1,8 @@
 """Organiser API keys. Every service that serves organisers keeps its own copy of the key
-hashes, projected from `activity.events`, and checks keys against it."""
+hashes, projected from `activity.events`, and checks keys against it: a key revoked there
+(`OrganiserKeyRevoked`, or every key of an `OrganiserRemoved` organiser) is refused by each
+service as soon as its consumer applies the event. A key is shown once, when issued; after
+that only its id (`obk_<key id>`, the part before the secret) recognises it."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from contracts import Envelope
-from contracts.activity import OrganiserKeyIssued, OrganiserKeyRevoked
+from contracts.activity import OrganiserKeyIssued, OrganiserKeyRevoked, OrganiserRemoved
 from services.kernel.errors import Unauthenticated
 from services.kernel.unit_of_work import HandlerMap, UnitOfWork
 
@@ -29,6 +32,9 @@ CREATE TABLE IF NOT EXISTS organiser_keys (
     secret_sha256 text NOT NULL,
     revoked boolean NOT NULL DEFAULT false
 );
+ALTER TABLE organiser_keys ADD COLUMN IF NOT EXISTS issued_at timestamptz;
+ALTER TABLE organiser_keys ADD COLUMN IF NOT EXISTS revoked_at timestamptz;
+CREATE INDEX IF NOT EXISTS organiser_keys_by_organiser ON organiser_keys (organiser_id);
 """
 
 
@@ -52,6 +58,10 @@ class NewKey:
         return f"{KEY_PREFIX}{self.key_id}_{self.secret}"
 
     @property
+    def prefix(self) -> str:
+        return key_prefix(self.key_id)
+
+    @property
     def secret_sha256(self) -> str:
         return _sha256(self.secret)
 
@@ -59,6 +69,11 @@ class NewKey:
 def new_key() -> NewKey:
     # 256 bits of secret: a plain SHA-256 is enough to store it, no slow hash needed.
     return NewKey(key_id=secrets.token_hex(KEY_ID_LENGTH // 2), secret=secrets.token_urlsafe(32))
+
+
+def key_prefix(key_id: str) -> str:
+    """What recognises a key in lists and logs: its start, without the secret."""
+    return f"{KEY_PREFIX}{key_id}"
 
 
 def _sha256(text: str) -> str:
@@ -110,21 +125,40 @@ CurrentOrganiser = Annotated[Organiser, Depends(_current_organiser)]
 async def project_key_issued(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganiserKeyIssued = envelope.payload
     uow.conn.defer(
-        "INSERT INTO organiser_keys (key_id, organiser_id, organisation_id, secret_sha256) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING",
+        "INSERT INTO organiser_keys "
+        "(key_id, organiser_id, organisation_id, secret_sha256, issued_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_id) DO NOTHING",
         event.key_id,
         event.organiser_id,
         event.organisation_id,
         event.secret_sha256,
+        envelope.occurred_at,
     )
 
 
 async def project_key_revoked(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganiserKeyRevoked = envelope.payload
-    uow.conn.defer("UPDATE organiser_keys SET revoked = true WHERE key_id = $1", event.key_id)
+    uow.conn.defer(
+        "UPDATE organiser_keys SET revoked = true, revoked_at = COALESCE(revoked_at, $2) "
+        "WHERE key_id = $1",
+        event.key_id,
+        envelope.occurred_at,
+    )
+
+
+async def project_organiser_removed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    # The removal's own revocations came first; this also covers any key they missed.
+    event: OrganiserRemoved = envelope.payload
+    uow.conn.defer(
+        "UPDATE organiser_keys SET revoked = true, revoked_at = COALESCE(revoked_at, $2) "
+        "WHERE organiser_id = $1",
+        event.organiser_id,
+        envelope.occurred_at,
+    )
 
 
 KEY_HANDLERS: HandlerMap = {
     OrganiserKeyIssued: project_key_issued,
     OrganiserKeyRevoked: project_key_revoked,
+    OrganiserRemoved: project_organiser_removed,
 }

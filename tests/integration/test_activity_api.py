@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -167,3 +168,71 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
     assert await platform.end_offsets("activity.events") == before_offsets
     after_rows = await platform.query("activity", "SELECT * FROM activities ORDER BY activity_id")
     assert after_rows == before_rows
+
+
+async def test_patch_reads_null_one_way(http, platform, organiser):
+    """Left out: kept. `null`: refused with 422 naming the field (no field here has a null
+    value); "" or [] empties a field. Nothing is appended for a refusal."""
+    activity = await _activity(http, platform, organiser)
+    activity_url = f"{platform.url('activity')}/v1/activities/{activity['id']}"
+    playlists = f"{platform.url('activity')}/v1/playlists"
+    playlist = (
+        await http.post(
+            playlists,
+            headers=bearer(organiser),
+            json={"title": "Trail", "description": "Walk it", "activity_ids": [activity["id"]]},
+        )
+    ).json()
+    playlist_url = f"{playlists}/{playlist['id']}"
+    before_offsets = await platform.end_offsets("activity.events")
+
+    for url, body in (
+        (playlist_url, {"activity_ids": None}),
+        (playlist_url, {"title": None, "description": None}),
+        (activity_url, {"criteria": None}),
+        (activity_url, {"title": None}),
+    ):
+        refused = await http.patch(url, headers=bearer(organiser), json=body)
+        assert refused.status_code == 422, refused.text
+        assert "cannot be null" in refused.text
+        assert all(field in str(refused.json()["details"]) for field in body), refused.text
+    assert await platform.end_offsets("activity.events") == before_offsets
+
+    emptied = await http.patch(
+        playlist_url, headers=bearer(organiser), json={"activity_ids": [], "description": ""}
+    )
+    assert emptied.status_code == 200, emptied.text
+    assert emptied.json()["activity_ids"] == [] and emptied.json()["description"] == ""
+    assert emptied.json()["title"] == "Trail"
+    kept = await http.patch(activity_url, headers=bearer(organiser), json={"criteria": ""})
+    assert kept.status_code == 200 and kept.json()["criteria"] == ""
+    assert kept.json()["description"] == activity["description"]
+
+
+def test_bootstrap_refuses_a_non_web_issuer_url_and_a_bad_email(platform):
+    for flag, value, message in (
+        ("--url", "javascript:alert(1)", "must start with https:// or http://"),
+        ("--url", "https://", "needs a host name"),
+        ("--email", "not-an-address", "organisation's email is not a valid email address"),
+        ("--organiser-email", "ana@", "organiser's email is not a valid email address"),
+    ):
+        arguments = {
+            "--organisation": "Mallory's club",
+            "--url": "https://mallory.example.org",
+            "--email": "badges@mallory.example.org",
+            "--organiser-name": "Mallory",
+            "--organiser-email": "mallory@mallory.example.org",
+            flag: value,
+        }
+        try:
+            platform.run("activity", "bootstrap", *(x for pair in arguments.items() for x in pair))
+        except RuntimeError as error:
+            assert "failed (2)" in str(error) and message in str(error), str(error)
+        else:
+            raise AssertionError(f"bootstrap accepted {flag} {value}")
+    names = {
+        event.payload.name
+        for event in asyncio.run(platform.read_topic("activity.events"))
+        if event.event_type == "OrganisationCreated"
+    }
+    assert "Mallory's club" not in names

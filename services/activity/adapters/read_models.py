@@ -9,8 +9,9 @@ from typing import Any
 import asyncpg
 
 from services.activity.domain.model import Activity, Playlist, Status
+from services.activity.domain.organisers import Key, Member
 from services.kernel.deferred_writes import DeferringConnection
-from services.kernel.organisers import ORGANISER_KEYS_DDL
+from services.kernel.organisers import ORGANISER_KEYS_DDL, key_prefix
 from services.kernel.store import Connection
 
 DDL = (
@@ -41,6 +42,9 @@ CREATE TABLE IF NOT EXISTS activities (
     updated_at timestamptz NOT NULL,
     published_at timestamptz
 );
+ALTER TABLE organisers ADD COLUMN IF NOT EXISTS made_admin boolean NOT NULL DEFAULT false;
+ALTER TABLE organisers ADD COLUMN IF NOT EXISTS removed_at timestamptz;
+CREATE INDEX IF NOT EXISTS organisers_by_organisation ON organisers (organisation_id, created_at);
 CREATE INDEX IF NOT EXISTS activities_by_organisation ON activities (organisation_id, created_at);
 CREATE TABLE IF NOT EXISTS playlists (
     playlist_id uuid PRIMARY KEY,
@@ -181,6 +185,71 @@ async def get_organisation(conn: Connection, organisation_id: uuid.UUID) -> dict
     return dict(row) if row else None
 
 
+# An admin is made by `OrganiserAdminRoleGranted`; in logs from before that event existed, the
+# organisation's first organiser (its bootstrap organiser) is its admin. Worked out when read,
+# so it does not depend on the order replay meets organisers of different partitions in.
+_ORGANISER = """
+SELECT o.organiser_id, o.organisation_id, o.name, o.email, o.created_at, o.removed_at,
+       o.removed_at IS NULL AND (o.made_admin OR o.organiser_id = (
+           SELECT f.organiser_id FROM organisers f WHERE f.organisation_id = o.organisation_id
+           ORDER BY f.created_at, f.organiser_id LIMIT 1)) AS is_admin
+FROM organisers o
+"""
+
+
 async def get_organiser(conn: Connection, organiser_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT * FROM organisers WHERE organiser_id = $1", organiser_id)
+    row = await conn.fetchrow(_ORGANISER + "WHERE o.organiser_id = $1", organiser_id)
     return dict(row) if row else None
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        organiser_id=row["organiser_id"],
+        organisation_id=row["organisation_id"],
+        name=row["name"],
+        email=row["email"],
+        is_admin=row["is_admin"],
+        removed=row["removed_at"] is not None,
+    )
+
+
+async def get_member(conn: Connection, organiser_id: uuid.UUID) -> Member | None:
+    row = await get_organiser(conn, organiser_id)
+    return _member(row) if row else None
+
+
+async def list_organisers(conn: Connection, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The organisation's current organisers, first added first."""
+    rows = await conn.fetch(
+        _ORGANISER + "WHERE o.organisation_id = $1 AND o.removed_at IS NULL "
+        "ORDER BY o.created_at, o.organiser_id",
+        organisation_id,
+    )
+    return [dict(row) for row in rows]
+
+
+def _key(row: Any) -> Key:
+    return Key(row["key_id"], row["organiser_id"], row["organisation_id"], row["revoked"])
+
+
+async def get_key(conn: Connection, key_id: str) -> Key | None:
+    row = await conn.fetchrow("SELECT * FROM organiser_keys WHERE key_id = $1", key_id)
+    return _key(row) if row else None
+
+
+async def keys_of(conn: Connection, organiser_id: uuid.UUID) -> list[Key]:
+    rows = await conn.fetch(
+        "SELECT * FROM organiser_keys WHERE organiser_id = $1 ORDER BY key_id", organiser_id
+    )
+    return [_key(row) for row in rows]
+
+
+async def list_keys(conn: Connection, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The organisation's keys as they may be shown: never the secret or its hash."""
+    rows = await conn.fetch(
+        "SELECT k.key_id, k.organiser_id, o.name AS organiser_name, k.issued_at, k.revoked, "
+        "k.revoked_at FROM organiser_keys k LEFT JOIN organisers o USING (organiser_id) "
+        "WHERE k.organisation_id = $1 ORDER BY k.issued_at NULLS FIRST, k.key_id",
+        organisation_id,
+    )
+    return [{"prefix": key_prefix(row["key_id"]), **dict(row)} for row in rows]

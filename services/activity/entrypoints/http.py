@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi import FastAPI, Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from services.activity import service_layer
 from services.activity.adapters import read_models
@@ -25,11 +26,12 @@ from services.activity.domain.model import (
 )
 from services.kernel.errors import Forbidden, NotFound
 from services.kernel.http import new_app
-from services.kernel.organisers import CurrentOrganiser, Organiser
+from services.kernel.organisers import KEY_PREFIX, CurrentOrganiser, Organiser, key_prefix
 from services.kernel.runtime import ServiceRuntime
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=10_000)]
+ActivityIds = Annotated[list[uuid.UUID], Field(max_length=100)]
 
 
 class Body(BaseModel):
@@ -42,10 +44,28 @@ class NewActivity(Body):
     criteria: LongText = Field(default="", description="What a learner does to earn the badge.")
 
 
-class ActivityChanges(Body):
-    title: Title | None = None
-    description: LongText | None = None
-    criteria: LongText | None = None
+class Changes(Body):
+    """A PATCH body, read the one way every PATCH of the platform reads it: a field left out
+    stays as it is; `null` is accepted only where it is a value of the field (the badge's
+    `expires_after_days: null`, never expires), so here, where no field has such a value, it
+    is refused with 422 naming the field: send "" or [] to empty one. The schema shows no
+    field as nullable (`SkipJsonSchema`)."""
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Changes:
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(
+                f"{', '.join(nulls)} cannot be null: leave a field out to keep it as it is, "
+                'or send "" (or [] for a list) to empty it'
+            )
+        return self
+
+
+class ActivityChanges(Changes):
+    title: Title | SkipJsonSchema[None] = None
+    description: LongText | SkipJsonSchema[None] = None
+    criteria: LongText | SkipJsonSchema[None] = None
 
 
 class ActivityOut(BaseModel):
@@ -71,10 +91,10 @@ class NewPlaylist(Body):
     activity_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
 
 
-class PlaylistChanges(Body):
-    title: Title | None = None
-    description: LongText | None = None
-    activity_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+class PlaylistChanges(Changes):
+    title: Title | SkipJsonSchema[None] = None
+    description: LongText | SkipJsonSchema[None] = None
+    activity_ids: ActivityIds | SkipJsonSchema[None] = None
 
 
 class PlaylistOut(BaseModel):
@@ -99,12 +119,47 @@ class PlaylistOut(BaseModel):
 class NewOrganiser(Body):
     name: Title
     email: EmailStr
+    admin: bool = Field(default=False, description="Make them an admin of the organisation too.")
 
 
 class OrganiserKeyOut(BaseModel):
     organisation_id: uuid.UUID
     organiser_id: uuid.UUID
+    key_id: str
+    prefix: str = Field(description="What recognises the key in `GET /v1/keys` later.")
     api_key: str = Field(description="Shown this once only; store it safely.")
+
+    @classmethod
+    def of(cls, issued: service_layer.OrganiserWithKey) -> OrganiserKeyOut:
+        return cls(**vars(issued), prefix=key_prefix(issued.key_id))
+
+
+class OrganiserOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    email: str
+    admin: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> OrganiserOut:
+        return cls(
+            id=row["organiser_id"],
+            name=row["name"],
+            email=row["email"],
+            admin=row["is_admin"],
+            created_at=row["created_at"],
+        )
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    prefix: str = Field(description="The start of the key, `obk_<key_id>`; never the secret.")
+    organiser_id: uuid.UUID
+    organiser_name: str | None
+    issued_at: datetime | None
+    revoked: bool
+    revoked_at: datetime | None
 
 
 def _without(record: Any, key: str) -> dict[str, Any]:
@@ -137,13 +192,64 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             person = await read_models.get_organiser(conn, organiser.organiser_id)
         return {"organiser": person, "organisation": organisation}
 
+    @app.get("/v1/organisers", tags=["organisers"])
+    async def list_organisers(organiser: CurrentOrganiser) -> list[OrganiserOut]:
+        """Your organisation's organisers (removed ones are not listed), admins marked."""
+        async with runtime.pool.acquire() as conn:
+            rows = await read_models.list_organisers(conn, organiser.organisation_id)
+        return [OrganiserOut.of(row) for row in rows]
+
     @app.post("/v1/organisers", status_code=201, tags=["organisers"])
     async def add_organiser(body: NewOrganiser, organiser: CurrentOrganiser) -> OrganiserKeyOut:
-        """Add a colleague to your organisation; their API key is in this answer only."""
+        """Add a colleague to your organisation (admins only); their API key is in this answer
+        only."""
         added = await service_layer.add_organiser(
-            runtime, organiser.organisation_id, body.name, str(body.email), organiser.actor
+            runtime,
+            organiser,
+            organiser.organisation_id,
+            body.name,
+            str(body.email),
+            admin=body.admin,
         )
-        return OrganiserKeyOut(**vars(added))
+        return OrganiserKeyOut.of(added)
+
+    @app.post("/v1/organisers/{organiser_id}/admin", tags=["organisers"])
+    async def make_admin(organiser_id: uuid.UUID, organiser: CurrentOrganiser) -> OrganiserOut:
+        """Make a colleague an admin too (admins only)."""
+        await service_layer.make_admin(runtime, organiser, organiser_id)
+        async with runtime.pool.acquire() as conn:
+            row = await read_models.get_organiser(conn, organiser_id)
+        assert row is not None
+        return OrganiserOut.of(row)
+
+    @app.post("/v1/organisers/{organiser_id}/remove", status_code=204, tags=["organisers"])
+    async def remove_organiser(organiser_id: uuid.UUID, organiser: CurrentOrganiser) -> Response:
+        """Remove a colleague (admins only, never yourself): every key they hold is revoked."""
+        await service_layer.remove_organiser(runtime, organiser, organiser_id)
+        return Response(status_code=204)
+
+    @app.get("/v1/keys", tags=["keys"])
+    async def list_keys(organiser: CurrentOrganiser) -> list[KeyOut]:
+        """Your organisation's API keys, by prefix only: a key is never shown again."""
+        async with runtime.pool.acquire() as conn:
+            rows = await read_models.list_keys(conn, organiser.organisation_id)
+        return [KeyOut(**row) for row in rows]
+
+    @app.post("/v1/keys", status_code=201, tags=["keys"])
+    async def issue_key(organiser: CurrentOrganiser) -> OrganiserKeyOut:
+        """A new API key for yourself (to replace one you then revoke); shown this once."""
+        issued = await service_layer.issue_key(runtime, organiser, organiser.organiser_id)
+        return OrganiserKeyOut.of(issued)
+
+    @app.post("/v1/keys/{key_id}/revoke", tags=["keys"])
+    async def revoke_key(key_id: str, organiser: CurrentOrganiser) -> KeyOut:
+        """Revoke one of your keys (an admin: any of the organisation's). Every service
+        refuses it within a second. Accepts the key id or its `obk_` prefix."""
+        key_id = key_id.removeprefix(KEY_PREFIX)
+        await service_layer.revoke_key(runtime, organiser, key_id)
+        async with runtime.pool.acquire() as conn:
+            rows = await read_models.list_keys(conn, organiser.organisation_id)
+        return next(KeyOut(**row) for row in rows if row["key_id"] == key_id)
 
     @app.post("/v1/activities", status_code=201, tags=["activities"])
     async def draft_activity(body: NewActivity, organiser: CurrentOrganiser) -> ActivityOut:
@@ -176,7 +282,10 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     async def update_activity(
         activity_id: uuid.UUID, body: ActivityChanges, organiser: CurrentOrganiser
     ) -> ActivityOut:
-        """Edit an activity. Editing a published activity leaves its badge as it is."""
+        """Edit an activity. Editing a published activity leaves its badge as it is.
+
+        A field left out stays as it is; `null` is refused with 422 (send "" to empty a
+        field)."""
         command = UpdateActivity(
             activity_id=activity_id,
             organisation_id=organiser.organisation_id,
@@ -230,6 +339,8 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     async def update_playlist(
         playlist_id: uuid.UUID, body: PlaylistChanges, organiser: CurrentOrganiser
     ) -> PlaylistOut:
+        """Edit a draft playlist. A field left out stays as it is; `null` is refused with 422
+        (send "" or [] to empty a field)."""
         changes = body.model_dump(exclude_unset=True)
         if "activity_ids" in changes:
             changes["activity_ids"] = tuple(changes["activity_ids"])

@@ -24,6 +24,7 @@ from services.badge.domain.model import (
 )
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.entrypoints.rendering import message, page, parse_id, wants_html
+from services.kernel import rate_limits
 from services.kernel.claim_tokens import ClaimTokens, OpenToken, PersonalToken
 from services.kernel.errors import DomainError
 from services.kernel.runtime import ServiceRuntime
@@ -181,7 +182,12 @@ def add_pages(
             )
         return invalid_link(request)
 
-    @app.post("/claim/{token}", response_class=HTMLResponse, tags=["learners"])
+    @app.post(
+        "/claim/{token}",
+        response_class=HTMLResponse,
+        tags=["learners"],
+        responses=rate_limits.RESPONSES,
+    )
     async def use_claim_link(
         token: str, request: Request, email: str | None = Form(default=None, max_length=320)
     ) -> Response:
@@ -216,6 +222,10 @@ def add_pages(
                     f"That address is not valid: {error}",
                     status_name="invalid_email",
                 )
+            link = f"open:{named.badge_class_id}:{named.generation}"
+            limited = await rate_limits.refusal(request, address=address.normalized, link=link)
+            if limited is not None:
+                return limited
             try:
                 await service_layer.offer_by_open_link(
                     runtime, named.badge_class_id, named.generation, address.normalized

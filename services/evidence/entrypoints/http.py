@@ -33,6 +33,7 @@ from services.evidence.domain.limits import accept_attribute, limits_said
 from services.evidence.domain.model import Quest, check_evidence
 from services.evidence.entrypoints.sessions import Sessions
 from services.evidence.service_layer import LinkExpired
+from services.kernel import rate_limits
 from services.kernel.claim_tokens import ClaimTokens, PersonalToken
 from services.kernel.errors import (
     BadRequest,
@@ -272,7 +273,10 @@ def build_app(
         return _sign_in_page(request)
 
     @app.post(
-        "/sign-in", tags=["learners"], status_code=202, responses=_answers(202, 400, 422, 503)
+        "/sign-in",
+        tags=["learners"],
+        status_code=202,
+        responses={**_answers(202, 400, 422, 503), **rate_limits.RESPONSES},
     )
     async def sign_in(request: Request, email: str = Form(default="", max_length=320)) -> Response:
         """A fresh link to your quests, by email, at any time. The answer is the same, and
@@ -284,6 +288,8 @@ def build_app(
             if _wants_json(request):
                 raise BadRequest(problem) from error
             return _sign_in_page(request, problem, email, status_code=400)
+        if (limited := await rate_limits.refusal(request, address=address)) is not None:
+            return limited
         await service_layer.request_sign_in(runtime, address)
         message = f"If {address} has a quest under way, a link to it is on its way."
         if _wants_json(request):
