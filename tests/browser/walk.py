@@ -25,19 +25,24 @@ PHONE = ViewportSize(width=375, height=740)
 SERIOUS = ("serious", "critical")
 AXE = Axe()
 
-# What the phone check reports: how wide the page lays out, and what sticks out past the edge.
-LAYOUT = """() => {
-  const width = window.innerWidth;
+# What the phone check reports: how wide the page lays out (a phone without a viewport meta
+# lays a page out at 980 px), how wide its content is, what sticks out past the phone's edge,
+# and form controls that stick out of the block they sit in (past its padding edge). On an
+# emulated phone window.innerWidth grows with content that is too wide, so the page's own width
+# is documentElement.clientWidth.
+LAYOUT = """(limit) => {
   const wide = [];
   for (const el of document.body ? document.body.querySelectorAll('*') : []) {
     const box = el.getBoundingClientRect();
-    if (box.right > width + 1 && box.width > 0) {
-      const text = (el.getAttribute('name') || el.textContent || '').trim().slice(0, 60);
-      wide.push(`<${el.tagName.toLowerCase()}> ${Math.round(box.right)}px "${text}"`);
+    const text = (el.getAttribute('name') || el.textContent || '').trim().slice(0, 60);
+    if (box.right > limit + 1 && box.width > 0) {
+      wide.push(`<${el.tagName.toLowerCase()}> ends at ${Math.round(box.right)}px "${text}"`);
+    } else if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0) {
+      // Its content (a long word, a long link) runs out of its box.
+      const tag = el.tagName.toLowerCase();
+      wide.push(`<${tag}> holds ${el.scrollWidth}px in ${el.clientWidth}px "${text}"`);
     }
   }
-  const viewport = document.querySelector('meta[name=viewport]');
-  // Form controls that stick out of the block they sit in (past its padding edge).
   const out = [];
   for (const el of document.querySelectorAll('input, textarea, select, button')) {
     let block = el.parentElement;
@@ -54,12 +59,14 @@ LAYOUT = """() => {
       out.push(`<${el.tagName.toLowerCase()} ${name}> by ${Math.round(right - edge)}px`);
     }
   }
+  const viewport = document.querySelector('meta[name=viewport]');
   return {
-    controlsOut: out,
-    innerWidth: width,
+    clientWidth: document.documentElement.clientWidth,
+    innerWidth: window.innerWidth,
     scrollWidth: document.documentElement.scrollWidth,
     viewport: viewport ? viewport.getAttribute('content') : null,
     wide: wide.slice(-4),
+    controlsOut: out,
   };
 }"""
 
@@ -198,19 +205,26 @@ class Walk:
     def _layout_problems(
         self, name: str, layout: dict[str, Any], what: str, into: list[str] | None = None
     ) -> None:
-        if layout["innerWidth"] > PHONE["width"] + 1:
+        width = layout["clientWidth"]
+        if width > PHONE["width"] + 1:
             self._problem(
                 name,
-                f"{what} lays out {layout['innerWidth']} px wide on a {PHONE['width']} px phone "
+                f"{what} lays out {width} px wide on a {PHONE['width']} px phone "
                 f"(viewport meta: {layout['viewport']!r})",
                 into,
             )
-        if layout["scrollWidth"] > layout["innerWidth"]:
+        elif layout["scrollWidth"] > width or layout["scrollWidth"] > layout["innerWidth"]:
             self._problem(
                 name,
                 f"{what} scrolls sideways at {PHONE['width']} px: scrollWidth "
-                f"{layout['scrollWidth']} > innerWidth {layout['innerWidth']}; "
-                f"past the edge: {layout['wide']}",
+                f"{layout['scrollWidth']} > its width {width}; past the edge: {layout['wide']}",
+                into,
+            )
+        if layout["controlsOut"]:
+            self._problem(
+                name,
+                f"{what} at {PHONE['width']} px: form controls stick out of their box: "
+                f"{layout['controlsOut']}",
                 into,
             )
 
@@ -226,17 +240,11 @@ class Walk:
         await self._axe(page, name)
         await page.set_viewport_size(PHONE)
         try:
-            layout = await page.evaluate(LAYOUT)
+            layout = await page.evaluate(LAYOUT, PHONE["width"])
             if "width=device-width" not in (layout["viewport"] or "").replace(" ", ""):
                 # A phone lays out a page without it at 980 px and shrinks it to fit.
                 self._problem(name, f"{page.url} has no viewport meta (width=device-width)")
             self._layout_problems(name, layout, f"the page {page.url}")
-            if layout["controlsOut"]:
-                self._problem(
-                    name,
-                    f"{page.url} at {PHONE['width']} px: form controls stick out of their "
-                    f"box: {layout['controlsOut']}",
-                )
             await page.screenshot(
                 path=self.folder / f"{self.step:02d}-{name}-375px.png", full_page=True
             )
@@ -257,7 +265,7 @@ class Walk:
         try:
             page = await phone.new_page()
             await page.set_content(html)
-            layout = await page.evaluate(LAYOUT)
+            layout = await page.evaluate(LAYOUT, PHONE["width"])
             what = f"the email {message['Subject']!r}"
             self._layout_problems(name, layout, what, self.email_problems)
             await page.screenshot(path=self._shot(name + "-375px"), full_page=True)
