@@ -93,9 +93,13 @@ async def reach_the_quest(walk: Walk, device: Device, inbox: Inbox, platform, ti
     link signed the learner in or led to a page that can (asks for their email and mails them
     a link), and through a list of their quests if that is where signing in lands."""
     evidence = platform.url("evidence")
+
+    async def on_the_quest() -> bool:
+        return "/quests/" in device.page.url and title in await device.heading()
+
     field = device.page.get_by_label(EMAIL_FIELD)
     button = device.page.get_by_role("button", name=SIGN_IN)
-    if "/quests/" not in device.page.url and await field.count() and await button.count():
+    if not await on_the_quest() and await field.count() and await button.count():
         await field.first.fill(inbox.address)
         await device.click(button.first)
         await walk.checkpoint(device, "check-your-inbox")
@@ -107,7 +111,7 @@ async def reach_the_quest(walk: Walk, device: Device, inbox: Inbox, platform, ti
     if title not in await device.heading() and await listed.count():
         await device.click(listed.first)
         await walk.checkpoint(device, "quest-page")
-    return "/quests/" in device.page.url and title in await device.heading()
+    return await on_the_quest()
 
 
 async def see_the_awarded_badge(walk: Walk, device: Device, inbox: Inbox, platform, title) -> None:
