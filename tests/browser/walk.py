@@ -160,7 +160,8 @@ class Walk:
     async def new_device(self) -> Device:
         """A fresh browser context: no cookies, as on a new laptop or phone."""
         context = await self.browser.new_context(viewport=DESKTOP)
-        context.set_default_timeout(15_000)
+        # Generous: on a loaded machine a submission waits for Kafka before the page answers.
+        context.set_default_timeout(30_000)
         page = await context.new_page()
         device = Device(context, page)
 
