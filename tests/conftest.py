@@ -24,6 +24,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif "/tests/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+        elif "/tests/browser/" in path:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,9 @@ packages=()
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || packages+=(postgresql)
 command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || packages+=(maven)
+# The browser tests (tests/browser) drive Debian's Chromium; Playwright downloads no browser.
+[[ -x /usr/bin/chromium ]] || packages+=(chromium)
+[[ -d /usr/share/fonts/truetype/dejavu ]] || packages+=(fonts-dejavu-core)
 
 if ((${#packages[@]})); then
 	say "apt-get install ${packages[*]}"
