@@ -18,7 +18,7 @@ from services.badge.adapters.baking import bake_png, bake_svg
 from services.badge.adapters.images import MAX_BYTES, InvalidImage, check_image
 from services.badge.adapters.qr import qr_png, qr_svg
 from services.badge.domain.model import BadgeClass
-from services.badge.entrypoints import recipients
+from services.badge.entrypoints import offer_resends, recipients
 from services.badge.entrypoints.open_badges import (
     MEDIA_TYPE,
     OpenBadgesUrls,
@@ -186,6 +186,7 @@ def build_app(
         max_body_bytes=MAX_BODY_BYTES,
     )
     app.state.runtime = runtime
+    app.include_router(offer_resends.router)
 
     async def owned(badge_class_id: uuid.UUID, organiser: Organiser) -> BadgeClass:
         async with runtime.pool.acquire() as conn:
