@@ -82,9 +82,11 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             try:
                 yield state
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                # Let an attempt under way be recorded rather than leave it half done.
+                schedule.stop()
+                grace = runtime.notifier.settings.smtp_timeout_seconds + 5
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, grace)
 
     app.router.lifespan_context = with_retry_schedule
     return app

@@ -4,6 +4,7 @@ transaction, beside the consumer: a failing email never holds up the others."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,25 +31,31 @@ class RetrySchedule:
         self._compose = compose
         self._courier = courier
         self._poll = poll_seconds
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the attempt under way (its record reaches Kafka and PostgreSQL), then end."""
+        self._stopping.set()
 
     async def run(self) -> None:
-        """Forever: look for due retries, try each; a failure of this loop is logged and the
-        loop goes on (what it could not do stays due)."""
-        while True:
+        """Until stopped: look for due retries, try each; a failure of this loop is logged and
+        the loop goes on (what it could not do stays due)."""
+        while not self._stopping.is_set():
             try:
                 done = await self.run_due()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("retry schedule: a round failed; trying again shortly")
                 done = 0
             if done < BATCH:
-                await asyncio.sleep(self._poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._poll)
 
     async def run_due(self) -> int:
         async with self._runtime.pool.acquire() as conn:
             due = await tables.due_retries(conn, datetime.now(UTC), BATCH)
         for email_id in due:
+            if self._stopping.is_set():
+                break
             await self._runtime.execute(self._retry(email_id))
         return len(due)
 
