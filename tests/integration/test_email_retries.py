@@ -272,8 +272,8 @@ async def test_the_operator_resends_everything_failed_in_a_window(http, platform
     bad = await asyncio.to_thread(_run_failing, platform, "resend-failed", "--since", "yesterday")
     assert "ISO 8601" in bad
 
-    command = ("resend-failed", "--since", since.isoformat())
-    dry = json.loads(await asyncio.to_thread(platform.run, "notifier", *command, "--dry-run"))
+    command = ["resend-failed", "--since", since.isoformat()]
+    dry = json.loads(await asyncio.to_thread(platform.run, "notifier", *[*command, "--dry-run"]))
     assert dry["resent"] == 2 and dry["dry_run"] is True
     assert smtp.messages_to(learners[0]) == []
     done = json.loads(await asyncio.to_thread(platform.run, "notifier", *command))
