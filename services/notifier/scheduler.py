@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from contracts import new_envelope
 from contracts.notifier import EmailFailed
+from services.kernel.consumer import is_transient
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 from services.notifier.adapters import tables
@@ -43,8 +44,11 @@ class RetrySchedule:
         while not self._stopping.is_set():
             try:
                 done = await self.run_due()
-            except Exception:
-                log.exception("retry schedule: a round failed; trying again shortly")
+            except Exception as error:
+                if is_transient(error):  # Kafka or PostgreSQL away: what is due stays due
+                    log.warning("retry schedule: %r; trying again shortly", error)
+                else:
+                    log.exception("retry schedule: a round failed; trying again shortly")
                 done = 0
             if done < BATCH:
                 with contextlib.suppress(TimeoutError):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,3 +38,11 @@ class NotifierSettings(BaseSettings):
     smtp_outage_pause_seconds: float = Field(default=2.0, ge=0)
     # How often the retry schedule is looked at for emails whose time has come.
     retry_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or " " in address:
+            raise ValueError(f"{value!r} holds no email address (badges@example.org)")
+        return value
