@@ -153,6 +153,10 @@ def build_handlers(compose: Compose, courier: Courier) -> HandlerMap:
     async def mail(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         """Keep the event the emails are composed from, and mail each at once."""
         payload = cause.payload
+        if isinstance(payload, PeerReviewerInvited) and not await tables.first_invitation(
+            uow.conn, payload.badge_class_id, payload.email
+        ):
+            return  # invited again: one invitation is enough
         offer_id = payload.offer_id if isinstance(payload, BadgeOffered) else None
         await tables.keep_source(uow.conn, cause, offer_id)
         for composed in await compose(uow.conn, cause):

@@ -18,7 +18,7 @@ from tests.support_email_structure import (
     assert_no_attachments,
     assert_responsive_html,
 )
-from tests.support_mail import claim_link, plain_body, wait_for_messages
+from tests.support_mail import claim_link, messages_to, plain_body, wait_for_messages
 
 FROM = "issuing@badges.example.org"
 PLATFORM_ENV = {"NOTIFIER_SMTP_FROM": f"Badge desk <{FROM}>"}
@@ -92,6 +92,14 @@ async def test_a_quest_badges_offer_says_start_and_reviewers_are_invited_by_emai
     assert "approve it, or send it back with feedback" in text
     assert_responsive_html(invitation)
     assert_no_attachments(invitation)
+    again = await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/peer-reviewers",
+        headers=bearer(organiser),
+        json={"emails": [reviewer]},
+    )
+    assert again.status_code == 200, again.text
+    await platform.caught_up("notifier", "badge.events")
+    assert len(messages_to(infra.mailbox_dir, reviewer)) == 1, "invited twice, mailed twice"
 
     learner = f"quest.{run}@example.org"
     await http.post(

@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS organisers (
     organiser_id uuid PRIMARY KEY,
     name text NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reviewer_invitations (
+    badge_class_id uuid NOT NULL,
+    email text NOT NULL,
+    PRIMARY KEY (badge_class_id, email)
+);
 CREATE TABLE IF NOT EXISTS quests (
     quest_id uuid PRIMARY KEY,
     issuer_id uuid NOT NULL
@@ -104,6 +109,18 @@ async def offer_source(conn: Connection, offer_id: uuid.UUID) -> Envelope[Any] |
         offer_id,
     )
     return decode(raw.encode()) if raw is not None else None
+
+
+async def first_invitation(conn: Connection, badge_class_id: uuid.UUID, email: str) -> bool:
+    """Whether this reviewer is invited to this badge for the first time (in log order)."""
+    return bool(
+        await conn.fetchval(
+            "INSERT INTO reviewer_invitations (badge_class_id, email) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING RETURNING true",
+            badge_class_id,
+            email.lower(),
+        )
+    )
 
 
 async def retry_pending(conn: Connection, email_id: uuid.UUID) -> bool:
