@@ -84,7 +84,17 @@ CREATE TABLE IF NOT EXISTS quests (
 );
 """
 
-CHECKSUM_TABLES = ("emails", "email_retries", "email_resends", "mail_sources")
+CHECKSUM_TABLES = (
+    "emails",
+    "email_retries",
+    "email_resends",
+    "mail_sources",
+    "reviewer_invitations",
+    "badges",
+    "organisations",
+    "organisers",
+    "quests",
+)
 
 
 async def keep_source(conn: Any, envelope: Envelope[Any], offer_id: uuid.UUID | None) -> None:
