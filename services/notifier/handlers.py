@@ -15,15 +15,16 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode
 
-from contracts import Envelope
+from contracts import Envelope, derived_envelope
 from contracts.badge import BadgeAwarded, BadgeOffered, OfferResendRequested, PeerReviewerInvited
 from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.notifier import EmailFailed
 from services.kernel.claim_tokens import ClaimTokens
 from services.kernel.store import Connection
 from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
 from services.notifier import emails
 from services.notifier.adapters import tables
-from services.notifier.delivery import Composed, Courier, Email
+from services.notifier.delivery import Composed, Courier, Email, email_id
 from services.notifier.projections import PROJECTIONS
 from services.notifier.settings import NotifierSettings
 
@@ -167,7 +168,26 @@ def build_handlers(compose: Compose, courier: Courier) -> HandlerMap:
         request: OfferResendRequested = cause.payload
         source = await tables.offer_source(uow.conn, request.offer_id)
         if source is None:
+            # Offers from before the notifier kept what emails are composed from: say so where
+            # the organiser looks, rather than leave the offer "resending".
             log.warning("resend of offer %s, which this notifier never saw", request.offer_id)
+            failed = EmailFailed(
+                cause_event_id=cause.event_id,
+                kind="offer",
+                recipient="(unknown)",
+                reason="the notifier does not know this offer's email; rebuild the notifier",
+                attempts=1,
+                offer_id=request.offer_id,
+            )
+            record = derived_envelope(
+                failed,
+                cause,
+                event_id=email_id(cause.event_id, "offer", ""),
+                stream_id=cause.event_id,
+                stream_version=1,
+                actor="service:notifier",
+            )
+            await uow.emit(record, wait=True)
             return
         for composed in await compose(uow.conn, source):
             await courier.first_attempt(uow, Email.of(composed, cause, source.event_id))

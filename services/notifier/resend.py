@@ -42,6 +42,7 @@ async def resend_failed(runtime: ServiceRuntime, args: argparse.Namespace) -> in
     if until <= args.since:
         print(json.dumps({"error": "--until must be after --since"}))
         return 2
+    unknown: list[str] = []
     await runtime.open()
     try:
 
@@ -49,7 +50,10 @@ async def resend_failed(runtime: ServiceRuntime, args: argparse.Namespace) -> in
             requested = []
             for failed in await tables.failed_in_window(uow.conn, args.since, until):
                 if failed.source_event_id is None:
-                    continue  # composed from nothing the notifier kept: cannot be sent again
+                    # Composed from nothing the notifier kept (mailed before it kept sources,
+                    # and not rebuilt since): listed, but it cannot be composed again.
+                    unknown.append(str(failed.email_id))
+                    continue
                 kind: EmailKind = failed.kind  # type: ignore[assignment]
                 # One resend per failed email, however often the command runs.
                 request_id = derived_id(failed.email_id, "EmailResendRequested")
@@ -81,7 +85,16 @@ async def resend_failed(runtime: ServiceRuntime, args: argparse.Namespace) -> in
         requested = await runtime.execute(work)
     finally:
         await runtime.close()
-    print(json.dumps({"resent": len(requested), "dry_run": args.dry_run, "emails": requested}))
+    print(
+        json.dumps(
+            {
+                "resent": len(requested),
+                "dry_run": args.dry_run,
+                "emails": requested,
+                "not_composable": unknown,
+            }
+        )
+    )
     return 0
 
 
