@@ -62,7 +62,15 @@ async def request_resend(
     return result
 
 
-@router.post("/v1/offers/{offer_id}/resend", status_code=202)
+@router.post(
+    "/v1/offers/{offer_id}/resend",
+    status_code=202,
+    responses={
+        403: {"description": "The offer belongs to another organisation."},
+        404: {"description": "No such offer."},
+        409: {"description": "Its email did not fail, or the offer is claimed or expired."},
+    },
+)
 async def resend_offer(
     offer_id: uuid.UUID, organiser: CurrentOrganiser, request: Request
 ) -> dict[str, Any]:

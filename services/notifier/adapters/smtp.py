@@ -57,6 +57,7 @@ class Mailer:
         # While the server is known to be unreachable: until when, and why.
         self._paused_until = 0.0
         self._outage = ""
+        self._outages = 0
         # The consumer and the retry schedule share the one connection, one message at a time.
         self._lock = asyncio.Lock()
 
@@ -92,7 +93,7 @@ class Mailer:
 
     async def _deliver(self, message: EmailMessage) -> Delivery:
         if time.monotonic() < self._paused_until:
-            return Delivery(sent=False, error=self._outage)
+            return Delivery(sent=False, error=f"not tried: the server is away ({self._outage})")
         try:
             client = await self._connected()
             await client.send_message(message)
@@ -101,11 +102,17 @@ class Mailer:
             if _permanent(failure):
                 return Delivery(sent=False, permanent=True, error=_described(failure))
             if not isinstance(failure, _MESSAGE_REFUSALS):
+                # Each failed probe of a server still away doubles the pause (up to a minute),
+                # so a server that hangs costs one connection timeout now and then, not one per
+                # email.
+                self._outages += 1
+                pause = self._settings.smtp_outage_pause_seconds * 2 ** min(self._outages - 1, 5)
                 self._outage = _described(failure)
-                self._paused_until = time.monotonic() + self._settings.smtp_outage_pause_seconds
+                self._paused_until = time.monotonic() + min(pause, 60.0)
                 log.warning("SMTP server unreachable (%s)", self._outage)
             return Delivery(sent=False, error=_described(failure))
         self._paused_until = 0.0
+        self._outages = 0
         return Delivery(sent=True)
 
     async def close(self) -> None:
