@@ -29,7 +29,7 @@ from contracts.badge import BadgeOffered
 from services.kernel.claim_tokens import ClaimTokens
 from services.kernel.settings import KernelSettings
 from services.local_runner import SERVICES, LocalPlatform, free_port
-from services.notifier.emails import offer_email
+from services.notifier.emails import Sender, offer_email
 
 
 async def plain_smtp_loop(count: int, domain: str) -> float:
@@ -51,7 +51,7 @@ async def plain_smtp_loop(count: int, domain: str) -> float:
             issuer_name="Bench Centre",
         )
         link = f"http://127.0.0.1/claim/p{uuid.uuid4().hex}{uuid.uuid4().hex[:11]}"
-        await client.send_message(offer_email("bench@localhost", offer, link))
+        await client.send_message(offer_email(Sender("bench@localhost"), offer, link))
     elapsed = time.perf_counter() - started
     await client.quit()
     return elapsed

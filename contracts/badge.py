@@ -143,6 +143,14 @@ class HeldBadgeRequested(BadgeEvent):
     issuer_name: str = Field(max_length=200)
 
 
+class OfferResendRequested(BadgeEvent):
+    """The organiser asked for an offer whose email failed to be mailed again; the notifier
+    sends the same claim link once more."""
+
+    offer_id: uuid.UUID
+    badge_class_id: uuid.UUID
+
+
 class ClaimRequested(BadgeEvent):
     """Someone holding the offer's link pressed Accept; the processor decides in log order."""
 
@@ -186,6 +194,7 @@ register(
     PeerReviewerInvited,
     BadgeOffered,
     HeldBadgeRequested,
+    OfferResendRequested,
     ClaimRequested,
     BadgeAwarded,
     ClaimRejected,

@@ -18,11 +18,12 @@ from contracts.badge import (
     ClaimRejected,
     ClaimRequested,
     HeldBadgeRequested,
+    OfferResendRequested,
     OpenLinkRegenerated,
     PeerReviewerInvited,
 )
 from contracts.evidence import QuestCompleted
-from contracts.notifier import EmailFailed, EmailSent
+from contracts.notifier import EmailDeferred, EmailFailed, EmailSent
 from services.badge.adapters import read_models
 from services.badge.adapters.default_image import render
 from services.badge.domain.model import (
@@ -337,6 +338,28 @@ async def email_outcome(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
+async def offer_resend_requested(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    event: OfferResendRequested = envelope.payload
+    uow.conn.defer(
+        "UPDATE offers SET email_status = 'resending', email_detail = '' WHERE offer_id = $1",
+        event.offer_id,
+    )
+
+
+async def email_deferred(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    """An offer's email waits for another attempt: the organiser sees why, and how often."""
+    event: EmailDeferred = envelope.payload
+    if event.kind != "offer" or event.offer_id is None:
+        return
+    uow.conn.defer(
+        "UPDATE offers SET email_status = 'retrying', email_detail = $2, email_attempts = $3 "
+        "WHERE offer_id = $1 AND email_status IN ('pending', 'retrying', 'resending')",
+        event.offer_id,
+        event.reason,
+        event.attempt,
+    )
+
+
 def build_handlers(blobs: BlobStore) -> HandlerMap:
     make_badge = make_badge_for_source(blobs)
     return {
@@ -355,6 +378,8 @@ def build_handlers(blobs: BlobStore) -> HandlerMap:
         AssertionRevoked: assertion_revoked,
         EmailSent: email_outcome,
         EmailFailed: email_outcome,
+        EmailDeferred: email_deferred,
+        OfferResendRequested: offer_resend_requested,
         QuestCompleted: quest_completed,
         PeerReviewerInvited: peer_reviewer_invited,
     }

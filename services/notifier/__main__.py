@@ -1,4 +1,4 @@
-"""`python -m services.notifier serve|rebuild|checksum`.
+"""`python -m services.notifier serve|rebuild|checksum|resend-failed`.
 
 `checksum` and `rebuild` read the logs and the read models: they need Kafka, PostgreSQL and the
 namespace, not the secret that signs claim links. Without CLAIM_TOKEN_SECRET they replay with a
@@ -20,6 +20,7 @@ from services.kernel.entrypoint import main
 from services.kernel.runtime import ServiceRuntime
 from services.notifier.adapters.smtp import Mailer
 from services.notifier.app import build_app, build_runtime
+from services.notifier.resend import COMMANDS
 from services.notifier.settings import NotifierSettings
 
 
@@ -54,5 +55,6 @@ if __name__ == "__main__":
             lambda: _runtime(command),
             build_app,
             lambda: (settings.http_host, settings.http_port),
+            extra=dict(COMMANDS),
         )
     )

@@ -1,10 +1,18 @@
-"""Wires the notifier: it mails claim links and award confirmations, and records each email
-as EmailSent or EmailFailed. Its HTTP face is health only."""
+"""Wires the notifier: it mails claim links, awards, review requests, returned evidence,
+sign-in links and reviewer invitations, records each email as EmailSent, EmailDeferred or
+EmailFailed, and tries deferred ones again from its retry schedule. Its HTTP face is health
+only."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
 from fastapi import FastAPI
 
+from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.badge import TOPIC as BADGE_TOPIC
 from contracts.evidence import TOPIC as EVIDENCE_TOPIC
 from contracts.notifier import TOPIC
@@ -13,30 +21,45 @@ from services.kernel.http import new_app
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
 from services.notifier.adapters.smtp import Mailer
-from services.notifier.handlers import build_handlers
+from services.notifier.adapters.tables import CHECKSUM_TABLES, DDL
+from services.notifier.delivery import Courier
+from services.notifier.handlers import Compose, build_handlers, composer
+from services.notifier.schedule import RetryPolicy
+from services.notifier.scheduler import RetrySchedule
 from services.notifier.settings import NotifierSettings
-
-DDL = """
-CREATE TABLE IF NOT EXISTS emails (
-    email_id uuid PRIMARY KEY,
-    cause_event_id uuid NOT NULL,
-    kind text NOT NULL,
-    recipient text NOT NULL,
-    status text NOT NULL,
-    detail text NOT NULL,
-    attempts integer NOT NULL,
-    offer_id uuid,
-    recorded_at timestamptz NOT NULL
-);
-"""
 
 SPEC = ServiceSpec(
     name="notifier",
     own_topic=TOPIC,
-    input_topics=(BADGE_TOPIC, EVIDENCE_TOPIC),
+    # Activity: organisation and organiser names, for senders and invitations.
+    input_topics=(ACTIVITY_TOPIC, BADGE_TOPIC, EVIDENCE_TOPIC),
     ddl=DDL,
-    checksum_tables=("emails",),
+    checksum_tables=CHECKSUM_TABLES,
 )
+
+
+class Notifier:
+    """The notifier's parts, built once: what the consumer and the retry schedule share."""
+
+    def __init__(
+        self, settings: NotifierSettings, tokens: ClaimTokens, mailer: Mailer | None = None
+    ) -> None:
+        self.settings = settings
+        self.compose: Compose = composer(settings, tokens)
+        self.courier = Courier(mailer or Mailer(settings), RetryPolicy.of(settings))
+
+    def schedule(self, runtime: ServiceRuntime) -> RetrySchedule:
+        return RetrySchedule(runtime, self.compose, self.courier, self.settings.retry_poll_seconds)
+
+
+class NotifierRuntime(ServiceRuntime):
+    """The kernel's runtime, holding the notifier's parts for its app and commands."""
+
+    def __init__(self, settings: KernelSettings, notifier: Notifier) -> None:
+        super().__init__(
+            SPEC, settings, lambda _: build_handlers(notifier.compose, notifier.courier)
+        )
+        self.notifier = notifier
 
 
 def build_runtime(
@@ -44,14 +67,31 @@ def build_runtime(
     notifier_settings: NotifierSettings | None = None,
     tokens: ClaimTokens | None = None,
     mailer: Mailer | None = None,
-) -> ServiceRuntime:
-    notifier = notifier_settings or NotifierSettings()
+) -> NotifierRuntime:
     tokens = tokens or ClaimTokens.from_settings(ClaimTokenSettings())
-    mailer = mailer or Mailer(notifier)
-    return ServiceRuntime(
-        SPEC, settings or KernelSettings(), lambda _: build_handlers(notifier, mailer, tokens)
-    )
+    notifier = Notifier(notifier_settings or NotifierSettings(), tokens, mailer)
+    return NotifierRuntime(settings or KernelSettings(), notifier)
 
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:
-    return new_app("Notifier service", "Mails claim links and outcomes. Health only.")
+    app = new_app("Notifier service", "Mails claim links and outcomes. Health only.")
+    assert isinstance(runtime, NotifierRuntime)
+    schedule = runtime.notifier.schedule(runtime)
+    serving = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def with_retry_schedule(app: FastAPI) -> AsyncIterator[Any]:
+        # Started once the runtime has caught up on its own log (the app is built after).
+        async with serving(app) as state:
+            task = asyncio.create_task(schedule.run(), name="retry-schedule")
+            try:
+                yield state
+            finally:
+                # Let an attempt under way be recorded rather than leave it half done.
+                schedule.stop()
+                grace = runtime.notifier.settings.smtp_timeout_seconds + 5
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, grace)
+
+    app.router.lifespan_context = with_retry_schedule
+    return app

@@ -1,174 +1,220 @@
-"""What the notifier does with events: mail offers and awards, and record each email once.
+"""What the notifier does with events: compose each kind of email (its links are built here,
+one function per kind), mail it at once, and record it; the retry schedule takes over from
+an attempt that may pass later.
 
-Each email's outcome is appended (EmailSent/EmailFailed, its id derived from the cause) and
-acknowledged by Kafka before the next email goes: a crash or retry finds it there and does
-not mail again. The only window for a duplicate is between the SMTP server accepting a
-message and Kafka acknowledging its record.
+Each email is composed from one event (its source): a retry or a resend composes it again
+from the same event, so it carries the same links and words.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode
 
-from contracts import Envelope, derived_id, new_envelope
-from contracts.badge import BadgeAwarded, BadgeOffered, HeldBadgeRequested
+from contracts import Envelope, derived_envelope
+from contracts.badge import (
+    BadgeAwarded,
+    BadgeOffered,
+    HeldBadgeRequested,
+    OfferResendRequested,
+    PeerReviewerInvited,
+)
 from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
-from contracts.notifier import EmailFailed, EmailKind, EmailSent
+from contracts.notifier import EmailFailed
 from services.kernel.claim_tokens import ClaimTokens
+from services.kernel.store import Connection
 from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
 from services.notifier import emails
-from services.notifier.adapters.smtp import Mailer
+from services.notifier.adapters import tables
+from services.notifier.delivery import Composed, Courier, Email, email_id
+from services.notifier.projections import PROJECTIONS
 from services.notifier.settings import NotifierSettings
 
+log = logging.getLogger(__name__)
 
-async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: EmailSent | EmailFailed = envelope.payload
-    uow.conn.defer(
-        "INSERT INTO emails (email_id, cause_event_id, kind, recipient, status, detail, "
-        "attempts, offer_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-        "ON CONFLICT (email_id) DO NOTHING",
-        envelope.event_id,
-        event.cause_event_id,
-        event.kind,
-        event.recipient,
-        "sent" if isinstance(event, EmailSent) else "failed",
-        event.subject if isinstance(event, EmailSent) else event.reason,
-        event.attempts,
-        event.offer_id,
-        envelope.occurred_at,
-    )
+Compose = Callable[[Connection, Envelope[Any]], Awaitable[list[Composed]]]
 
 
-class Delivered:
-    """Outcomes of emails this process sent, kept from the moment the SMTP server accepted
-    them: when recording one in Kafka fails and the batch is tried again, the record is
-    appended from here instead of mailing the person again."""
-
-    def __init__(self, size: int = 100_000) -> None:
-        self._outcomes: OrderedDict[uuid.UUID, Envelope[Any]] = OrderedDict()
-        self._size = size
-
-    def get(self, outcome_id: uuid.UUID) -> Envelope[Any] | None:
-        return self._outcomes.get(outcome_id)
-
-    def keep(self, outcome: Envelope[Any]) -> None:
-        self._outcomes[outcome.event_id] = outcome
-        if len(self._outcomes) > self._size:
-            self._outcomes.popitem(last=False)
+def _organiser_id(actor: str) -> uuid.UUID | None:
+    """The organiser behind an event's actor ('organiser:<id>'), if it was one."""
+    kind, _, value = actor.partition(":")
+    try:
+        return uuid.UUID(value) if kind == "organiser" else None
+    except ValueError:
+        return None
 
 
-async def _send_once(
-    uow: UnitOfWork,
-    mailer: Mailer,
-    delivered: Delivered,
-    cause: Envelope[Any],
-    kind: EmailKind,
-    message: EmailMessage,
-    offer_id: Any = None,
-) -> None:
-    # One email per cause and recipient (a review request goes to several reviewers).
-    recipient_key = "" if kind in ("offer", "award") else f":{message['To']}"
-    outcome_id = derived_id(cause.event_id, "EmailOutcome" + recipient_key)
-    if await uow.is_applied(outcome_id):
-        return  # mailed and recorded before (a redelivery, or a replay)
-    earlier = delivered.get(outcome_id)
-    if earlier is not None:
-        await uow.emit(earlier, wait=True)  # mailed in an earlier try of this batch
-        return
-    delivery = await mailer.deliver(message)
-    recipient = str(message["To"])
-    outcome: EmailSent | EmailFailed
-    if delivery.sent:
-        outcome = EmailSent(
-            cause_event_id=cause.event_id,
-            kind=kind,
-            recipient=recipient,
-            subject=str(message["Subject"])[:500],
-            attempts=delivery.attempts,
-            offer_id=offer_id,
-        )
-    else:
-        outcome = EmailFailed(
-            cause_event_id=cause.event_id,
-            kind=kind,
-            recipient=recipient,
-            reason=delivery.error[:2_000],
-            attempts=delivery.attempts,
-            offer_id=offer_id,
-        )
-    recorded = new_envelope(
-        outcome,
-        event_id=outcome_id,
-        stream_id=cause.event_id,
-        stream_version=1,
-        causation_id=cause.event_id,
-        correlation_id=cause.correlation_id,
-        actor="service:notifier",
-    )
-    delivered.keep(recorded)
-    await uow.emit(recorded, wait=True)
-
-
-def build_handlers(settings: NotifierSettings, mailer: Mailer, tokens: ClaimTokens) -> HandlerMap:
+def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
+    """The emails an event asks for, by the event's type."""
     base = settings.badge_public_url.rstrip("/")
-    delivered = Delivered()
-
-    async def mail_offer(uow: UnitOfWork, cause: Envelope[Any]) -> None:
-        offer: BadgeOffered = cause.payload
-        link = f"{base}/claim/{tokens.personal(offer.offer_id)}"
-        message = emails.offer_email(settings.smtp_from, offer, link)
-        await _send_once(uow, mailer, delivered, cause, "offer", message, offer.offer_id)
-
-    async def mail_award(uow: UnitOfWork, cause: Envelope[Any]) -> None:
-        awarded: BadgeAwarded = cause.payload
-        message = emails.award_email(
-            settings.smtp_from, awarded, f"{base}/badges/{awarded.assertion_id}"
-        )
-        await _send_once(uow, mailer, delivered, cause, "award", message)
-
-    async def mail_already_held(uow: UnitOfWork, cause: Envelope[Any]) -> None:
-        asked: HeldBadgeRequested = cause.payload
-        link = f"{base}/badges/{asked.assertion_id}"
-        message = emails.already_held_email(settings.smtp_from, asked, link)
-        await _send_once(uow, mailer, delivered, cause, "award", message)
-
     evidence = settings.evidence_public_url.rstrip("/")
+    sender = emails.Sender(settings.smtp_from)
 
-    async def mail_reviewers(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+    async def compose_offer(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
+        offer: BadgeOffered = cause.payload
+
+        async def render() -> EmailMessage:
+            link = f"{base}/claim/{tokens.personal(offer.offer_id)}"
+            badge = await tables.badge(conn, offer.badge_class_id) or {}
+            mode = badge.get("evidence_mode", "none")
+            count = badge.get("task_count", 0)
+            return emails.offer_email(sender, offer, link, mode, count)
+
+        return [Composed("offer", offer.recipient_email, render, offer.offer_id)]
+
+    async def compose_award(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
+        awarded: BadgeAwarded = cause.payload
+
+        async def render() -> EmailMessage:
+            link = f"{base}/badges/{awarded.assertion_id}"
+            return emails.award_email(sender, awarded, link)
+
+        return [Composed("award", awarded.recipient_email, render)]
+
+    async def compose_already_held(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
+        # The open link answers a holder as it answers anyone; this email tells them.
+        asked: HeldBadgeRequested = cause.payload
+
+        async def render() -> EmailMessage:
+            link = f"{base}/badges/{asked.assertion_id}"
+            return emails.already_held_email(sender, asked, link)
+
+        return [Composed("award", asked.recipient_email, render)]
+
+    async def compose_review_requests(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
         request: ReviewRequested = cause.payload
-        for reviewer in request.reviewers:
-            token = tokens.review(request.submission_id, reviewer)
-            link = f"{evidence}/reviews/{token}?{urlencode({'reviewer': reviewer})}"
-            message = emails.review_request_email(settings.smtp_from, request, reviewer, link)
-            await _send_once(uow, mailer, delivered, cause, "review_requested", message)
 
-    async def mail_rejection(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        def for_reviewer(reviewer: str) -> Composed:
+            async def render() -> EmailMessage:
+                token = tokens.review(request.submission_id, reviewer)
+                link = f"{evidence}/reviews/{token}?{urlencode({'reviewer': reviewer})}"
+                issuer = await tables.issuer_of_quest(conn, request.quest_id)
+                return emails.review_request_email(sender, request, reviewer, link, issuer)
+
+            return Composed("review_requested", reviewer, render)
+
+        return [for_reviewer(reviewer) for reviewer in request.reviewers]
+
+    async def compose_rejection(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
         rejected: SubmissionRejected = cause.payload
-        # A sign-in link to the quest: it works on any device, for a few days.
-        token = tokens.sign_in(rejected.quest_id, rejected.learner_email, cause.occurred_at)
-        link = f"{evidence}/sign-in/{token}?{urlencode({'email': rejected.learner_email})}"
-        message = emails.rejection_email(settings.smtp_from, rejected, link)
-        await _send_once(uow, mailer, delivered, cause, "rejected", message)
 
-    async def mail_sign_in(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        async def render() -> EmailMessage:
+            # A sign-in link to the quest: it works on any device, for a few days.
+            token = tokens.sign_in(rejected.quest_id, rejected.learner_email, cause.occurred_at)
+            link = f"{evidence}/sign-in/{token}?{urlencode({'email': rejected.learner_email})}"
+            issuer = await tables.issuer_of_quest(conn, rejected.quest_id)
+            return emails.rejection_email(sender, rejected, link, issuer)
+
+        return [Composed("rejected", rejected.learner_email, render)]
+
+    async def compose_sign_in(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
         asked: SignInRequested = cause.payload
-        token = tokens.sign_in(asked.quest_id, asked.learner_email, cause.occurred_at)
-        link = f"{evidence}/sign-in/{token}?{urlencode({'email': asked.learner_email})}"
-        message = emails.sign_in_email(settings.smtp_from, asked, link)
-        await _send_once(uow, mailer, delivered, cause, "sign_in", message)
+
+        async def render() -> EmailMessage:
+            token = tokens.sign_in(asked.quest_id, asked.learner_email, cause.occurred_at)
+            link = f"{evidence}/sign-in/{token}?{urlencode({'email': asked.learner_email})}"
+            issuer = await tables.issuer_of_quest(conn, asked.quest_id)
+            return emails.sign_in_email(sender, asked, link, issuer)
+
+        return [Composed("sign_in", asked.learner_email, render)]
+
+    async def compose_invitation(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
+        # No link: there is nothing to open until evidence waits for the reviewer, and each
+        # review request then brings its own link, which works on any device.
+        invited: PeerReviewerInvited = cause.payload
+
+        async def render() -> EmailMessage:
+            found = await tables.badge(conn, invited.badge_class_id) or {}
+            badge = emails.BadgeFacts(
+                name=found.get("name", "a badge"),
+                issuer=found.get("issuer"),
+                criteria=found.get("criteria", ""),
+                evidence_mode=found.get("evidence_mode", "peer"),
+                task_count=found.get("task_count", 0),
+            )
+            organiser = _organiser_id(cause.actor)
+            inviter = await tables.organiser_name(conn, organiser) if organiser else None
+            return emails.reviewer_invitation_email(sender, invited, badge, inviter)
+
+        # Recorded as a review email: the kinds of EmailSent are fixed in its schema.
+        return [Composed("review_requested", invited.email, render)]
+
+    by_type: dict[type[Any], Compose] = {
+        BadgeOffered: compose_offer,
+        BadgeAwarded: compose_award,
+        HeldBadgeRequested: compose_already_held,
+        ReviewRequested: compose_review_requests,
+        SubmissionRejected: compose_rejection,
+        SignInRequested: compose_sign_in,
+        PeerReviewerInvited: compose_invitation,
+    }
+
+    async def compose(conn: Connection, source: Envelope[Any]) -> list[Composed]:
+        return await by_type[type(source.payload)](conn, source)
+
+    return compose
+
+
+MAIL_SOURCES = (
+    BadgeOffered,
+    BadgeAwarded,
+    HeldBadgeRequested,
+    ReviewRequested,
+    SubmissionRejected,
+    SignInRequested,
+    PeerReviewerInvited,
+)
+
+
+def build_handlers(compose: Compose, courier: Courier) -> HandlerMap:
+    async def mail(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        """Keep the event the emails are composed from, and mail each at once."""
+        payload = cause.payload
+        if isinstance(payload, PeerReviewerInvited) and not await tables.first_invitation(
+            uow.conn, payload.badge_class_id, payload.email
+        ):
+            return  # invited again: one invitation is enough
+        offer_id = payload.offer_id if isinstance(payload, BadgeOffered) else None
+        await tables.keep_source(uow.conn, cause, offer_id)
+        for composed in await compose(uow.conn, cause):
+            await courier.first_attempt(uow, Email.of(composed, cause, cause.event_id))
+
+    async def resend_offer(uow: UnitOfWork, cause: Envelope[Any]) -> None:
+        """The organiser's resend: the offer's email once more, as a new email."""
+        request: OfferResendRequested = cause.payload
+        source = await tables.offer_source(uow.conn, request.offer_id)
+        if source is None:
+            # Offers from before the notifier kept what emails are composed from: say so where
+            # the organiser looks, rather than leave the offer "resending".
+            log.warning("resend of offer %s, which this notifier never saw", request.offer_id)
+            failed = EmailFailed(
+                cause_event_id=cause.event_id,
+                kind="offer",
+                recipient="(unknown)",
+                reason="the notifier does not know this offer's email; rebuild the notifier",
+                attempts=1,
+                offer_id=request.offer_id,
+            )
+            record = derived_envelope(
+                failed,
+                cause,
+                event_id=email_id(cause.event_id, "offer", ""),
+                stream_id=cause.event_id,
+                stream_version=1,
+                actor="service:notifier",
+            )
+            await uow.emit(record, wait=True)
+            return
+        for composed in await compose(uow.conn, source):
+            await courier.first_attempt(uow, Email.of(composed, cause, source.event_id))
 
     handlers: dict[Any, Handler] = {
-        SignInRequested: mail_sign_in,
-        BadgeOffered: mail_offer,
-        BadgeAwarded: mail_award,
-        HeldBadgeRequested: mail_already_held,
-        ReviewRequested: mail_reviewers,
-        SubmissionRejected: mail_rejection,
-        EmailSent: email_recorded,
-        EmailFailed: email_recorded,
+        **PROJECTIONS,
+        **{source: mail for source in MAIL_SOURCES},
+        OfferResendRequested: resend_offer,
     }
     return handlers

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,9 +23,26 @@ class NotifierSettings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # The sender's address; the display name is the issuing organisation's. A name given here
+    # ("Open Badges <badges@example.org>") is used where no organisation is known.
     smtp_from: str = "Open Badges <badges@localhost>"
     smtp_timeout_seconds: float = Field(default=15, gt=0)
-    # A message is tried this many times, waiting backoff, 2x backoff, 4x ... in between:
-    # by default an SMTP outage of about two minutes is ridden out before EmailFailed.
-    smtp_attempts: int = Field(default=8, ge=1, le=20)
-    smtp_backoff_seconds: float = Field(default=1.0, ge=0)
+    # An email whose attempt fails in a way that may pass (no connection, a 4xx answer) waits
+    # in the retry schedule: backoff, 2x backoff, 4x ... up to the maximum between attempts,
+    # for the retry period counted from its first failure; then it is recorded as EmailFailed.
+    smtp_backoff_seconds: float = Field(default=5.0, gt=0)
+    smtp_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    smtp_retry_period_seconds: float = Field(default=24 * 3600, gt=0)
+    # After the server could not be reached, new emails wait this long before one tries again,
+    # so an outage costs each email no connection timeout.
+    smtp_outage_pause_seconds: float = Field(default=2.0, ge=0)
+    # How often the retry schedule is looked at for emails whose time has come.
+    retry_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or " " in address:
+            raise ValueError(f"{value!r} holds no email address (badges@example.org)")
+        return value

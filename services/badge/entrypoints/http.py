@@ -25,7 +25,7 @@ from services.badge.domain.model import (
     open_link_allowed,
     peer_review_warnings,
 )
-from services.badge.entrypoints import recipients
+from services.badge.entrypoints import offer_resends, recipients
 from services.badge.entrypoints.open_badges import (
     MEDIA_TYPE,
     OpenBadgesUrls,
@@ -218,6 +218,7 @@ def build_app(
         max_body_bytes=MAX_BODY_BYTES,
     )
     app.state.runtime = runtime
+    app.include_router(offer_resends.router)
 
     async def owned(badge_class_id: uuid.UUID, organiser: Organiser) -> BadgeClass:
         async with runtime.pool.acquire() as conn:

@@ -1,10 +1,11 @@
-"""Sends messages through the configured SMTP server, over one kept-open connection,
-retrying what may pass later and giving up at once on what never will."""
+"""Sends messages through the configured SMTP server, over one kept-open connection, one
+attempt at a time: whether and when to try again is the retry schedule's business."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -14,18 +15,27 @@ from services.notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
 
+# A refusal of this one message (its recipient, sender or content), as opposed to a server
+# that cannot be reached at all.
+_MESSAGE_REFUSALS = (
+    aiosmtplib.SMTPRecipientsRefused,
+    aiosmtplib.SMTPRecipientRefused,
+    aiosmtplib.SMTPSenderRefused,
+    aiosmtplib.SMTPDataError,
+)
+
 
 @dataclass(frozen=True)
 class Delivery:
     sent: bool
-    attempts: int
+    # A 5xx refusal of the message: trying again will not change it.
+    permanent: bool = False
     error: str = ""
 
 
 def _permanent(error: Exception) -> bool:
-    """A 5xx refusal of this message (its recipient, sender or content) will not change by
-    trying again. Everything else (no connection, a refused login, a 4xx) is an outage or a
-    setting to fix, and is tried again."""
+    """A 5xx refusal of this message will not change by trying again. Everything else (no
+    connection, a refused login, a 4xx) is an outage or a setting to fix, and may pass."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         return all(500 <= refusal.code < 600 for refusal in error.recipients)
     if isinstance(
@@ -36,10 +46,20 @@ def _permanent(error: Exception) -> bool:
     return False
 
 
+def _described(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
 class Mailer:
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings
         self._client: aiosmtplib.SMTP | None = None
+        # While the server is known to be unreachable: until when, and why.
+        self._paused_until = 0.0
+        self._outage = ""
+        self._outages = 0
+        # The consumer and the retry schedule share the one connection, one message at a time.
+        self._lock = asyncio.Lock()
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected:
@@ -67,27 +87,33 @@ class Mailer:
                 client.close()
 
     async def deliver(self, message: EmailMessage) -> Delivery:
-        s = self._settings
-        error: Exception | None = None
-        for attempt in range(1, s.smtp_attempts + 1):
-            try:
-                client = await self._connected()
-                await client.send_message(message)
-                return Delivery(sent=True, attempts=attempt)
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as failure:
-                error = failure
-                await self._drop()
-                if _permanent(failure):
-                    return Delivery(sent=False, attempts=attempt, error=str(failure))
-                if attempt < s.smtp_attempts:
-                    delay = s.smtp_backoff_seconds * 2 ** (attempt - 1)
-                    log.warning(
-                        "SMTP attempt %d failed (%s); again in %.1fs", attempt, failure, delay
-                    )
-                    await asyncio.sleep(delay)
-        return Delivery(
-            sent=False, attempts=s.smtp_attempts, error=f"{type(error).__name__}: {error}"
-        )
+        """One attempt. Never raises for SMTP trouble; says whether it may pass later."""
+        async with self._lock:
+            return await self._deliver(message)
+
+    async def _deliver(self, message: EmailMessage) -> Delivery:
+        if time.monotonic() < self._paused_until:
+            return Delivery(sent=False, error=f"not tried: the server is away ({self._outage})")
+        try:
+            client = await self._connected()
+            await client.send_message(message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as failure:
+            await self._drop()
+            if _permanent(failure):
+                return Delivery(sent=False, permanent=True, error=_described(failure))
+            if not isinstance(failure, _MESSAGE_REFUSALS):
+                # Each failed probe of a server still away doubles the pause (up to a minute),
+                # so a server that hangs costs one connection timeout now and then, not one per
+                # email.
+                self._outages += 1
+                pause = self._settings.smtp_outage_pause_seconds * 2 ** min(self._outages - 1, 5)
+                self._outage = _described(failure)
+                self._paused_until = time.monotonic() + min(pause, 60.0)
+                log.warning("SMTP server unreachable (%s)", self._outage)
+            return Delivery(sent=False, error=_described(failure))
+        self._paused_until = 0.0
+        self._outages = 0
+        return Delivery(sent=True)
 
     async def close(self) -> None:
         await self._drop()

@@ -1,0 +1,240 @@
+"""The notifier's tables, all re-derivable from the logs: each email's outcome, the retry
+schedule, the events emails are composed from, and what it knows of badges and organisers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts import Envelope, decode, encode
+from services.kernel.store import Connection
+
+DDL = """
+CREATE TABLE IF NOT EXISTS emails (
+    email_id uuid PRIMARY KEY,
+    cause_event_id uuid NOT NULL,
+    kind text NOT NULL,
+    recipient text NOT NULL,
+    status text NOT NULL,
+    detail text NOT NULL,
+    attempts integer NOT NULL,
+    offer_id uuid,
+    recorded_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS emails_failed ON emails (recorded_at) WHERE status = 'failed';
+CREATE INDEX IF NOT EXISTS emails_by_offer ON emails (offer_id) WHERE offer_id IS NOT NULL;
+-- The events emails are composed from (an offer, an award, a review request ...): a retry or a
+-- resend composes its message again from here.
+CREATE TABLE IF NOT EXISTS mail_sources (
+    event_id uuid PRIMARY KEY,
+    offer_id uuid,
+    envelope text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_sources_by_offer ON mail_sources (offer_id)
+    WHERE offer_id IS NOT NULL;
+-- Emails waiting for another attempt: one row from their first EmailDeferred (or resend
+-- request) until their EmailSent or EmailFailed.
+CREATE TABLE IF NOT EXISTS email_retries (
+    email_id uuid PRIMARY KEY,
+    cause_event_id uuid NOT NULL,
+    source_event_id uuid NOT NULL,
+    kind text NOT NULL,
+    recipient text NOT NULL,
+    offer_id uuid,
+    attempt integer NOT NULL,
+    stream_version integer NOT NULL,
+    failing_since timestamptz NOT NULL,
+    next_attempt_at timestamptz NOT NULL,
+    last_error text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS email_retries_due ON email_retries (next_attempt_at);
+CREATE TABLE IF NOT EXISTS email_resends (
+    email_id uuid PRIMARY KEY,
+    resend_of uuid NOT NULL,
+    source_event_id uuid NOT NULL,
+    requested_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS email_resends_of ON email_resends (resend_of);
+CREATE TABLE IF NOT EXISTS badges (
+    badge_class_id uuid PRIMARY KEY,
+    issuer_id uuid NOT NULL,
+    name text NOT NULL,
+    criteria text NOT NULL,
+    evidence_mode text NOT NULL,
+    task_count integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS organisations (
+    organisation_id uuid PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS organisers (
+    organiser_id uuid PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reviewer_invitations (
+    badge_class_id uuid NOT NULL,
+    email text NOT NULL,
+    PRIMARY KEY (badge_class_id, email)
+);
+CREATE TABLE IF NOT EXISTS quests (
+    quest_id uuid PRIMARY KEY,
+    issuer_id uuid NOT NULL
+);
+"""
+
+CHECKSUM_TABLES = (
+    "emails",
+    "email_retries",
+    "email_resends",
+    "mail_sources",
+    "reviewer_invitations",
+    "badges",
+    "organisations",
+    "organisers",
+    "quests",
+)
+
+
+async def keep_source(conn: Any, envelope: Envelope[Any], offer_id: uuid.UUID | None) -> None:
+    conn.defer(
+        "INSERT INTO mail_sources (event_id, offer_id, envelope) VALUES ($1, $2, $3) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        envelope.event_id,
+        offer_id,
+        encode(envelope).decode(),
+    )
+
+
+async def source(conn: Connection, event_id: uuid.UUID) -> Envelope[Any] | None:
+    raw = await conn.fetchval("SELECT envelope FROM mail_sources WHERE event_id = $1", event_id)
+    return decode(raw.encode()) if raw is not None else None
+
+
+async def offer_source(conn: Connection, offer_id: uuid.UUID) -> Envelope[Any] | None:
+    """The BadgeOffered an offer's email is composed from."""
+    raw = await conn.fetchval(
+        "SELECT envelope FROM mail_sources WHERE offer_id = $1 ORDER BY event_id LIMIT 1",
+        offer_id,
+    )
+    return decode(raw.encode()) if raw is not None else None
+
+
+async def first_invitation(conn: Connection, badge_class_id: uuid.UUID, email: str) -> bool:
+    """Whether this reviewer is invited to this badge for the first time (in log order)."""
+    return bool(
+        await conn.fetchval(
+            "INSERT INTO reviewer_invitations (badge_class_id, email) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING RETURNING true",
+            badge_class_id,
+            email.lower(),
+        )
+    )
+
+
+async def retry_pending(conn: Connection, email_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM email_retries WHERE email_id = $1", email_id))
+
+
+@dataclass(frozen=True)
+class Retry:
+    email_id: uuid.UUID
+    cause_event_id: uuid.UUID
+    source_event_id: uuid.UUID
+    kind: str
+    recipient: str
+    offer_id: uuid.UUID | None
+    attempt: int
+    stream_version: int
+    failing_since: datetime
+    next_attempt_at: datetime
+    last_error: str
+
+
+async def due_retries(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT email_id FROM email_retries WHERE next_attempt_at <= $1 "
+        "ORDER BY next_attempt_at, email_id LIMIT $2",
+        now,
+        limit,
+    )
+    return [row["email_id"] for row in rows]
+
+
+async def take_due_retry(conn: Connection, email_id: uuid.UUID, now: datetime) -> Retry | None:
+    """The retry, locked until commit; None when it is done, not due, or another notifier
+    process is at it."""
+    row = await conn.fetchrow(
+        "SELECT email_id, cause_event_id, source_event_id, kind, recipient, offer_id, attempt, "
+        "stream_version, failing_since, next_attempt_at, last_error "
+        "FROM email_retries WHERE email_id = $1 "
+        "AND next_attempt_at <= $2 FOR UPDATE SKIP LOCKED",
+        email_id,
+        now,
+    )
+    return Retry(**dict(row)) if row is not None else None
+
+
+async def badge(conn: Connection, badge_class_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT b.name, b.criteria, b.evidence_mode, b.task_count, o.name AS issuer "
+        "FROM badges b LEFT JOIN organisations o ON o.organisation_id = b.issuer_id "
+        "WHERE b.badge_class_id = $1",
+        badge_class_id,
+    )
+    return dict(row) if row is not None else None
+
+
+async def issuer_of_quest(conn: Connection, quest_id: uuid.UUID) -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT o.name FROM quests q JOIN organisations o ON o.organisation_id = q.issuer_id "
+        "WHERE q.quest_id = $1",
+        quest_id,
+    )
+    return name
+
+
+async def organiser_name(conn: Connection, organiser_id: uuid.UUID) -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT name FROM organisers WHERE organiser_id = $1", organiser_id
+    )
+    return name
+
+
+@dataclass(frozen=True)
+class FailedEmail:
+    email_id: uuid.UUID
+    kind: str
+    recipient: str
+    offer_id: uuid.UUID | None
+    source_event_id: uuid.UUID | None
+    recorded_at: datetime
+
+
+async def failed_in_window(conn: Connection, since: datetime, until: datetime) -> list[FailedEmail]:
+    """Emails recorded as failed in [since, until) that nothing has sent since: no resend of
+    them, and for an offer no later email of the same offer nor one being retried."""
+    rows = await conn.fetch(
+        """
+        SELECT e.email_id, e.kind, e.recipient, e.offer_id, e.recorded_at,
+               COALESCE(
+                   (SELECT s.event_id FROM mail_sources s WHERE s.event_id = e.cause_event_id),
+                   (SELECT r.source_event_id FROM email_resends r WHERE r.email_id = e.email_id),
+                   (SELECT s.event_id FROM mail_sources s
+                     WHERE e.kind = 'offer' AND s.offer_id = e.offer_id
+                     ORDER BY s.event_id LIMIT 1)
+               ) AS source_event_id
+        FROM emails e
+        WHERE e.status = 'failed' AND e.recorded_at >= $1 AND e.recorded_at < $2
+          AND NOT EXISTS (SELECT 1 FROM email_resends r WHERE r.resend_of = e.email_id)
+          AND NOT (e.offer_id IS NOT NULL AND e.kind = 'offer' AND (
+                EXISTS (SELECT 1 FROM emails l WHERE l.offer_id = e.offer_id
+                        AND l.kind = 'offer' AND l.recorded_at > e.recorded_at)
+                OR EXISTS (SELECT 1 FROM email_retries q WHERE q.offer_id = e.offer_id)))
+        ORDER BY e.recorded_at, e.email_id
+        """,
+        since,
+        until,
+    )
+    return [FailedEmail(**dict(row)) for row in rows]
