@@ -53,9 +53,11 @@ async def test_every_email_reads_on_a_phone(http, platform, organiser, infra, wa
     mails.append(("quest-offer-email", quest_offer))
     start = first_link(quest_offer, f"{badges}/claim/", f"{evidence}/quests/start/")
     if "/claim/" in start:
-        start = (await http.get(start, headers=JSON)).json()["quest_url"]
+        claim = (await http.get(start, headers=JSON)).json()
+        assert "quest_url" in claim, claim
+        start = claim["quest_url"]
     async with httpx.AsyncClient(timeout=30) as learner_browser:
-        started = await learner_browser.get(start, headers=JSON)
+        started = await learner_browser.post(start, headers=JSON)
         assert started.status_code == 200, started.text
         quest_url = started.json()["quest_url"]
         quest = (await learner_browser.get(quest_url, headers=JSON)).json()
