@@ -1,0 +1,116 @@
+"""One body limit, enforced while the body streams in and before anything parses it.
+
+JSON and form bodies are held to 64 KiB; multipart bodies (file uploads) to the service's own
+upload limit. A body over its limit is answered 413, whether it declared its length or came
+chunked: the parsers never see more than the limit, and no handler runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.kernel.web.answers import error_answer
+
+JSON_BODY_LIMIT = 64 * 1024
+# A route that takes more (a bulk issue of 10,000 addresses) says so in its OpenAPI operation.
+LIMIT_KEY = "x-body-limit"
+
+
+def body_limit(max_bytes: int) -> dict[str, Any]:
+    """`openapi_extra=` for a route whose JSON body may be larger than 64 KiB."""
+    return {LIMIT_KEY: max_bytes}
+
+
+def _kib(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size // 1024} KiB"
+
+
+class BodyLimit:
+    def __init__(
+        self,
+        app: ASGIApp,
+        service: str,
+        max_upload_bytes: int,
+        router: Router | None = None,
+        max_bytes: int = JSON_BODY_LIMIT,
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.router = router
+        self.max_bytes = max_bytes
+        self.max_upload_bytes = max(max_upload_bytes, max_bytes)
+
+    def limit_for(self, scope: Scope, headers: Headers) -> int:
+        content_type = headers.get("content-type", "").lower()
+        if content_type.startswith("multipart/form-data"):
+            return self.max_upload_bytes
+        for route in self.router.routes if self.router else ():
+            if route.matches(scope)[0] == Match.FULL:
+                declared = (getattr(route, "openapi_extra", None) or {}).get(LIMIT_KEY)
+                return int(declared) if declared else self.max_bytes
+        return self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        limit = self.limit_for(scope, headers)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, headers, limit, send)
+            return
+        received = 0
+        too_large = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    raise BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            # The framework turns a failed read into its own 400 "error parsing the body":
+            # once the body was over the limit, the client hears 413 instead.
+            if too_large and not started:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            # Whatever the reader made of the interrupted body, it is the 413 that stands.
+            if not too_large:
+                raise
+        if too_large and not started:
+            await self._refuse(scope, headers, limit, send)
+
+    async def _refuse(self, scope: Scope, headers: Headers, limit: int, send: Send) -> None:
+        response = error_answer(
+            headers,
+            413,
+            f"the request body is larger than {limit} bytes ({_kib(limit)})",
+            service=self.service,
+            headers={"Connection": "close"},
+        )
+        await response(scope, _nothing, send)
+
+
+class BodyTooLarge(Exception):
+    """Raised into the parser reading the body, so it stops reading."""
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
