@@ -37,15 +37,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
-        retry_after = error.retry_after if isinstance(error, ServiceUnavailable) else None
-        if retry_after is not None:
-            log.warning("%s %s: 503, %s", request.method, request.url.path, error.message)
+        return error_answer(request.headers, error.status_code, error.message, service=service)
+
+    # Its own handler, so a service that tells its refusals its own way (evidence's pages)
+    # still answers an outage with Retry-After.
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(request: Request, error: ServiceUnavailable) -> Response:
+        log.warning("%s %s: 503, %s", request.method, request.url.path, error.message)
         return error_answer(
-            request.headers,
-            error.status_code,
-            error.message,
-            service=service,
-            retry_after=retry_after,
+            request.headers, 503, error.message, service=service, retry_after=error.retry_after
         )
 
     @app.exception_handler(RequestValidationError)

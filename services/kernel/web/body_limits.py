@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.kernel.web.answers import error_answer
 
 JSON_BODY_LIMIT = 64 * 1024
+# A refused body is read on (and dropped) up to this much, so that the 413 reaches the client.
+DRAIN_LIMIT = 64 * 1024 * 1024
 # A route that takes more (a bulk issue of 10,000 addresses) says so in its OpenAPI operation.
 LIMIT_KEY = "x-body-limit"
 
@@ -62,17 +64,21 @@ class BodyLimit:
         limit = self.limit_for(scope, headers)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
+            if int(declared) <= DRAIN_LIMIT:
+                await self._drain(receive, 0)
             await self._refuse(scope, headers, limit, send)
             return
         received = 0
         too_large = False
+        body_done = False
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received, too_large, body_done
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     too_large = True
                     raise BodyTooLarge
@@ -95,7 +101,18 @@ class BodyLimit:
             if not too_large:
                 raise
         if too_large and not started:
+            if not body_done:
+                await self._drain(receive, received)
             await self._refuse(scope, headers, limit, send)
+
+    async def _drain(self, receive: Receive, received: int) -> None:
+        """Read the rest of the body and drop it, so the client, still sending, hears the 413:
+        closing on unread data resets the connection and loses the answer. Up to a bound."""
+        while received <= DRAIN_LIMIT:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+            received += len(message.get("body", b""))
 
     async def _refuse(self, scope: Scope, headers: Headers, limit: int, send: Send) -> None:
         response = error_answer(
