@@ -90,6 +90,10 @@ def sample_app() -> FastAPI:
     async def kafka_bounded() -> None:
         raise ServiceUnavailable("Kafka did not answer within 5 s; nothing was changed", 7)
 
+    @app.post("/sign-in", responses={429: {"description": "Too many sign-ins from here."}})
+    async def sign_in() -> None:
+        raise TooMany("too many requests")
+
     @app.get("/bug")
     async def bug() -> None:
         raise RuntimeError("a bug")
@@ -377,6 +381,10 @@ async def test_every_operation_documents_its_error_answers(client: httpx.AsyncCl
                 assert schema == {"$ref": "#/components/schemas/Error"}
             assert "Retry-After" in responses["503"]["headers"]
     assert "/" not in document["paths"] and "/docs" not in document["paths"]
+    # A route's own description of an answer stays; the kernel adds the body and the header.
+    limited = document["paths"]["/sign-in"]["post"]["responses"]["429"]
+    assert limited["description"] == "Too many sign-ins from here."
+    assert "Retry-After" in limited["headers"] and "application/json" in limited["content"]
 
 
 # -- finding 3: the API docs come from the service itself --------------------------------------

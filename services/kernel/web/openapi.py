@@ -83,7 +83,15 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             pages = _serves_pages(operation)
             for status, description in ERROR_STATUSES.items():
-                responses[status] = _error_response(status, description, pages)
+                ours = _error_response(status, description, pages)
+                declared = responses.get(status)
+                if declared is None or "HTTPValidationError" in str(declared):
+                    responses[status] = ours
+                else:
+                    # A route's own words for it stay; the body and headers are the kernel's.
+                    for key in ("content", "headers"):
+                        if key in ours:
+                            declared.setdefault(key, ours[key])
             if pages:
                 # A page answers JSON too, to clients that ask for it (what the page shows).
                 for answer in responses.values():
