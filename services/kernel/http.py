@@ -27,6 +27,7 @@ from services.kernel.web.outages import (
     RETRY_AFTER_SECONDS,
     what_is_down,
 )
+from services.kernel.web.route_notes import RouteNotes
 from services.kernel.web.security_headers import SecurityHeaders
 
 log = logging.getLogger("services.kernel.http")
@@ -166,22 +167,30 @@ def new_app(
     description: str,
     max_body_bytes: int = JSON_BODY_LIMIT,
     public_urls: Sequence[str] = (),
+    route_notes: RouteNotes | None = None,
 ) -> FastAPI:
     """The app a service adds its routes to.
 
     `max_body_bytes` is the service's upload limit (multipart bodies); every other body (JSON,
     forms) is held to 64 KiB. `public_urls` are the addresses people reach the service at
     (its settings' public URL): forms are accepted from these origins and the service's own.
+    `route_notes` tell what some routes answer besides JSON, or take more than 64 KiB of.
     """
     app = FastAPI(
         title=title, description=description, version="1.0.0", docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
-    document_errors(app)
+    document_errors(app, route_notes)
     add_home_and_docs(app)
     origins = [found for url in public_urls if (found := origin_of(url))]
     # Added innermost first: the security headers wrap everything, the 500 answer included.
-    app.add_middleware(BodyLimit, service=title, max_upload_bytes=max_body_bytes, router=app.router)
+    app.add_middleware(
+        BodyLimit,
+        service=title,
+        max_upload_bytes=max_body_bytes,
+        router=app.router,
+        notes=route_notes,
+    )
     app.add_middleware(OriginCheck, service=title, public_urls=origins)
     app.add_middleware(LastResort, service=title)
     app.add_middleware(SecurityHeaders, public_origins=origins)

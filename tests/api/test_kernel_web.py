@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from services.kernel.errors import Conflict, DomainError, Forbidden, ServiceUnavailable
 from services.kernel.http import new_app
-from services.kernel.web.body_limits import body_limit
 from services.kernel.web.origins import session_cookie_secure
+from services.kernel.web.route_notes import RouteNote
 
 PAGE = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -38,7 +38,11 @@ class Note(BaseModel):
 
 
 def sample_app() -> FastAPI:
-    app = new_app("Sample service", "A service for the tests.", 1024 * 1024, [PUBLIC])
+    notes = {
+        "POST /bulk": RouteNote(body_limit=512 * 1024, also_answers={200: "Nothing new."}),
+        "GET /image": RouteNote(media_types=("image/svg+xml",)),
+    }
+    app = new_app("Sample service", "A service for the tests.", 1024 * 1024, [PUBLIC], notes)
 
     @app.get("/things/{thing_id}")
     async def thing(thing_id: uuid.UUID) -> dict[str, str]:
@@ -52,7 +56,7 @@ def sample_app() -> FastAPI:
     async def add(note: Note) -> dict[str, str]:
         return {"text": note.text}
 
-    @app.post("/bulk", openapi_extra=body_limit(512 * 1024))
+    @app.post("/bulk", status_code=201)
     async def bulk(note: Note) -> dict[str, int]:
         return {"size": len(note.text)}
 
@@ -359,7 +363,7 @@ async def test_bodies_within_their_limit_are_read(client: httpx.AsyncClient) -> 
     small = await client.post("/things", json={"text": "a" * (60 * 1024)})
     assert small.status_code == 200
     bulk = await client.post("/bulk", json={"text": "a" * (300 * 1024)})
-    assert bulk.status_code == 200 and bulk.json() == {"size": 300 * 1024}
+    assert bulk.status_code == 201 and bulk.json() == {"size": 300 * 1024}
     upload = await client.post("/upload", files={"file": ("a.bin", b"x" * (900 * 1024))})
     assert upload.status_code == 200
 
@@ -381,6 +385,10 @@ async def test_every_operation_documents_its_error_answers(client: httpx.AsyncCl
                 assert schema == {"$ref": "#/components/schemas/Error"}
             assert "Retry-After" in responses["503"]["headers"]
     assert "/" not in document["paths"] and "/docs" not in document["paths"]
+    image = document["paths"]["/image"]["get"]["responses"]["200"]["content"]
+    assert list(image) == ["image/svg+xml"]
+    bulk = document["paths"]["/bulk"]["post"]["responses"]
+    assert bulk["201"] and bulk["200"]["description"] == "Nothing new."
     # A route's own description of an answer stays; the kernel adds the body and the header.
     limited = document["paths"]["/sign-in"]["post"]["responses"]["429"]
     assert limited["description"] == "Too many sign-ins from here."

@@ -34,14 +34,32 @@ from services.kernel.errors import BadRequest, DomainError, Forbidden, NotFound
 from services.kernel.http import new_app
 from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
-from services.kernel.web.body_limits import body_limit
-from services.kernel.web.openapi import answers_in
+from services.kernel.web.route_notes import RouteNote
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # An image opened on its own must not run or load anything, whatever slipped through.
 SAFE_IMAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     "X-Content-Type-Options": "nosniff",
+}
+# What the OpenAPI document and the body limit need to know beyond the routes' own signatures.
+IMAGES = ("image/png", "image/svg+xml")
+ROUTE_NOTES = {
+    "GET /ob/issuers/{issuer_id}": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/issuers/{issuer_id}/revocations": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/badge-classes/{badge_class_id}": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/badge-classes/{badge_class_id}/image": RouteNote(media_types=IMAGES),
+    "GET /ob/assertions/{assertion_id}": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/assertions/{assertion_id}/baked": RouteNote(media_types=IMAGES),
+    "GET /v1/badges/{badge_class_id}/open-link/qr.png": RouteNote(media_types=("image/png",)),
+    "GET /v1/badges/{badge_class_id}/open-link/qr.svg": RouteNote(media_types=("image/svg+xml",)),
+    # 10,000 addresses as JSON are more than 64 KiB; a retry or no valid address creates nothing.
+    "POST /v1/badges/{badge_class_id}/offers": RouteNote(
+        also_answers={200: "Nothing new was issued."}, body_limit=MAX_BODY_BYTES
+    ),
+    "POST /v1/badges/{badge_class_id}/offers/csv": RouteNote(
+        also_answers={200: "Nothing new was issued."}
+    ),
 }
 
 
@@ -152,9 +170,6 @@ class RevokeIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1_000)
 
 
-# What an issue answers when it creates nothing: a retry, or no valid address.
-REPLAYED: dict[int | str, dict[str, Any]] = {200: {"description": "Nothing new was issued."}}
-
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -190,6 +205,7 @@ def build_app(
         "take `Authorization: Bearer obk_...`.",
         max_body_bytes=MAX_BODY_BYTES,
         public_urls=[public_url],
+        route_notes=ROUTE_NOTES,
     )
     app.state.runtime = runtime
 
@@ -281,13 +297,7 @@ def build_app(
         status = 201 if result.created else 200
         return JSONResponse(body, status_code=status)
 
-    @app.post(
-        "/v1/badges/{badge_class_id}/offers",
-        tags=["issuing"],
-        status_code=201,
-        responses=REPLAYED,
-        openapi_extra=body_limit(MAX_BODY_BYTES),
-    )
+    @app.post("/v1/badges/{badge_class_id}/offers", tags=["issuing"], status_code=201)
     async def offer_to_emails(
         badge_class_id: uuid.UUID,
         body: EmailsIn,
@@ -306,12 +316,7 @@ def build_app(
             raise Invalid(str(error)) from error
         return await issue(badge_class_id, organiser, parsed, idempotency_key)
 
-    @app.post(
-        "/v1/badges/{badge_class_id}/offers/csv",
-        tags=["issuing"],
-        status_code=201,
-        responses=REPLAYED,
-    )
+    @app.post("/v1/badges/{badge_class_id}/offers/csv", tags=["issuing"], status_code=201)
     async def offer_to_csv(
         badge_class_id: uuid.UUID,
         file: UploadFile,
@@ -351,11 +356,7 @@ def build_app(
             "claims": badge.open_link_claims,
         }
 
-    @app.get(
-        "/v1/badges/{badge_class_id}/open-link/qr.png",
-        tags=["issuing"],
-        responses=answers_in("image/png"),
-    )
+    @app.get("/v1/badges/{badge_class_id}/open-link/qr.png", tags=["issuing"])
     async def open_link_png(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> Response:
         badge = await owned(badge_class_id, organiser)
         return Response(
@@ -364,11 +365,7 @@ def build_app(
             headers={"Content-Disposition": f'attachment; filename="badge-{badge_class_id}.png"'},
         )
 
-    @app.get(
-        "/v1/badges/{badge_class_id}/open-link/qr.svg",
-        tags=["issuing"],
-        responses=answers_in("image/svg+xml"),
-    )
+    @app.get("/v1/badges/{badge_class_id}/open-link/qr.svg", tags=["issuing"])
     async def open_link_svg(badge_class_id: uuid.UUID, organiser: CurrentOrganiser) -> Response:
         badge = await owned(badge_class_id, organiser)
         return Response(
@@ -414,7 +411,7 @@ def build_app(
 
     # -- public: Open Badges documents ---------------------------------------------------------
 
-    @app.get("/ob/issuers/{issuer_id}", tags=["open badges"], responses=answers_in(MEDIA_TYPE))
+    @app.get("/ob/issuers/{issuer_id}", tags=["open badges"])
     async def issuer(issuer_id: uuid.UUID) -> JSONResponse:
         async with runtime.pool.acquire() as conn:
             found = await read_models.get_issuer(conn, issuer_id)
@@ -422,11 +419,7 @@ def build_app(
             raise NotFound("issuer not found")
         return _json_ld(issuer_profile(urls, found))
 
-    @app.get(
-        "/ob/issuers/{issuer_id}/revocations",
-        tags=["open badges"],
-        responses=answers_in(MEDIA_TYPE),
-    )
+    @app.get("/ob/issuers/{issuer_id}/revocations", tags=["open badges"])
     async def revocations(issuer_id: uuid.UUID) -> JSONResponse:
         async with runtime.pool.acquire() as conn:
             if await read_models.get_issuer(conn, issuer_id) is None:
@@ -434,17 +427,11 @@ def build_app(
             revoked = await read_models.revoked_assertions(conn, issuer_id)
         return _json_ld(revocation_list(urls, issuer_id, revoked))
 
-    @app.get(
-        "/ob/badge-classes/{badge_class_id}", tags=["open badges"], responses=answers_in(MEDIA_TYPE)
-    )
+    @app.get("/ob/badge-classes/{badge_class_id}", tags=["open badges"])
     async def badge_class(badge_class_id: uuid.UUID) -> JSONResponse:
         return _json_ld(badge_class_document(urls, await public_badge(badge_class_id)))
 
-    @app.get(
-        "/ob/badge-classes/{badge_class_id}/image",
-        tags=["open badges"],
-        responses=answers_in("image/png", "image/svg+xml"),
-    )
+    @app.get("/ob/badge-classes/{badge_class_id}/image", tags=["open badges"])
     async def badge_image(badge_class_id: uuid.UUID) -> Response:
         badge = await public_badge(badge_class_id)
         data = blobs.get(badge.image.sha256)
@@ -467,12 +454,7 @@ def build_app(
             raise NotFound("assertion not found")
         return found
 
-    @app.get(
-        "/ob/assertions/{assertion_id}",
-        tags=["open badges"],
-        response_model=None,
-        responses=answers_in(MEDIA_TYPE),
-    )
+    @app.get("/ob/assertions/{assertion_id}", tags=["open badges"], response_model=None)
     async def assertion(assertion_id: uuid.UUID, request: Request) -> Response:
         """JSON-LD for verifiers; people's browsers are sent to the badge page."""
         found = await load_assertion(assertion_id)
@@ -484,11 +466,7 @@ def build_app(
             return gone
         return _json_ld(assertion_document(urls, found))
 
-    @app.get(
-        "/ob/assertions/{assertion_id}/baked",
-        tags=["open badges"],
-        responses=answers_in("image/png", "image/svg+xml"),
-    )
+    @app.get("/ob/assertions/{assertion_id}/baked", tags=["open badges"])
     async def baked(assertion_id: uuid.UUID) -> Response:
         """The badge image with its Assertion baked in, to download and keep."""
         found = await load_assertion(assertion_id)

@@ -7,24 +7,16 @@ chunked: the parsers never see more than the limit, and no handler runs.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.datastructures import Headers
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.kernel.web.answers import error_answer
+from services.kernel.web.route_notes import RouteNotes
 
 JSON_BODY_LIMIT = 64 * 1024
 # A refused body is read on (and dropped) up to this much, so that the 413 reaches the client.
 DRAIN_LIMIT = 64 * 1024 * 1024
-# A route that takes more (a bulk issue of 10,000 addresses) says so in its OpenAPI operation.
-LIMIT_KEY = "x-body-limit"
-
-
-def body_limit(max_bytes: int) -> dict[str, Any]:
-    """`openapi_extra=` for a route whose JSON body may be larger than 64 KiB."""
-    return {LIMIT_KEY: max_bytes}
 
 
 def _kib(size: int) -> str:
@@ -38,11 +30,18 @@ class BodyLimit:
         service: str,
         max_upload_bytes: int,
         router: Router | None = None,
+        notes: RouteNotes | None = None,
         max_bytes: int = JSON_BODY_LIMIT,
     ) -> None:
         self.app = app
         self.service = service
         self.router = router
+        # A route that takes more (a bulk issue of 10,000 addresses) says so in its note.
+        self.larger = {
+            operation: note.body_limit
+            for operation, note in (notes or {}).items()
+            if note.body_limit is not None
+        }
         self.max_bytes = max_bytes
         self.max_upload_bytes = max(max_upload_bytes, max_bytes)
 
@@ -50,10 +49,11 @@ class BodyLimit:
         content_type = headers.get("content-type", "").lower()
         if content_type.startswith("multipart/form-data"):
             return self.max_upload_bytes
-        for route in self.router.routes if self.router else ():
-            if route.matches(scope)[0] == Match.FULL:
-                declared = (getattr(route, "openapi_extra", None) or {}).get(LIMIT_KEY)
-                return int(declared) if declared else self.max_bytes
+        if self.larger and self.router is not None:
+            for route in self.router.routes:
+                if route.matches(scope)[0] == Match.FULL:
+                    operation = f"{scope['method']} {getattr(route, 'path', '')}"
+                    return self.larger.get(operation, self.max_bytes)
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from services.kernel.web.route_notes import RouteNotes, apply_to_operation
+
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "type": "object",
@@ -70,16 +72,19 @@ def _serves_pages(operation: dict[str, Any]) -> bool:
     return any("text/html" in (answer.get("content") or {}) for answer in success)
 
 
-def complete(schema: dict[str, Any]) -> dict[str, Any]:
+def complete(schema: dict[str, Any], notes: RouteNotes | None = None) -> dict[str, Any]:
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
     # FastAPI's own 422 shape is not what the kernel answers.
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    for item in schema.get("paths", {}).values():
-        for operation in item.values():
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            note = (notes or {}).get(f"{method.upper()} {path}")
+            if note is not None:
+                apply_to_operation(note, operation)
             responses = operation["responses"]
             pages = _serves_pages(operation)
             for status, description in ERROR_STATUSES.items():
@@ -101,7 +106,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def document_errors(app: FastAPI) -> None:
+def document_errors(app: FastAPI, notes: RouteNotes | None = None) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = complete(
@@ -110,13 +115,9 @@ def document_errors(app: FastAPI) -> None:
                     version=app.version,
                     description=app.description,
                     routes=app.routes,
-                )
+                ),
+                notes,
             )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def answers_in(*media_types: str) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route whose success is not JSON: a JSON-LD document, an image."""
-    return {200: {"content": {media_type: {} for media_type in media_types}}}
