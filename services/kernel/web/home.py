@@ -17,7 +17,7 @@ def add_home_and_docs(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     async def home(request: Request) -> Response:
         if wants_html(request.headers):
-            return render("home.html", service=app.title, description=app.description)
+            return render("kernel/home.html", service=app.title, description=app.description)
         return JSONResponse(
             {
                 "service": app.title,
@@ -30,4 +30,4 @@ def add_home_and_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
-        return render("docs.html", service=app.title, openapi_url=app.openapi_url)
+        return render("kernel/docs.html", service=app.title, openapi_url=app.openapi_url)

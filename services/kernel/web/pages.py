@@ -1,4 +1,8 @@
-"""The kernel's pages, in one style: a service's home page, its API docs and error pages."""
+"""The kernel's pages, in one style: a service's home page, its API docs and error pages.
+
+A service's own pages can share the style: add `TEMPLATE_DIR` to its template folders and
+`{% extends "kernel/base.html" %}` (blocks `title`, `head`, `main`; `/static/page.css`).
+"""
 
 from __future__ import annotations
 
@@ -47,7 +51,7 @@ def error_page(
     retry_after: int | None = None,
 ) -> HTMLResponse:
     return render(
-        "error.html",
+        "kernel/error.html",
         status,
         service=service,
         status=status,
