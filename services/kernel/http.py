@@ -31,6 +31,9 @@ from services.kernel.web.route_notes import RouteNotes
 from services.kernel.web.security_headers import SecurityHeaders
 
 log = logging.getLogger("services.kernel.http")
+ADDRESS_NOT_VALID = (
+    "this address is not complete or not valid: check that you opened the whole link"
+)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -66,8 +69,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 service=service,
                 details=details,
             )
+        # An address a person opened (a link cut short, an id mistyped) is told as such.
+        in_address = all(item["where"].startswith(("path", "query")) for item in details)
         return error_answer(
-            request.headers, 422, "the request is not valid", service=service, details=details
+            request.headers,
+            422,
+            "the request is not valid",
+            service=service,
+            details=details,
+            page_message=ADDRESS_NOT_VALID if in_address else None,
         )
 
     @app.exception_handler(asyncpg.DataError)

@@ -154,6 +154,10 @@ async def test_browsers_get_a_page_for_every_error(client: httpx.AsyncClient) ->
         # A way back: every error page links home.
         assert 'href="/"' in answer.text, path
         assert '<link rel="stylesheet" href="/static/page.css">' in answer.text
+    cut_short = await client.get("/things/not-a-uuid", headers=PAGE)
+    assert "opened the whole link" in cut_short.text
+    icon = await client.get("/favicon.ico", headers=PAGE)
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
     wrong = await client.post("/things", content=b"{", headers={**PAGE, "content-type": "x/y"})
     assert wrong.status_code in (400, 422) and is_page(wrong)
 

@@ -28,8 +28,10 @@ def error_answer(
     details: Any = None,
     headers: Mapping[str, str] | None = None,
     retry_after: int | None = None,
+    page_message: str | None = None,
 ) -> Response:
-    """JSON `{"error", "details"}` unless the client is a browser, which gets a page."""
+    """JSON `{"error", "details"}` unless the client is a browser, which gets a page (saying
+    `page_message` where a person needs other words than a program)."""
     if wants_html(request_headers):
         lines = (
             [f"{item['where']}: {item['problem']}" for item in details if isinstance(item, dict)]
@@ -37,7 +39,11 @@ def error_answer(
             else []
         )
         response: Response = error_page(
-            status, message, service=service, details=lines, retry_after=retry_after
+            status,
+            page_message or message,
+            service=service,
+            details=lines,
+            retry_after=retry_after,
         )
     else:
         response = error_json(status, message, details)

@@ -4,7 +4,7 @@ served from the service itself, so the docs work on a network without internet) 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.kernel.web.negotiation import wants_html
@@ -27,6 +27,11 @@ def add_home_and_docs(app: FastAPI) -> None:
                 "health": "/health",
             }
         )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        # Browsers ask every site for one; the answer is an icon, not a 404 page.
+        return FileResponse(STATIC_DIR / "swagger-ui" / "favicon-32x32.png", media_type="image/png")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
