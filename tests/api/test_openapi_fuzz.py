@@ -13,7 +13,7 @@ import pytest
 from tests.support import Platform, bearer, wait_for
 
 # Bounded: a few minutes for the four services together on a small machine.
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 25
 CONFIG = Path(__file__).parent / "schemathesis.toml"
 # Each run gets an organiser of its own: the fuzzer may revoke the key it runs with (it is an
 # organiser's right), which must not leave the next service's run unauthenticated.
