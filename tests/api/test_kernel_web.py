@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from services.kernel.errors import Conflict, DomainError, Forbidden, ServiceUnavailable
 from services.kernel.http import new_app
+from services.kernel.organisers import CurrentOrganiser
 from services.kernel.web.origins import session_cookie_secure
 from services.kernel.web.route_notes import RouteNote
 
@@ -67,6 +68,10 @@ def sample_app() -> FastAPI:
     @app.post("/upload")
     async def upload(file: UploadFile) -> dict[str, int]:
         return {"size": len(await file.read())}
+
+    @app.get("/mine")
+    async def mine(organiser: CurrentOrganiser) -> dict[str, str]:
+        return {"organisation": str(organiser.organisation_id)}
 
     @app.get("/refused/{status}")
     async def refused(status: int) -> None:
@@ -389,6 +394,10 @@ async def test_every_operation_documents_its_error_answers(client: httpx.AsyncCl
                 assert schema == {"$ref": "#/components/schemas/Error"}
             assert "Retry-After" in responses["503"]["headers"]
     assert "/" not in document["paths"] and "/docs" not in document["paths"]
+    # Operations that take an organiser's key say so (and nothing else does).
+    assert document["components"]["securitySchemes"]["OrganiserKey"]["scheme"] == "bearer"
+    assert document["paths"]["/mine"]["get"]["security"] == [{"OrganiserKey": []}]
+    assert "security" not in document["paths"]["/things"]["get"]
     image = document["paths"]["/image"]["get"]["responses"]["200"]["content"]
     assert list(image) == ["image/svg+xml"]
     bulk = document["paths"]["/bulk"]["post"]["responses"]

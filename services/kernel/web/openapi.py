@@ -3,11 +3,14 @@ answers the kernel gives any request (with their one body shape), 503 included."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
+from services.kernel.organisers import CurrentOrganiser
 from services.kernel.web.route_notes import RouteNotes, apply_to_operation
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -43,6 +46,13 @@ ERROR_STATUSES = {
     "503": "A dependency is unavailable for a moment: try again after `Retry-After` seconds.",
 }
 
+# Organiser endpoints say so, so the API docs offer "Authorize" and clients know what to send.
+ORGANISER_KEY = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An organiser API key, `obk_...` (`bootstrap` prints the first one).",
+}
+
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
@@ -72,8 +82,16 @@ def _serves_pages(operation: dict[str, Any]) -> bool:
     return any("text/html" in (answer.get("content") or {}) for answer in success)
 
 
-def complete(schema: dict[str, Any], notes: RouteNotes | None = None) -> dict[str, Any]:
-    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+def complete(
+    schema: dict[str, Any],
+    notes: RouteNotes | None = None,
+    keyed: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """`keyed`: the operations ("GET /v1/badges") that take an organiser's API key."""
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    if keyed:
+        components.setdefault("securitySchemes", {})["OrganiserKey"] = ORGANISER_KEY
     schemas["Error"] = ERROR_SCHEMA
     # FastAPI's own 422 shape is not what the kernel answers.
     schemas.pop("HTTPValidationError", None)
@@ -82,6 +100,8 @@ def complete(schema: dict[str, Any], notes: RouteNotes | None = None) -> dict[st
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if f"{method.upper()} {path}" in keyed:
+                operation.setdefault("security", [{"OrganiserKey": []}])
             note = (notes or {}).get(f"{method.upper()} {path}")
             if note is not None:
                 apply_to_operation(note, operation)
@@ -106,6 +126,21 @@ def complete(schema: dict[str, Any], notes: RouteNotes | None = None) -> dict[st
     return schema
 
 
+def _needs(dependant: Dependant, call: Any) -> bool:
+    return any(d.call is call or _needs(d, call) for d in dependant.dependencies)
+
+
+def keyed_operations(app: FastAPI) -> frozenset[str]:
+    # The dependency behind `CurrentOrganiser`: a route asking for one takes a key.
+    call = get_args(CurrentOrganiser)[1].dependency
+    return frozenset(
+        f"{method} {route.path_format}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and _needs(route.dependant, call)
+        for method in route.methods or ()
+    )
+
+
 def document_errors(app: FastAPI, notes: RouteNotes | None = None) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -117,6 +152,7 @@ def document_errors(app: FastAPI, notes: RouteNotes | None = None) -> None:
                     routes=app.routes,
                 ),
                 notes,
+                keyed_operations(app),
             )
         return app.openapi_schema
 
