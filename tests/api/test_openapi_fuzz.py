@@ -52,6 +52,7 @@ def fuzz(platform: Platform, service: str, key: str, report: Path) -> tuple[int,
         ],
         capture_output=True,
         text=True,
+        cwd=report.parent,  # whatever the tool writes stays in the test's own folder
         timeout=600,
         check=False,
     )
