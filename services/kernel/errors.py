@@ -31,3 +31,16 @@ class Conflict(DomainError):
 
 class Unauthenticated(DomainError):
     status_code = 401
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (Kafka, PostgreSQL) cannot be reached in time: try again shortly.
+
+    Nothing was changed; the answer is 503 with `Retry-After: retry_after` seconds.
+    """
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

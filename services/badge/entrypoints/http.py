@@ -42,12 +42,32 @@ from services.kernel.errors import BadRequest, Conflict, DomainError, Forbidden,
 from services.kernel.http import new_app
 from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
+from services.kernel.web.route_notes import RouteNote
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # An image opened on its own must not run or load anything, whatever slipped through.
 SAFE_IMAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     "X-Content-Type-Options": "nosniff",
+}
+# What the OpenAPI document and the body limit need to know beyond the routes' own signatures.
+IMAGES = ("image/png", "image/svg+xml")
+ROUTE_NOTES = {
+    "GET /ob/issuers/{issuer_id}": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/issuers/{issuer_id}/revocations": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/badge-classes/{badge_class_id}": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/badge-classes/{badge_class_id}/image": RouteNote(media_types=IMAGES),
+    "GET /ob/assertions/{assertion_id}": RouteNote(media_types=(MEDIA_TYPE,)),
+    "GET /ob/assertions/{assertion_id}/baked": RouteNote(media_types=IMAGES),
+    "GET /v1/badges/{badge_class_id}/open-link/qr.png": RouteNote(media_types=("image/png",)),
+    "GET /v1/badges/{badge_class_id}/open-link/qr.svg": RouteNote(media_types=("image/svg+xml",)),
+    # 10,000 addresses as JSON are more than 64 KiB; a retry or no valid address creates nothing.
+    "POST /v1/badges/{badge_class_id}/offers": RouteNote(
+        also_answers={200: "Nothing new was issued."}, body_limit=MAX_BODY_BYTES
+    ),
+    "POST /v1/badges/{badge_class_id}/offers/csv": RouteNote(
+        also_answers={200: "Nothing new was issued."}
+    ),
 }
 
 
@@ -216,6 +236,8 @@ def build_app(
         "as a QR code or a link, and host their Open Badges 2.0 documents. Organiser endpoints "
         "take `Authorization: Bearer obk_...`.",
         max_body_bytes=MAX_BODY_BYTES,
+        public_urls=[public_url],
+        route_notes=ROUTE_NOTES,
     )
     app.state.runtime = runtime
     app.include_router(offer_resends.router)

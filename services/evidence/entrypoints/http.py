@@ -151,6 +151,7 @@ def build_app(
         "Evidence quests: learners show their work for each task; it is approved by the learner, "
         "by peers or by the organisers, and the badge follows.",
         max_body_bytes=MAX_UPLOAD + 64 * 1024,
+        public_urls=[public_url],
     )
     app.state.runtime = runtime
     sessions = Sessions(session_secrets, secure=secure_cookies)
