@@ -119,7 +119,9 @@ class PlaylistOut(BaseModel):
 class NewOrganiser(Body):
     name: Title
     email: EmailStr
-    admin: bool = Field(default=False, description="Make them an admin of the organisation too.")
+    admin: bool = Field(
+        default=False, strict=True, description="Make them an admin of the organisation too."
+    )
 
 
 class OrganiserKeyOut(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Header, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from contracts.badge import BlobRef, EvidenceTask, OpenLink
 from services.badge import service_layer
@@ -158,23 +159,23 @@ class PeersIn(BaseModel):
 class BadgeChanges(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
-    criteria: str | None = Field(
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    description: str | SkipJsonSchema[None] = Field(default=None, max_length=10_000)
+    criteria: str | SkipJsonSchema[None] = Field(
         default=None,
         max_length=10_000,
         description="What earns the badge, in words (the BadgeClass's `criteria.narrative`).",
     )
-    criteria_narrative: str | None = Field(
+    criteria_narrative: str | SkipJsonSchema[None] = Field(
         default=None, max_length=10_000, description="The same as `criteria` (give one of them)."
     )
     expires_after_days: int | None = Field(
         default=None, ge=1, le=36_500, description="Days an award stays valid; null: forever."
     )
-    evidence_mode: Literal["none", "self", "peer", "organiser"] | None = None
-    open_link: OpenLink | None = None
-    tasks: list[TaskIn] | None = Field(default=None, max_length=20)
-    peer_approvals: int | None = Field(default=None, ge=1, le=10)
+    evidence_mode: Literal["none", "self", "peer", "organiser"] | SkipJsonSchema[None] = None
+    open_link: OpenLink | SkipJsonSchema[None] = None
+    tasks: list[TaskIn] | SkipJsonSchema[None] = Field(default=None, max_length=20)
+    peer_approvals: int | SkipJsonSchema[None] = Field(default=None, ge=1, le=10)
 
     @model_validator(mode="after")
     def _one_criteria(self) -> BadgeChanges:
@@ -192,12 +193,25 @@ class BadgeChanges(BaseModel):
 
 
 class EmailsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One address (`email`) or a list of them (`emails`): one of the two, not both."""
 
-    email: str | None = Field(default=None, max_length=320)
-    emails: list[Annotated[str, Field(max_length=320)]] | None = Field(
-        default=None, max_length=recipients.MAX_ROWS
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["email"]}, {"required": ["emails"]}]},
     )
+
+    email: str | SkipJsonSchema[None] = Field(default=None, max_length=320)
+    emails: list[Annotated[str, Field(max_length=320)]] | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=recipients.MAX_ROWS
+    )
+
+    @model_validator(mode="after")
+    def _email_or_emails(self) -> EmailsIn:
+        if self.model_fields_set != {"email"} and self.model_fields_set != {"emails"}:
+            raise ValueError("give `email` (one address) or `emails` (a list), one of the two")
+        if self.email is None and self.emails is None:
+            raise ValueError("`email` or `emails` cannot be null")
+        return self
 
 
 class RevokeIn(BaseModel):
@@ -347,9 +361,7 @@ def build_app(
         """Issue to one address (`email`) or many (`emails`, up to 10,000). Each valid address
         gets a personal, single-use claim link by email; invalid ones come back in `rejected`
         with their row number (1 = the first) and reason."""
-        emails = ([body.email] if body.email is not None else []) + (body.emails or [])
-        if not emails:
-            raise Invalid("give `email` or `emails`")
+        emails = [body.email] if body.email is not None else list(body.emails or [])
         try:
             parsed = recipients.from_list(emails)
         except recipients.UnreadableRecipients as error:

@@ -44,6 +44,7 @@ from services.kernel.errors import (
 )
 from services.kernel.http import new_app
 from services.kernel.organisers import CurrentOrganiser, authenticate
+from services.kernel.web.answers import error_answer
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -159,8 +160,13 @@ def build_app(
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> Response:
-        if _wants_json(request) or request.url.path.startswith("/v1/"):
+        if _wants_json(request):
             return JSONResponse({"error": error.message}, status_code=error.status_code)
+        if request.url.path.startswith("/v1/"):
+            # The organisers' API: JSON, or the kernel's page to a browser (not the learners').
+            return error_answer(
+                request.headers, error.status_code, error.message, service="evidence"
+            )
         if isinstance(error, Unauthenticated | LinkExpired):
             return _sign_in_page(request, error.message, status_code=error.status_code)
         return _message(
