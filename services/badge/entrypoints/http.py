@@ -156,32 +156,43 @@ class PeersIn(BaseModel):
     emails: list[Annotated[str, Field(max_length=320)]] = Field(min_length=1, max_length=200)
 
 
-class BadgeChanges(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
-    description: str | SkipJsonSchema[None] = Field(default=None, max_length=10_000)
-    criteria: str | SkipJsonSchema[None] = Field(
-        default=None,
+Criteria = Annotated[
+    str,
+    Field(
         max_length=10_000,
         description="What earns the badge, in words (the BadgeClass's `criteria.narrative`).",
+    ),
+]
+
+
+class BadgeChanges(BaseModel):
+    """Fields left out stay as they are. Only `expires_after_days` takes null (never expires):
+    the others cannot be emptied that way, so their schema shows them as not nullable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"not": {"required": ["criteria", "criteria_narrative"]}},
     )
-    criteria_narrative: str | SkipJsonSchema[None] = Field(
-        default=None, max_length=10_000, description="The same as `criteria` (give one of them)."
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    description: Annotated[str, Field(max_length=10_000)] | SkipJsonSchema[None] = None
+    criteria: Criteria | SkipJsonSchema[None] = None
+    criteria_narrative: Criteria | SkipJsonSchema[None] = Field(
+        default=None, description="The same as `criteria` (give one of them)."
     )
     expires_after_days: int | None = Field(
         default=None, ge=1, le=36_500, description="Days an award stays valid; null: forever."
     )
     evidence_mode: Literal["none", "self", "peer", "organiser"] | SkipJsonSchema[None] = None
     open_link: OpenLink | SkipJsonSchema[None] = None
-    tasks: list[TaskIn] | SkipJsonSchema[None] = Field(default=None, max_length=20)
-    peer_approvals: int | SkipJsonSchema[None] = Field(default=None, ge=1, le=10)
+    tasks: Annotated[list[TaskIn], Field(max_length=20)] | SkipJsonSchema[None] = None
+    peer_approvals: Annotated[int, Field(ge=1, le=10)] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _one_criteria(self) -> BadgeChanges:
-        both = {"criteria", "criteria_narrative"} <= self.model_fields_set
-        if both and self.criteria != self.criteria_narrative:
-            raise ValueError("give `criteria` or `criteria_narrative`, not two different texts")
+        if {"criteria", "criteria_narrative"} <= self.model_fields_set:
+            raise ValueError("give `criteria` or `criteria_narrative` (the same field), not both")
         return self
 
     def changes(self) -> dict[str, Any]:
@@ -192,6 +203,9 @@ class BadgeChanges(BaseModel):
         return given
 
 
+Address = Annotated[str, Field(max_length=320)]
+
+
 class EmailsIn(BaseModel):
     """One address (`email`) or a list of them (`emails`): one of the two, not both."""
 
@@ -200,10 +214,11 @@ class EmailsIn(BaseModel):
         json_schema_extra={"oneOf": [{"required": ["email"]}, {"required": ["emails"]}]},
     )
 
-    email: str | SkipJsonSchema[None] = Field(default=None, max_length=320)
-    emails: list[Annotated[str, Field(max_length=320)]] | SkipJsonSchema[None] = Field(
-        default=None, min_length=1, max_length=recipients.MAX_ROWS
-    )
+    email: Address | SkipJsonSchema[None] = None
+    emails: (
+        Annotated[list[Address], Field(min_length=1, max_length=recipients.MAX_ROWS)]
+        | SkipJsonSchema[None]
+    ) = None
 
     @model_validator(mode="after")
     def _email_or_emails(self) -> EmailsIn:
