@@ -312,9 +312,11 @@ async def email_outcome(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     if event.kind != "offer" or event.offer_id is None:
         return
     sent = isinstance(event, EmailSent)
+    # Its own row, not an update of the offer's: the offer may not be committed yet.
     uow.conn.defer(
-        "UPDATE offers SET email_status = $2, email_detail = $3, email_attempts = $4 "
-        "WHERE offer_id = $1",
+        "INSERT INTO offer_emails (offer_id, status, detail, attempts) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (offer_id) DO UPDATE SET status = EXCLUDED.status, "
+        "detail = EXCLUDED.detail, attempts = EXCLUDED.attempts",
         event.offer_id,
         "sent" if sent else "failed",
         "" if isinstance(event, EmailSent) else event.reason,

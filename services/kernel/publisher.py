@@ -1,22 +1,59 @@
 """Appends events to Kafka safely: acks from all replicas, idempotent producer,
-key = aggregate id."""
+key = aggregate id; and knows, at any moment, whether Kafka can be reached at all."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from contracts import Envelope, encode
+from services.kernel.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+class WriteUnavailable(DomainError):
+    """A write that cannot be carried out now; nothing of it was kept. Answered with 503."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after_seconds: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class KafkaUnavailable(WriteUnavailable):
+    """Kafka did not take the write's events within the bound: the transaction rolls back."""
 
 
 class EventPublisher:
-    def __init__(self, bootstrap_servers: str, topic_for: dict[str, str]) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic_for: dict[str, str],
+        *,
+        write_timeout: float = 5.0,
+        probe_interval: float = 1.0,
+        appending: bool = True,
+    ) -> None:
         # topic_for maps a contract topic ("badge.events") to its namespaced name.
         self._topic_for = topic_for
+        # How long a write waits for Kafka to make progress before it gives up.
+        self.write_timeout = write_timeout
+        self._probe_interval = probe_interval
+        # False for a replay that must never add to the log (the verify command): what it
+        # would have appended is kept in `withheld` instead.
+        self._appending = appending
+        self.withheld: list[Envelope[Any]] = []
         # Events this process appended lately, kept though the transaction that emitted them
         # rolled back: when it is retried, its decisions are found here, not made (or, for an
         # email, carried out) again.
@@ -28,12 +65,58 @@ class EventPublisher:
             linger_ms=0,
             request_timeout_ms=15_000,
         )
+        # What the last probe of the cluster found; writes fail fast while it is down, so
+        # they take no lock and no connection only to wait for a broker that is not there.
+        self.reachable = True
+        self.unreachable_since: float | None = None
+        self.last_error = ""
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._producer.start()
+        self._watch = asyncio.create_task(self._watch_cluster(), name="kafka-watch")
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         await self._producer.stop()
+
+    # -- is Kafka there ----------------------------------------------------------------------
+
+    async def probe(self, within: float = 2.0) -> bool:
+        """Ask the cluster for its metadata now; records and returns whether it answered."""
+        try:
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), within)
+        except (KafkaError, OSError, TimeoutError) as error:
+            self._mark_unreachable(f"no answer from Kafka: {error!r}")
+            return False
+        if not self.reachable:
+            log.info("Kafka answers again")
+        self.reachable, self.unreachable_since, self.last_error = True, None, ""
+        return True
+
+    def _mark_unreachable(self, reason: str) -> None:
+        if self.reachable:
+            log.warning("Kafka unreachable: %s", reason)
+            self.unreachable_since = time.monotonic()
+        self.reachable, self.last_error = False, reason
+
+    async def _watch_cluster(self) -> None:
+        while True:
+            await self.probe(within=min(2.0, self.write_timeout))
+            await asyncio.sleep(self._probe_interval)
+
+    def check_reachable(self) -> None:
+        """Refuse a write at once while Kafka is known to be down."""
+        if not self.reachable:
+            raise KafkaUnavailable(
+                "the event log (Kafka) is unreachable; nothing was changed, try again shortly",
+                retry_after_seconds=max(1, round(self.write_timeout)),
+            )
+
+    # -- appending ---------------------------------------------------------------------------
 
     def recently_appended(self, event_id: uuid.UUID) -> Envelope[Any] | None:
         return self._recent.get(event_id)
@@ -45,6 +128,11 @@ class EventPublisher:
 
     async def send(self, envelope: Envelope[Any]) -> asyncio.Future[Any]:
         """Queue an event; the returned future resolves once every replica has it."""
+        if not self._appending:
+            self.withheld.append(envelope)
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
         topic = self._topic_for[type(envelope.payload).topic]
         # The id and type ride along as headers so a reader can tell events apart
         # without decoding them (catching up collects the ids of a whole topic).
@@ -60,8 +148,40 @@ class EventPublisher:
         )
         return future
 
+    async def append(self, envelopes: Sequence[Envelope[Any]]) -> None:
+        """Send events in order and wait until Kafka has them all.
+
+        Gives up with KafkaUnavailable once Kafka has acknowledged nothing for
+        `write_timeout` seconds (a large batch keeps going as long as acks flow). Events
+        already handed to the producer may still reach the log after that: they carry the ids
+        of the decisions that made them, so the consumer applies them once, and a retry of the
+        same request finds them applied instead of making them again.
+        """
+        if not envelopes:
+            return
+        self.check_reachable()
+        pending: set[asyncio.Future[Any]] = set()
+        try:
+            for envelope in envelopes:
+                pending.add(await asyncio.wait_for(self.send(envelope), self.write_timeout))
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending, timeout=self.write_timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    raise TimeoutError
+                for future in done:
+                    future.result()
+        except (TimeoutError, KafkaError) as error:
+            self._mark_unreachable(f"a write waited {self.write_timeout:g}s: {error!r}")
+            raise KafkaUnavailable(
+                "the event log (Kafka) did not take the change in time; nothing was changed, "
+                "try again shortly",
+                retry_after_seconds=max(1, round(self.write_timeout)),
+            ) from error
+
     async def publish(self, envelope: Envelope[Any]) -> None:
-        await (await self.send(envelope))
+        await self.append([envelope])
 
     async def partitions_for(self, topic: str) -> list[int]:
         """The topic's partitions, from fresh metadata (the consumer has no public way)."""
@@ -70,4 +190,6 @@ class EventPublisher:
     async def send_raw(
         self, topic: str, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]
     ) -> None:
+        if not self._appending:
+            return
         await (await self._producer.send(topic, value, key=key, headers=headers))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -11,7 +10,7 @@ import asyncpg
 
 from contracts import Envelope, Event
 from services.kernel.deferred_writes import DeferringConnection
-from services.kernel.publisher import EventPublisher
+from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
 
 Handler = Callable[["UnitOfWork", Envelope[Any]], Awaitable[None]]
@@ -130,8 +129,9 @@ class UnitOfWork:
 
     async def _send_outbox(self) -> None:
         outbox, self._outbox = self._outbox, []
-        sent = [await self._publisher.send(envelope) for envelope in outbox]
-        await asyncio.gather(*sent)
+        # Bounded: if Kafka takes nothing for a while this raises, and the transaction (with
+        # its locks and its connection) is let go instead of waiting for the broker.
+        await self._publisher.append(outbox)
 
     async def _write_versions(self) -> None:
         if not self._versions:
@@ -160,9 +160,34 @@ async def run_unit_of_work(
     own_topic: str,
     work: Callable[[UnitOfWork], Awaitable[Any]],
 ) -> Any:
-    """Run `work` in a transaction; its emitted events are in Kafka before the commit."""
-    async with pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, publisher, handlers, own_topic)
-        result = await work(uow)
-        await uow.flush()
-        return result
+    """Run `work` in a transaction; its emitted events are in Kafka before the commit.
+
+    Every wait on the way is bounded by the publisher's write timeout: for a connection of
+    the writers' pool, for an aggregate's lock (held, perhaps, by a write that waits on
+    Kafka) and for Kafka itself. Past it the request gets WriteUnavailable (503) and its
+    transaction rolls back, so a retry starts from nothing done.
+    """
+    publisher.check_reachable()
+    bound = publisher.write_timeout
+    try:
+        conn = await pool.acquire(timeout=bound)
+    except TimeoutError as error:
+        raise WriteUnavailable(
+            "too many changes are waiting; nothing was changed, try again shortly",
+            retry_after_seconds=max(1, round(bound)),
+        ) from error
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{int(bound * 1000)}ms'")
+            uow = UnitOfWork(conn, publisher, handlers, own_topic)
+            result = await work(uow)
+            await uow.flush()
+            return result
+    except asyncpg.LockNotAvailableError as error:
+        raise WriteUnavailable(
+            "another change to the same thing is still waiting; nothing was changed, "
+            "try again shortly",
+            retry_after_seconds=max(1, round(bound)),
+        ) from error
+    finally:
+        await pool.release(conn)
