@@ -106,7 +106,7 @@ class LocalPlatform:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{service} exited with {process.returncode}; see its log")
             try:
-                with urllib.request.urlopen(f"{self.url(service)}/health", timeout=2) as answer:
+                with urllib.request.urlopen(f"{self.url(service)}/health/ready", timeout=2) as answer:
                     body: dict[str, object] = json.loads(answer.read())
                     return body
             except (urllib.error.URLError, ConnectionError, TimeoutError) as error:

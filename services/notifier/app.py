@@ -3,6 +3,7 @@ as EmailSent or EmailFailed. Its HTTP face is health only."""
 
 from __future__ import annotations
 
+import aiosmtplib
 from fastapi import FastAPI
 
 from contracts.badge import TOPIC as BADGE_TOPIC
@@ -45,9 +46,29 @@ def build_runtime(
     notifier = notifier_settings or NotifierSettings()
     tokens = ClaimTokens(ClaimTokenSettings().claim_token_secret)
     mailer = Mailer(notifier)
-    return ServiceRuntime(
+    runtime = ServiceRuntime(
         SPEC, settings or KernelSettings(), lambda _: build_handlers(notifier, mailer, tokens)
     )
+    runtime.add_readiness_check("smtp", lambda: smtp_answers(notifier))
+    return runtime
+
+
+async def smtp_answers(settings: NotifierSettings) -> str | None:
+    """Readiness: the SMTP server takes a connection and answers NOOP (a notifier that cannot
+    mail is not ready, though it runs)."""
+    client = aiosmtplib.SMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        use_tls=settings.smtp_security == "tls",
+        timeout=2,
+    )
+    try:
+        await client.connect()
+        await client.noop()
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError) as error:
+        return f"SMTP {settings.smtp_host}:{settings.smtp_port} does not answer: {error}"
+    return None
 
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:

@@ -50,6 +50,8 @@ def _hold_before_commit(runtime: ServiceRuntime, flushed: asyncio.Event, release
     """Requests run as always, but wait after Kafka has their events, before they commit."""
 
     async def execute(work: Any) -> Any:
+        assert runtime._write_pool is not None
+
         async def held(uow: UnitOfWork) -> Any:
             result = await work(uow)
             await uow.flush()  # the row is written and the event is in Kafka
@@ -137,9 +139,7 @@ async def test_email_outcome_applied_before_its_offer_commits_is_kept(infra, tmp
             actor="service:notifier",
         )
         await _append(infra.kafka_bootstrap_servers, settings.topic("notifier.events"), sent)
-        await asyncio.wait_for(
-            runtime.consumer.catch_up([settings.topic("notifier.events")]), 30
-        )
+        await asyncio.wait_for(runtime.consumer.catch_up([settings.topic("notifier.events")]), 30)
         async with runtime.pool.acquire() as conn:
             assert await conn.fetchval(
                 "SELECT true FROM applied_events WHERE event_id = $1", sent.event_id

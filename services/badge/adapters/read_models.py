@@ -15,6 +15,20 @@ from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.organisers import ORGANISER_KEYS_DDL
 from services.kernel.store import Connection
 
+# Schemas made before offer_emails kept the outcome in offers: move it over, once.
+_MOVE_EMAIL_OUTCOMES = """
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+               AND table_name = 'offers' AND column_name = 'email_status') THEN
+        INSERT INTO offer_emails (offer_id, status, detail, attempts)
+            SELECT offer_id, email_status, email_detail, email_attempts FROM offers
+            WHERE email_status <> 'pending' ON CONFLICT DO NOTHING;
+        ALTER TABLE offers DROP COLUMN email_status, DROP COLUMN email_detail,
+            DROP COLUMN email_attempts;
+    END IF;
+END $$;
+"""
+
 DDL = (
     """
 CREATE TABLE IF NOT EXISTS issuers (
@@ -73,17 +87,6 @@ CREATE TABLE IF NOT EXISTS offer_emails (
     detail text NOT NULL,
     attempts integer NOT NULL
 );
--- Schemas made before offer_emails kept the outcome in offers: move it over, once.
-DO $$ BEGIN
-    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
-               AND table_name = 'offers' AND column_name = 'email_status') THEN
-        INSERT INTO offer_emails (offer_id, status, detail, attempts)
-            SELECT offer_id, email_status, email_detail, email_attempts FROM offers
-            WHERE email_status <> 'pending' ON CONFLICT DO NOTHING;
-        ALTER TABLE offers DROP COLUMN email_status, DROP COLUMN email_detail,
-            DROP COLUMN email_attempts;
-    END IF;
-END $$;
 CREATE TABLE IF NOT EXISTS claim_requests (
     request_id uuid PRIMARY KEY,
     offer_id uuid NOT NULL,
@@ -117,6 +120,7 @@ CREATE INDEX IF NOT EXISTS assertions_by_badge ON assertions (badge_class_id, re
 CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_email);
 """
     + ORGANISER_KEYS_DDL
+    + _MOVE_EMAIL_OUTCOMES
 )
 
 CHECKSUM_TABLES = (
