@@ -20,6 +20,8 @@ PLATFORM_ENV = {
     "NOTIFIER_SMTP_PORT": str(_closed_port()),
     "NOTIFIER_SMTP_ATTEMPTS": "3",
     "NOTIFIER_SMTP_BACKOFF_SECONDS": "0.05",
+    # With SMTP down the notifier runs but is not ready: wait for it to answer at all.
+    "WAIT_FOR": "/health/live",
 }
 
 
