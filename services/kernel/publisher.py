@@ -16,18 +16,22 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts import Envelope, encode
-from services.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 
-class WriteUnavailable(DomainError):
-    """A write that cannot be carried out now; nothing of it was kept. Answered with 503."""
+class WriteUnavailable(Exception):
+    """A write that cannot be carried out now; nothing of it was kept. Answered with 503.
+
+    Not a DomainError: it is no refusal of the request, and a route that turns refusals into
+    its own answer must let this one through to the 503.
+    """
 
     status_code = 503
 
     def __init__(self, message: str, retry_after_seconds: int = 5) -> None:
         super().__init__(message)
+        self.message = message
         self.retry_after_seconds = retry_after_seconds
 
 

@@ -169,13 +169,17 @@ async def run_unit_of_work(
     """
     publisher.check_reachable()
     bound = publisher.write_timeout
+    retry_after = max(1, round(bound))
     try:
         conn = await pool.acquire(timeout=bound)
     except TimeoutError as error:
         raise WriteUnavailable(
-            "too many changes are waiting; nothing was changed, try again shortly",
-            retry_after_seconds=max(1, round(bound)),
+            "too many changes are waiting; nothing was changed, try again shortly", retry_after
         ) from error
+    except Exception as error:
+        if _database_unreachable(error):
+            raise WriteUnavailable(DATABASE_DOWN, retry_after) from error
+        raise
     try:
         async with conn.transaction():
             await conn.execute(f"SET LOCAL lock_timeout = '{int(bound * 1000)}ms'")
@@ -187,7 +191,24 @@ async def run_unit_of_work(
         raise WriteUnavailable(
             "another change to the same thing is still waiting; nothing was changed, "
             "try again shortly",
-            retry_after_seconds=max(1, round(bound)),
+            retry_after,
         ) from error
+    except Exception as error:
+        # Lost mid-way: the commit may not have happened. Events already in Kafka are applied
+        # by the consumer; a retry with the same Idempotency-Key finds them and adds nothing.
+        if _database_unreachable(error):
+            raise WriteUnavailable(DATABASE_DOWN, retry_after) from error
+        raise
     finally:
         await pool.release(conn)
+
+
+DATABASE_DOWN = "the database is unreachable; try again shortly"
+
+
+def _database_unreachable(error: BaseException) -> bool:
+    """No connection, or the server going down or starting up (SQLSTATE classes 08, 57)."""
+    if isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError):
+        return True
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    return isinstance(error, asyncpg.PostgresError) and sqlstate[:2] in {"08", "57"}
