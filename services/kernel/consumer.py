@@ -96,8 +96,8 @@ class EventConsumer:
         """Apply `topics` from the stored offsets up to their current end, then return.
 
         Run on the service's own topic before anything else, so that its state knows every
-        decision it already made before it decides again on its inputs. `until` stops some
-        partitions earlier (verify replays inputs only as far as the live service has).
+        decision it already made before it decides again on its inputs. `until` stops each
+        partition at an offset (verify replays inputs only as far as the live service has).
         """
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap_servers,
@@ -117,7 +117,8 @@ class EventConsumer:
             await self._seek_to_stored(consumer, partitions)
             end = await consumer.end_offsets(partitions)
             if until is not None:
-                end = {tp: min(offset, until.get(tp, offset)) for tp, offset in end.items()}
+                # A partition `until` does not name was not read at all by whoever set it.
+                end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             if self.config.own_topic in topics:
                 self._already_in_log = await self._ids_ahead(consumer, partitions, end)
                 await self._seek_to_stored(consumer, partitions)
@@ -204,7 +205,9 @@ class EventConsumer:
         for topic, partition in keys:
             row = stored.get((topic, partition))
             next_offset = row["next_offset"] if row else 0
-            end = main.highwater(TopicPartition(topic, partition)) if main else None
+            tp = TopicPartition(topic, partition)
+            # Known only for partitions this consumer owns (and has fetched from).
+            end = main.highwater(tp) if main is not None and tp in owned else None
             found.append(
                 {
                     "topic": topic,
@@ -212,7 +215,7 @@ class EventConsumer:
                     "next_offset": next_offset,
                     "end_offset": end,
                     "lag": max(0, end - next_offset) if end is not None else None,
-                    "owned": TopicPartition(topic, partition) in owned,
+                    "owned": tp in owned,
                     "last_applied_at": row["applied_at"].isoformat()
                     if row and row["applied_at"]
                     else None,
