@@ -150,6 +150,7 @@ async def _verify(runtime: ServiceRuntime, rounds: int) -> int:
         report = await runtime.verify(rounds=rounds)
     finally:
         await runtime.close()
+        log.info("verify: closed")
     for difference in report.differences:
         print(json.dumps(difference, default=str))
     for withheld in report.withheld:

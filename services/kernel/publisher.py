@@ -152,30 +152,41 @@ class EventPublisher:
         )
         return future
 
-    async def append(self, envelopes: Sequence[Envelope[Any]]) -> None:
+    async def append(
+        self, envelopes: Sequence[Envelope[Any]], deadline: float | None = None
+    ) -> None:
         """Send events in order and wait until Kafka has them all.
 
-        Gives up with KafkaUnavailable once Kafka has acknowledged nothing for
-        `write_timeout` seconds (a large batch keeps going as long as acks flow). Events
-        already handed to the producer may still reach the log after that: they carry the ids
-        of the decisions that made them, so the consumer applies them once, and a retry of the
-        same request finds them applied instead of making them again.
+        Gives up with KafkaUnavailable at `deadline` (a `time.monotonic()` value; by default
+        `write_timeout` from now) unless Kafka acknowledges something by then; each
+        acknowledgement gives it `write_timeout` more, so a large batch goes on while acks
+        flow. Events already handed to the producer may still reach the log after a give-up:
+        they carry the ids of the decisions that made them, so the consumer applies them once,
+        and a retry of the same request finds them applied instead of making them again.
         """
         if not envelopes:
             return
         self.check_reachable()
+        until = time.monotonic() + self.write_timeout if deadline is None else deadline
         pending: set[asyncio.Future[Any]] = set()
+
+        def remaining() -> float:
+            left = until - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            return left
+
         try:
             for envelope in envelopes:
-                pending.add(await asyncio.wait_for(self.send(envelope), self.write_timeout))
+                pending.add(await asyncio.wait_for(self.send(envelope), remaining()))
             while pending:
                 done, pending = await asyncio.wait(
-                    pending, timeout=self.write_timeout, return_when=asyncio.FIRST_COMPLETED
+                    pending, timeout=remaining(), return_when=asyncio.FIRST_COMPLETED
                 )
-                if not done:
-                    raise TimeoutError
                 for future in done:
                     future.result()
+                if done:
+                    until = time.monotonic() + self.write_timeout
         except (TimeoutError, KafkaError) as error:
             self._mark_unreachable(f"a write waited {self.write_timeout:g}s: {error!r}")
             raise KafkaUnavailable(

@@ -206,6 +206,7 @@ class ServiceRuntime:
         )
         await store.drop_schema(self.settings.database_url, scratch.schema)
         await scratch.open()
+        log.info("verify: rebuilding %s into %s", self.schema, scratch.schema)
         report = VerifyReport()
         try:
             own_topic = self.consumer.config.own_topic
@@ -216,12 +217,16 @@ class ServiceRuntime:
                     for tp, offset in (await self._stored_offsets(self.pool)).items()
                     if tp.topic != own_topic
                 }
-                await scratch.consumer.catch_up([own_topic])
-                await scratch.consumer.catch_up(
+                own = await scratch.consumer.catch_up([own_topic])
+                inputs = await scratch.consumer.catch_up(
                     list(scratch.consumer.config.input_topics), until=live_inputs
+                )
+                log.info(
+                    "verify round %d: replayed %d own, %d input records", round_number, own, inputs
                 )
                 await self._wait_for_live(scratch, own_topic, settle_seconds)
                 report = await self._compare(scratch, report)
+                log.info("verify round %d: %d rows differ", round_number, len(report.differences))
                 if report.same:
                     break
                 await asyncio.sleep(1.0)
@@ -229,6 +234,7 @@ class ServiceRuntime:
         finally:
             await scratch.close()
             await store.drop_schema(self.settings.database_url, scratch.schema)
+            log.info("verify: scratch schema dropped")
         return report
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -32,8 +33,11 @@ class UnitOfWork:
         handlers: HandlerMap,
         own_topic: str,
         already_in_log: frozenset[uuid.UUID] = frozenset(),
+        deadline: float | None = None,
     ) -> None:
         self.conn = DeferringConnection(conn)
+        # A request's: when its waiting must end (see run_unit_of_work); None for the consumer.
+        self._deadline = deadline
         # While catching up, the ids further down our own log: a decision made again here
         # is not appended again; it is applied when the log reaches it.
         self._already_in_log = already_in_log
@@ -131,7 +135,11 @@ class UnitOfWork:
         outbox, self._outbox = self._outbox, []
         # Bounded: if Kafka takes nothing for a while this raises, and the transaction (with
         # its locks and its connection) is let go instead of waiting for the broker.
-        await self._publisher.append(outbox)
+        deadline = self._deadline
+        if deadline is not None:
+            # Lock waits used the request's time; Kafka gets at least a moment of its own.
+            deadline = max(deadline, time.monotonic() + 0.5)
+        await self._publisher.append(outbox, deadline)
 
     async def _write_versions(self) -> None:
         if not self._versions:
@@ -170,6 +178,8 @@ async def run_unit_of_work(
     publisher.check_reachable()
     bound = publisher.write_timeout
     retry_after = max(1, round(bound))
+    # One bound for all the waiting before Kafka acknowledges anything of this write.
+    deadline = time.monotonic() + bound
     try:
         conn = await pool.acquire(timeout=bound)
     except TimeoutError as error:
@@ -182,8 +192,9 @@ async def run_unit_of_work(
         raise
     try:
         async with conn.transaction():
-            await conn.execute(f"SET LOCAL lock_timeout = '{int(bound * 1000)}ms'")
-            uow = UnitOfWork(conn, publisher, handlers, own_topic)
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            await conn.execute(f"SET LOCAL lock_timeout = '{left_ms}ms'")
+            uow = UnitOfWork(conn, publisher, handlers, own_topic, deadline=deadline)
             result = await work(uow)
             await uow.flush()
             return result

@@ -89,7 +89,9 @@ class Load:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             assert isinstance(message, EmailMessage)
             offer = str(message["X-Badge-Offer"] or "")
-            if offer in self.acknowledged_offers or offer.startswith(self.label):
+            # Kept whether or not its offer is acknowledged yet: a write whose answer was
+            # lost is acknowledged by its retry, after its email may have come.
+            if offer:
                 self.mailed.setdefault(offer, claim_link(message))
 
     async def claim(self, http: httpx.AsyncClient, mailbox: Path) -> None:
