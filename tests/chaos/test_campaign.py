@@ -120,7 +120,7 @@ def _run_verify(platform: Platform, service: str) -> tuple[int, str]:
         cwd=REPO,
         env=platform.env(),
         capture_output=True,
-        timeout=300,
+        timeout=180,
         check=False,
     )
     return done.returncode, done.stdout.decode()[-4000:] + done.stderr.decode()[-3000:]

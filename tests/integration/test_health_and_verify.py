@@ -33,7 +33,7 @@ def _verify(platform: Platform, service: str) -> tuple[int, list[str]]:
         cwd=REPO,
         env=platform.env(),
         capture_output=True,
-        timeout=300,
+        timeout=120,
         check=False,
     )
     assert done.returncode in (0, 1), done.stderr.decode()[-3000:]
@@ -67,6 +67,13 @@ async def test_progress_survives_a_restart_and_shows_each_partition(http, platfo
     after = (await http.get(f"{platform.url('badge')}/health/ready")).json()
     # Read from PostgreSQL, not counted by the process: a restart does not set it to 0.
     assert after["applied"] >= before["applied"]
+
+
+async def test_verify_finds_every_running_service_equal_to_its_rebuild(http, platform, organiser):
+    await published_badge(http, platform, organiser, "Everywhere")
+    for service in ("activity", "evidence", "notifier"):
+        code, lines = _verify(platform, service)
+        assert code == 0 and json.loads(lines[-1])["same"], (service, lines)
 
 
 async def test_verify_finds_a_running_service_equal_to_its_rebuild_and_shows_a_changed_row(
