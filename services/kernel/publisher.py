@@ -58,10 +58,14 @@ class EventPublisher:
         # would have appended is kept in `withheld` instead.
         self._appending = appending
         self.withheld: list[Envelope[Any]] = []
-        # Events this process appended lately, kept though the transaction that emitted them
-        # rolled back: when it is retried, its decisions are found here, not made (or, for an
-        # email, carried out) again.
-        self._recent: OrderedDict[uuid.UUID, Envelope[Any]] = OrderedDict()
+        # Events this process appended lately, or handed to the producer and still on their
+        # way (the producer retries them until Kafka has them), kept though the transaction
+        # that emitted them rolled back: when it is retried, its decisions are found here,
+        # not made (or, for an email, carried out) again, and the one in the log is the one
+        # applied. Each with the future that resolves once Kafka has it.
+        self._recent: OrderedDict[uuid.UUID, tuple[Envelope[Any], asyncio.Future[Any]]] = (
+            OrderedDict()
+        )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             acks="all",
@@ -122,13 +126,23 @@ class EventPublisher:
 
     # -- appending ---------------------------------------------------------------------------
 
-    def recently_appended(self, event_id: uuid.UUID) -> Envelope[Any] | None:
+    def recently_appended(
+        self, event_id: uuid.UUID
+    ) -> tuple[Envelope[Any], asyncio.Future[Any]] | None:
+        """The event with this id this process sent lately (delivered or on its way), and the
+        future that resolves once Kafka has it."""
         return self._recent.get(event_id)
 
-    def _remember(self, envelope: Envelope[Any]) -> None:
-        self._recent[envelope.event_id] = envelope
+    def _remember(self, envelope: Envelope[Any], future: asyncio.Future[Any]) -> None:
+        self._recent[envelope.event_id] = (envelope, future)
         if len(self._recent) > 100_000:
             self._recent.popitem(last=False)
+
+    def _forget_if_failed(self, envelope: Envelope[Any], future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            found = self._recent.get(envelope.event_id)
+            if found is not None and found[1] is future:
+                del self._recent[envelope.event_id]
 
     async def send(self, envelope: Envelope[Any]) -> asyncio.Future[Any]:
         """Queue an event; the returned future resolves once every replica has it."""
@@ -147,13 +161,15 @@ class EventPublisher:
         future: asyncio.Future[Any] = await self._producer.send(
             topic, encode(envelope), key=str(envelope.stream_id).encode(), headers=headers
         )
-        future.add_done_callback(
-            lambda done: None if done.cancelled() or done.exception() else self._remember(envelope)
-        )
+        self._remember(envelope, future)
+        future.add_done_callback(lambda done: self._forget_if_failed(envelope, done))
         return future
 
     async def append(
-        self, envelopes: Sequence[Envelope[Any]], deadline: float | None = None
+        self,
+        envelopes: Sequence[Envelope[Any]],
+        deadline: float | None = None,
+        earlier: Sequence[asyncio.Future[Any]] = (),
     ) -> None:
         """Send events in order and wait until Kafka has them all.
 
@@ -164,11 +180,12 @@ class EventPublisher:
         they carry the ids of the decisions that made them, so the consumer applies them once,
         and a retry of the same request finds them applied instead of making them again.
         """
-        if not envelopes:
+        if not envelopes and not earlier:
             return
         self.check_reachable()
         until = time.monotonic() + self.write_timeout if deadline is None else deadline
-        pending: set[asyncio.Future[Any]] = set()
+        # `earlier`: deliveries of events sent before (by a try that gave up) and reused now.
+        pending: set[asyncio.Future[Any]] = set(earlier)
 
         def remaining() -> float:
             left = until - time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,6 +46,7 @@ class UnitOfWork:
         self._handlers = handlers
         self._own_topic = own_topic
         self._outbox: list[Envelope[Any]] = []
+        self._earlier: list[asyncio.Future[Any]] = []
         # Last version of each of our aggregates this unit saw, written in one statement.
         self._versions: dict[uuid.UUID, int] = {}
         # Ids of this batch still to be applied, further down (see the consumer).
@@ -123,9 +125,16 @@ class UnitOfWork:
             or not await self.claim(envelope.event_id)
         ):
             return False
-        # Appended by an earlier try of this transaction: apply it, do not append it again.
-        if self._publisher.recently_appended(envelope.event_id) is None:
+        # Sent by an earlier try of this decision (one that gave up, or rolled back): that
+        # one is in the log, or on its way there. Apply it, not this one (a retry's event can
+        # differ, in its time say, and a rebuild applies the first in the log), and wait for
+        # it as for our own.
+        earlier = self._publisher.recently_appended(envelope.event_id)
+        if earlier is None:
             self._outbox.append(envelope)
+        else:
+            envelope, delivery = earlier
+            self._earlier.append(delivery)
         await self.apply(envelope)
         if wait:
             await self._send_outbox()
@@ -133,13 +142,14 @@ class UnitOfWork:
 
     async def _send_outbox(self) -> None:
         outbox, self._outbox = self._outbox, []
+        earlier, self._earlier = self._earlier, []
         # Bounded: if Kafka takes nothing for a while this raises, and the transaction (with
         # its locks and its connection) is let go instead of waiting for the broker.
         deadline = self._deadline
         if deadline is not None:
             # Lock waits used the request's time; Kafka gets at least a moment of its own.
             deadline = max(deadline, time.monotonic() + 0.5)
-        await self._publisher.append(outbox, deadline)
+        await self._publisher.append(outbox, deadline, earlier)
 
     async def _write_versions(self) -> None:
         if not self._versions:

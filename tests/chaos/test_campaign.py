@@ -123,7 +123,7 @@ def _run_verify(platform: Platform, service: str) -> tuple[int, str]:
         timeout=180,
         check=False,
     )
-    return done.returncode, done.stdout.decode()[-4000:] + done.stderr.decode()[-3000:]
+    return done.returncode, done.stdout.decode()[-20_000:] + done.stderr.decode()[-3000:]
 
 
 async def _settle(http: httpx.AsyncClient, platform: Platform, rows: list[Row]) -> None:
@@ -238,7 +238,10 @@ async def test_fault_campaign(chaos_platform: Platform, own_infra: OwnInfrastruc
     table = _table(rows)
     print("\n" + table)
     for service, (code, output) in verified.items():
-        print(f"verify {service}: exit {code}: {output.strip()[-600:]}")
+        summary = [line for line in output.splitlines() if line.startswith('{"service"')]
+        print(f"verify {service}: exit {code}: {summary[-1] if summary else output[-600:]}")
+        if code != 0:
+            print("\n".join(line for line in output.splitlines()[:20] if line.startswith("{")))
 
     crashes = sum(1 for f in FAULTS if f != "SMTP down")
     assert sum(row.lost for row in rows) == 0, table

@@ -77,3 +77,32 @@ async def test_a_batch_that_keeps_being_acknowledged_runs_past_the_bound() -> No
     await publisher.append(_events(8))  # 0.8 s in all, never 0.3 s without an ack
     assert time.monotonic() - started >= 0.7
     assert publisher.reachable
+
+
+async def test_an_event_still_on_its_way_after_a_give_up_is_found_by_the_retry() -> None:
+    """The retry of a write that gave up applies the event the producer still delivers, so the
+    live state and a rebuild (which applies the first in the log) agree."""
+    producer = _Producer(ack_after=None)
+    publisher = _publisher(producer, bound=0.2)
+    (event,) = _events(1)
+    with pytest.raises(KafkaUnavailable):
+        await publisher.append([event])
+    found = publisher.recently_appended(event.event_id)
+    assert found is not None and found[0] is event and not found[1].done()
+    found[1].set_result(None)  # Kafka back: the producer delivers it
+    publisher.reachable = True
+    await publisher.append([], earlier=[found[1]])
+    assert producer.sent == 1
+
+
+async def test_an_event_that_failed_for_good_is_forgotten() -> None:
+    producer = _Producer(ack_after=None)
+    publisher = _publisher(producer, bound=0.2)
+    (event,) = _events(1)
+    with pytest.raises(KafkaUnavailable):
+        await publisher.append([event])
+    found = publisher.recently_appended(event.event_id)
+    assert found is not None
+    found[1].set_exception(RuntimeError("refused by the broker"))
+    await asyncio.sleep(0)
+    assert publisher.recently_appended(event.event_id) is None
