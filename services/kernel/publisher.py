@@ -183,27 +183,35 @@ class EventPublisher:
         if not envelopes and not earlier:
             return
         self.check_reachable()
-        until = time.monotonic() + self.write_timeout if deadline is None else deadline
-        # `earlier`: deliveries of events sent before (by a try that gave up) and reused now.
-        pending: set[asyncio.Future[Any]] = set(earlier)
+        first = time.monotonic() + self.write_timeout if deadline is None else deadline
+        # The time of the latest acknowledgement: each one gives Kafka write_timeout more,
+        # also while the rest of a large batch is still being handed to the producer.
+        acked = [float("-inf")]
+
+        def on_ack(_: asyncio.Future[Any]) -> None:
+            acked[0] = time.monotonic()
 
         def remaining() -> float:
-            left = until - time.monotonic()
+            left = max(first, acked[0] + self.write_timeout) - time.monotonic()
             if left <= 0:
                 raise TimeoutError
             return left
 
+        # `earlier`: deliveries of events sent before (by a try that gave up) and reused now.
+        pending: set[asyncio.Future[Any]] = set(earlier)
         try:
+            for future in pending:
+                future.add_done_callback(on_ack)
             for envelope in envelopes:
-                pending.add(await asyncio.wait_for(self.send(envelope), remaining()))
+                future = await asyncio.wait_for(self.send(envelope), remaining())
+                future.add_done_callback(on_ack)
+                pending.add(future)
             while pending:
                 done, pending = await asyncio.wait(
                     pending, timeout=remaining(), return_when=asyncio.FIRST_COMPLETED
                 )
                 for future in done:
                     future.result()
-                if done:
-                    until = time.monotonic() + self.write_timeout
         except (TimeoutError, KafkaError) as error:
             self._mark_unreachable(f"a write waited {self.write_timeout:g}s: {error!r}")
             raise KafkaUnavailable(
