@@ -76,7 +76,15 @@ class OwnInfrastructure:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.chmod(0o755)
         self.run_dir.parent.chmod(0o755)
-        self._script("start")
+        # The mailbox may take longer than infra.sh waits to answer again after a restart
+        # with thousands of messages in its folder (it takes mail meanwhile): ask again.
+        for attempt in range(3):
+            try:
+                self._script("start")
+                return
+            except RuntimeError:
+                if attempt == 2:
+                    raise
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
