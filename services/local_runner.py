@@ -115,7 +115,10 @@ class LocalPlatform:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{service} exited with {process.returncode}; see its log")
             try:
-                with urllib.request.urlopen(f"{self.url(service)}/health", timeout=2) as answer:
+                with urllib.request.urlopen(
+                    f"{self.url(service)}{self.extra_env.get('WAIT_FOR', '/health/ready')}",
+                    timeout=2,
+                ) as answer:
                     body: dict[str, object] = json.loads(answer.read())
                     return body
             except (urllib.error.URLError, ConnectionError, TimeoutError) as error:

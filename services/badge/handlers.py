@@ -328,9 +328,11 @@ async def email_outcome(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     if event.kind != "offer" or event.offer_id is None:
         return
     sent = isinstance(event, EmailSent)
+    # Its own row, not an update of the offer's: the offer may not be committed yet.
     uow.conn.defer(
-        "UPDATE offers SET email_status = $2, email_detail = $3, email_attempts = $4 "
-        "WHERE offer_id = $1",
+        "INSERT INTO offer_emails (offer_id, status, detail, attempts) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (offer_id) DO UPDATE SET status = EXCLUDED.status, "
+        "detail = EXCLUDED.detail, attempts = EXCLUDED.attempts",
         event.offer_id,
         "sent" if sent else "failed",
         "" if isinstance(event, EmailSent) else event.reason,
@@ -341,7 +343,9 @@ async def email_outcome(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
 async def offer_resend_requested(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OfferResendRequested = envelope.payload
     uow.conn.defer(
-        "UPDATE offers SET email_status = 'resending', email_detail = '' WHERE offer_id = $1",
+        "INSERT INTO offer_emails (offer_id, status, detail, attempts) "
+        "VALUES ($1, 'resending', '', 0) "
+        "ON CONFLICT (offer_id) DO UPDATE SET status = 'resending', detail = ''",
         event.offer_id,
     )
 
@@ -352,8 +356,12 @@ async def email_deferred(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     if event.kind != "offer" or event.offer_id is None:
         return
     uow.conn.defer(
-        "UPDATE offers SET email_status = 'retrying', email_detail = $2, email_attempts = $3 "
-        "WHERE offer_id = $1 AND email_status IN ('pending', 'retrying', 'resending')",
+        # No row yet is `pending`; a final outcome (sent, failed) is never taken back.
+        "INSERT INTO offer_emails (offer_id, status, detail, attempts) "
+        "VALUES ($1, 'retrying', $2, $3) "
+        "ON CONFLICT (offer_id) DO UPDATE SET status = 'retrying', "
+        "detail = EXCLUDED.detail, attempts = EXCLUDED.attempts "
+        "WHERE offer_emails.status IN ('retrying', 'resending')",
         event.offer_id,
         event.reason,
         event.attempt,

@@ -17,7 +17,9 @@ from services.kernel.runtime import ServiceRuntime
 
 
 def _runtime(command: str) -> ServiceRuntime:
-    if command in ("checksum", "rebuild") and not os.environ.get("EVIDENCE_SESSION_SECRET"):
+    if command in ("checksum", "rebuild", "verify") and not os.environ.get(
+        "EVIDENCE_SESSION_SECRET"
+    ):
         # The settings' other fields (the public URL derived events carry) still come from the
         # environment; the secret is a value nobody keeps, since nothing is signed with it.
         return build_runtime(

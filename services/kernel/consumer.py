@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from contracts import Envelope, decode
-from services.kernel.publisher import EventPublisher
+from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
 from services.kernel.unit_of_work import HandlerMap, UnitOfWork
 
@@ -33,6 +33,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     KafkaError,
     asyncpg.InterfaceError,
+    # Kafka took no derived event in time: the batch rolled back, its locks let go.
+    WriteUnavailable,
 )
 # PostgreSQL error classes of the same kind: connection (08), transaction rollback (40),
 # insufficient resources (53), operator intervention (57), system error (58).
@@ -83,15 +85,22 @@ class EventConsumer:
         # would seek back before it and hand out the same records again.
         self.applying = asyncio.Lock()
         self._already_in_log: frozenset[uuid.UUID] = frozenset()
+        # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
+        self._main: AIOKafkaConsumer | None = None
 
     # -- catching up -------------------------------------------------------------------------
 
-    async def catch_up(self, topics: Sequence[str]) -> int:
+    async def catch_up(
+        self, topics: Sequence[str], until: dict[TopicPartition, int] | None = None
+    ) -> int:
         """Apply `topics` from the stored offsets up to their current end, then return.
 
         Run on the service's own topic before anything else, so that its state knows every
-        decision it already made before it decides again on its inputs.
+        decision it already made before it decides again on its inputs. `until` stops each
+        partition at an offset (verify replays inputs only as far as the live service has).
         """
+        if not topics:
+            return 0  # a service without inputs
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap_servers,
             enable_auto_commit=False,
@@ -109,6 +118,9 @@ class EventConsumer:
             consumer.assign(partitions)
             await self._seek_to_stored(consumer, partitions)
             end = await consumer.end_offsets(partitions)
+            if until is not None:
+                # A partition `until` does not name was not read at all by whoever set it.
+                end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             if self.config.own_topic in topics:
                 self._already_in_log = await self._ids_ahead(consumer, partitions, end)
                 await self._seek_to_stored(consumer, partitions)
@@ -161,6 +173,7 @@ class EventConsumer:
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()
+        self._main = consumer
         try:
             consumer.subscribe(
                 [self.config.own_topic, *self.config.input_topics],
@@ -173,7 +186,47 @@ class EventConsumer:
                 for records in batches.values():
                     await self.process(records)
         finally:
+            self._main = None
             await consumer.stop()
+
+    async def progress(self) -> list[dict[str, Any]]:
+        """Per partition: the next offset to apply and when it was stored (from PostgreSQL,
+        so it survives restarts), the partition's end as Kafka last told this consumer, and
+        the lag between them (None where the end is not known yet)."""
+        async with self._pool.acquire(timeout=2) as conn:
+            rows = await conn.fetch(
+                "SELECT topic, partition, next_offset, applied_at, "
+                "extract(epoch FROM now() - applied_at) AS age FROM consumer_offsets "
+                "ORDER BY topic, partition"
+            )
+        stored = {(row["topic"], row["partition"]): row for row in rows}
+        main = self._main
+        owned = sorted(main.assignment(), key=lambda tp: (tp.topic, tp.partition)) if main else []
+        keys = sorted(set(stored) | {(tp.topic, tp.partition) for tp in owned})
+        found = []
+        for topic, partition in keys:
+            row = stored.get((topic, partition))
+            next_offset = row["next_offset"] if row else 0
+            tp = TopicPartition(topic, partition)
+            # Known only for partitions this consumer owns (and has fetched from).
+            end = main.highwater(tp) if main is not None and tp in owned else None
+            found.append(
+                {
+                    "topic": topic,
+                    "partition": partition,
+                    "next_offset": next_offset,
+                    "end_offset": end,
+                    "lag": max(0, end - next_offset) if end is not None else None,
+                    "owned": tp in owned,
+                    "last_applied_at": row["applied_at"].isoformat()
+                    if row and row["applied_at"]
+                    else None,
+                    "last_applied_age_seconds": round(float(row["age"]), 1)
+                    if row and row["age"] is not None
+                    else None,
+                }
+            )
+        return found
 
     async def _seek_to_stored(
         self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]
@@ -289,8 +342,11 @@ class EventConsumer:
             ("source.offset", str(record.offset).encode()),
             ("consumer.group", self.config.group_id.encode()),
         ]
-        await self._publisher.send_raw(
-            self.config.dead_letter_topic, record.value, record.key, headers
+        await asyncio.wait_for(
+            self._publisher.send_raw(
+                self.config.dead_letter_topic, record.value, record.key, headers
+            ),
+            self._publisher.write_timeout,
         )
 
     @staticmethod
@@ -320,8 +376,9 @@ class EventConsumer:
             key = (record.topic, record.partition)
             next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
         await conn.executemany(
-            "INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES ($1, $2, $3) "
-            "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            "INSERT INTO consumer_offsets (topic, partition, next_offset, applied_at) "
+            "VALUES ($1, $2, $3, now()) ON CONFLICT (topic, partition) DO UPDATE "
+            "SET next_offset = EXCLUDED.next_offset, applied_at = EXCLUDED.applied_at",
             [(topic, partition, offset) for (topic, partition), offset in next_offsets.items()],
         )
 

@@ -1,4 +1,5 @@
-"""The command line every service shares: `serve`, `rebuild`, `checksum`, plus its own extras."""
+"""The command line every service shares: `serve`, `rebuild`, `checksum`, `verify`, plus its
+own extras; and the health endpoints every service answers."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import sys
 from collections.abc import Awaitable, Callable
 
 import uvicorn
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
 from services.kernel import logs
+from services.kernel.publisher import WriteUnavailable
 from services.kernel.runtime import ServiceRuntime
+from services.kernel.web.answers import error_answer
 
 log = logging.getLogger(__name__)
 
@@ -22,22 +25,35 @@ ExtraCommand = Callable[[ServiceRuntime, argparse.Namespace], Awaitable[int]]
 
 
 def add_health(app: FastAPI, runtime: ServiceRuntime) -> None:
-    @app.get("/health", tags=["operations"], summary="Liveness and consumer progress")
-    async def health() -> JSONResponse:
-        consumer = runtime.consumer
-        task_alive = runtime.caught_up and not _consumer_finished(runtime)
-        body = {
-            "service": runtime.spec.name,
-            "status": "ok" if task_alive else "starting" if not runtime.caught_up else "failed",
-            "applied": consumer.applied,
-            "dead_lettered": consumer.dead_lettered,
-        }
-        return JSONResponse(body, status_code=200 if task_alive else 503)
+    """`/health/live` says the process answers; `/health/ready` (and `/health`, for the
+    callers that know only it) says whether it can do its work: 503 when it cannot."""
+
+    @app.get("/health/live", tags=["operations"], summary="Liveness: the process answers")
+    async def live() -> JSONResponse:
+        return JSONResponse({"service": runtime.spec.name, "status": "alive"})
+
+    async def ready() -> JSONResponse:
+        is_ready, body = await runtime.readiness()
+        return JSONResponse(body, status_code=200 if is_ready else 503)
+
+    summary = "Readiness: Kafka, PostgreSQL and the consumer (lag, last applied offset)"
+    app.add_api_route("/health/ready", ready, methods=["GET"], tags=["operations"], summary=summary)
+    app.add_api_route("/health", ready, methods=["GET"], tags=["operations"], summary=summary)
 
 
-def _consumer_finished(runtime: ServiceRuntime) -> bool:
-    task = runtime._consumer_task
-    return task is not None and task.done()
+def add_write_unavailable(app: FastAPI) -> None:
+    """A write refused for an outage answers 503 with Retry-After (a page for browsers)."""
+
+    @app.exception_handler(WriteUnavailable)
+    async def write_unavailable(request: Request, error: WriteUnavailable) -> Response:
+        return error_answer(
+            request.headers,
+            503,
+            error.message,
+            service=app.title,
+            retry_after=error.retry_after_seconds,
+            page_message="Nothing was changed. Please try again in a few seconds.",
+        )
 
 
 async def serve(
@@ -48,6 +64,7 @@ async def serve(
         consumer_task = await runtime.start_consuming()
         app = build_app(runtime)
         add_health(app, runtime)
+        add_write_unavailable(app)
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         )
@@ -86,6 +103,12 @@ def main(
     checksum.add_argument(
         "--tables", action="store_true", help="also print each table's row count and digest"
     )
+    verify = commands.add_parser(
+        "verify",
+        help="rebuild into a scratch schema while the service runs and compare it with the "
+        "live one; print the rows that differ, exit 1 if any",
+    )
+    verify.add_argument("--rounds", type=int, default=5, help="looks at differences (default 5)")
     for name, (configure, _) in (extra or {}).items():
         configure(commands.add_parser(name))
     args = parser.parse_args(argv)
@@ -105,6 +128,8 @@ def main(
                 await runtime.close()
             print(json.dumps({"service": runtime.spec.name, **report}))
             return 0
+        if args.command == "verify":
+            return await _verify(runtime, args.rounds)
         await runtime.open()
         try:
             if args.tables:
@@ -118,6 +143,31 @@ def main(
         return asyncio.run(run())
     except KeyboardInterrupt:
         return 130
+
+
+async def _verify(runtime: ServiceRuntime, rounds: int) -> int:
+    await runtime.open()
+    try:
+        report = await runtime.verify(rounds=rounds)
+    finally:
+        await runtime.close()
+        log.info("verify: closed")
+    for difference in report.differences:
+        print(json.dumps(difference, default=str))
+    for withheld in report.withheld:
+        print(json.dumps({"decided_but_not_in_log": withheld}))
+    print(
+        json.dumps(
+            {
+                "service": runtime.spec.name,
+                "same": report.same,
+                "differing_rows": len(report.differences),
+                "rounds": report.rounds,
+                "tables": report.tables,
+            }
+        )
+    )
+    return 0 if report.same else 1
 
 
 if __name__ == "__main__":

@@ -1,16 +1,18 @@
 """Wires one service: its schema, publisher and consumer, and the commands every service has
-(serve, rebuild, checksum)."""
+(serve, rebuild, checksum, verify), with the readiness it reports."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
+from aiokafka import TopicPartition
 
 import contracts
 from services.kernel import store
@@ -22,6 +24,15 @@ from services.kernel.unit_of_work import HandlerMap, UnitOfWork, run_unit_of_wor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# A readiness check answers None when all is well, else what is wrong.
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+
+# Connections per pool. Reads have their own pool so that writes waiting (on Kafka, on a lock)
+# can never take the connections a read needs; the consumer has its own for the same reason.
+READ_POOL_SIZE = 10
+WRITE_POOL_SIZE = 4
+CONSUMER_POOL_SIZE = 2
 
 
 @dataclass(frozen=True)
@@ -35,28 +46,51 @@ class ServiceSpec:
     checksum_tables: tuple[str, ...]
 
 
+@dataclass
+class VerifyReport:
+    """What `verify` found: per table the row counts, and every row that differs."""
+
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    # Events the rebuild decided that the log does not hold (it appends nothing).
+    withheld: list[str] = field(default_factory=list)
+    rounds: int = 0
+
+    @property
+    def same(self) -> bool:
+        return not self.differences and not self.withheld
+
+
 class ServiceRuntime:
     def __init__(
         self,
         spec: ServiceSpec,
         settings: KernelSettings,
         build_handlers: Callable[[ServiceRuntime], HandlerMap],
+        *,
+        schema: str | None = None,
+        appending: bool = True,
     ) -> None:
         self.spec = spec
         self.settings = settings
-        self.schema = settings.schema_name(spec.name)
+        self.schema = schema or settings.schema_name(spec.name)
         self._build_handlers = build_handlers
+        self._appending = appending
         self._pool: asyncpg.Pool | None = None
+        self._write_pool: asyncpg.Pool | None = None
+        self._consumer_pool: asyncpg.Pool | None = None
         self._publisher: EventPublisher | None = None
         self._consumer: EventConsumer | None = None
         self._consumer_task: asyncio.Task[None] | None = None
         self.handlers: HandlerMap = {}
         self.caught_up = False
+        self.readiness_checks: dict[str, ReadinessCheck] = {}
 
     # -- wiring ------------------------------------------------------------------------------
 
     @property
     def pool(self) -> asyncpg.Pool:
+        """The readers' pool: queries and public documents, never held by a waiting write."""
         assert self._pool is not None, "runtime not started"
         return self._pool
 
@@ -73,14 +107,25 @@ class ServiceRuntime:
     def topic(self, contract_topic: str) -> str:
         return self.settings.topic(contract_topic)
 
+    def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
+        """A service's own condition for taking traffic (the notifier: SMTP answers)."""
+        self.readiness_checks[name] = check
+
     async def open(self) -> None:
         """Connect to Kafka and PostgreSQL and migrate the schema; consume nothing yet."""
         await ensure_topics(self.settings)
-        self._pool = await store.create_pool(self.settings.database_url, self.schema)
+        url = self.settings.database_url
+        self._pool = await store.create_pool(url, self.schema, max_size=READ_POOL_SIZE)
+        self._write_pool = await store.create_pool(
+            url, self.schema, max_size=WRITE_POOL_SIZE, min_size=0
+        )
+        self._consumer_pool = await store.create_pool(url, self.schema, max_size=CONSUMER_POOL_SIZE)
         await store.migrate(self._pool, self.spec.ddl)
         self._publisher = EventPublisher(
             self.settings.kafka_bootstrap_servers,
             {name: self.topic(name) for name in contracts.TOPICS},
+            write_timeout=self.settings.write_timeout_seconds,
+            appending=self._appending,
         )
         await self._publisher.start()
         self.handlers = self._build_handlers(self)
@@ -94,7 +139,7 @@ class ServiceRuntime:
                 input_topics=tuple(self.topic(name) for name in self.spec.input_topics),
                 dead_letter_topic=self.settings.dead_letter_topic(self.spec.name),
             ),
-            self._pool,
+            self._consumer_pool,
             self._publisher,
             self.handlers,
         )
@@ -104,12 +149,16 @@ class ServiceRuntime:
             self._consumer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer_task
+            self._consumer_task = None
         if self._publisher is not None:
             await self._publisher.stop()
-        if self._pool is not None:
-            await self._pool.close()
+            self._publisher = None
+        for pool in (self._pool, self._write_pool, self._consumer_pool):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._write_pool = self._consumer_pool = None
 
-    # -- the three commands ------------------------------------------------------------------
+    # -- the commands ------------------------------------------------------------------------
 
     async def start_consuming(self) -> asyncio.Task[None]:
         """Catch up on our own decisions first, then consume everything in the background."""
@@ -136,11 +185,182 @@ class ServiceRuntime:
     async def table_digests(self) -> dict[str, str]:
         return await store.table_digests(self.pool, self.spec.checksum_tables)
 
+    async def verify(self, rounds: int = 5, settle_seconds: float = 60.0) -> VerifyReport:
+        """Rebuild into a scratch schema beside the live one, while the service runs, and
+        compare the two table by table.
+
+        The rebuild reads our own log to its end, and our inputs only as far as the live
+        service has applied them: every decision on those inputs is then already in our log,
+        so the rebuild decides nothing new (and mails nobody; it appends nothing in any case).
+        Once the live service has applied as much of our log as the rebuild did, the tables
+        are compared. A row still in flight (a request committing, an event just appended)
+        can differ for a moment, so differences are looked at again, after both sides read
+        on, up to `rounds` times; what still differs then is reported.
+        """
+        scratch = ServiceRuntime(
+            self.spec,
+            self.settings,
+            self._build_handlers,
+            schema=f"{self.schema}_verify"[:63],
+            appending=False,
+        )
+        await store.drop_schema(self.settings.database_url, scratch.schema)
+        await scratch.open()
+        log.info("verify: rebuilding %s into %s", self.schema, scratch.schema)
+        report = VerifyReport()
+        try:
+            own_topic = self.consumer.config.own_topic
+            for round_number in range(1, rounds + 1):
+                report.rounds = round_number
+                live_inputs = {
+                    tp: offset
+                    for tp, offset in (await self._stored_offsets(self.pool)).items()
+                    if tp.topic != own_topic
+                }
+                own = await scratch.consumer.catch_up([own_topic])
+                inputs = await scratch.consumer.catch_up(
+                    list(scratch.consumer.config.input_topics), until=live_inputs
+                )
+                log.info(
+                    "verify round %d: replayed %d own, %d input records", round_number, own, inputs
+                )
+                await self._wait_for_live(scratch, own_topic, settle_seconds)
+                report = await self._compare(scratch, report)
+                log.info("verify round %d: %d rows differ", round_number, len(report.differences))
+                if report.same:
+                    break
+                await asyncio.sleep(1.0)
+            report.withheld = [f"{e.event_type} {e.event_id}" for e in scratch.publisher.withheld]
+        finally:
+            await scratch.close()
+            await store.drop_schema(self.settings.database_url, scratch.schema)
+            log.info("verify: scratch schema dropped")
+        return report
+
+    @staticmethod
+    async def _stored_offsets(pool: asyncpg.Pool) -> dict[TopicPartition, int]:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
+        return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def _wait_for_live(
+        self, scratch: ServiceRuntime, own_topic: str, settle_seconds: float
+    ) -> None:
+        """Until the live consumer has applied our own log as far as the rebuild has."""
+        deadline = time.monotonic() + settle_seconds
+        rebuilt = await self._stored_offsets(scratch.pool)
+        while time.monotonic() < deadline:
+            live = await self._stored_offsets(self.pool)
+            if all(
+                live.get(tp, 0) >= offset for tp, offset in rebuilt.items() if tp.topic == own_topic
+            ):
+                return
+            await asyncio.sleep(0.2)
+        log.warning("the live service is still behind its own log; comparing anyway")
+
+    async def _compare(self, scratch: ServiceRuntime, previous: VerifyReport) -> VerifyReport:
+        report = VerifyReport(rounds=previous.rounds)
+        async with self.pool.acquire() as live, scratch.pool.acquire() as rebuilt:
+            # One snapshot of the live tables, so they agree with each other.
+            async with live.transaction(isolation="repeatable_read", readonly=True):
+                live_rows = {t: await store.rows_by_key(live, t) for t in self.spec.checksum_tables}
+            for table in self.spec.checksum_tables:
+                rebuilt_rows = await store.rows_by_key(rebuilt, table)
+                found = store.differing_rows(table, live_rows[table], rebuilt_rows)
+                report.tables[table] = {
+                    "live": len(live_rows[table]),
+                    "rebuilt": len(rebuilt_rows),
+                    "differing": len(found),
+                }
+                report.differences.extend(found)
+        return report
+
+    # -- readiness ---------------------------------------------------------------------------
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether this service can do its work now, and why not: Kafka and PostgreSQL
+        answer, the consumer runs and no partition is stuck, and the service's own checks."""
+        checks: dict[str, ReadinessCheck] = {
+            "kafka": self._kafka_ready,
+            "postgresql": self._postgresql_ready,
+            **self.readiness_checks,
+        }
+        names = list(checks)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(checks[name](), 3.0) for name in names), return_exceptions=True
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                problem: str | None = f"no answer in time ({result!r})"
+            else:
+                problem = result
+            found[name] = {"ok": problem is None, **({"problem": problem} if problem else {})}
+        partitions: list[dict[str, Any]] = []
+        consumer_problem = self._consumer_problem()
+        if not found["postgresql"]["ok"]:
+            consumer_problem = consumer_problem or "offsets unknown while PostgreSQL is down"
+        else:
+            try:
+                partitions = await asyncio.wait_for(self.consumer.progress(), 3.0)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                consumer_problem = consumer_problem or f"offsets unreadable: {error!r}"
+            stuck = [
+                f"{p['topic']}[{p['partition']}]"
+                for p in partitions
+                if p["owned"]
+                and p["lag"]
+                and (p["last_applied_age_seconds"] or 0) > self.settings.stuck_after_seconds
+            ]
+            if stuck and consumer_problem is None:
+                consumer_problem = f"no progress for {self.settings.stuck_after_seconds:g}s on " + (
+                    ", ".join(stuck)
+                )
+        found["consumer"] = {
+            "ok": consumer_problem is None,
+            **({"problem": consumer_problem} if consumer_problem else {}),
+        }
+        ready = all(check["ok"] for check in found.values())
+        body = {
+            "service": self.spec.name,
+            "status": "ready" if ready else "starting" if not self.caught_up else "not ready",
+            "checks": found,
+            # From PostgreSQL: the records read past, kept across restarts.
+            "applied": sum(p["next_offset"] for p in partitions),
+            "lag": sum(p["lag"] or 0 for p in partitions),
+            "dead_lettered_since_start": self.consumer.dead_lettered,
+            "partitions": partitions,
+        }
+        return ready, body
+
+    async def _kafka_ready(self) -> str | None:
+        if await self.publisher.probe(within=2.0):
+            return None
+        return self.publisher.last_error or "Kafka does not answer"
+
+    async def _postgresql_ready(self) -> str | None:
+        async with self.pool.acquire(timeout=2.0) as conn:
+            await conn.fetchval("SELECT 1", timeout=2.0)
+        return None
+
+    def _consumer_problem(self) -> str | None:
+        if not self.caught_up:
+            return "catching up on its own log"
+        task = self._consumer_task
+        if task is None or task.done():
+            return "the consumer has stopped"
+        return None
+
     # -- for request handlers ----------------------------------------------------------------
 
     async def execute(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        """Run a command in one transaction; the events it emits are in Kafka before it commits."""
+        """Run a command in one transaction; the events it emits are in Kafka before it commits.
+
+        Writes use their own pool and give up after the write timeout (503), so a Kafka outage
+        can hold neither a reader's connection nor a lock for long.
+        """
+        assert self._write_pool is not None, "runtime not started"
         result: T = await run_unit_of_work(
-            self.pool, self.publisher, self.handlers, self.spec.own_topic, work
+            self._write_pool, self.publisher, self.handlers, self.spec.own_topic, work
         )
         return result

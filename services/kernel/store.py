@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS consumer_offsets (
     next_offset bigint NOT NULL,
     PRIMARY KEY (topic, partition)
 );
+-- When the offset was last stored: readiness tells a stuck consumer from an idle one.
+ALTER TABLE consumer_offsets ADD COLUMN IF NOT EXISTS applied_at timestamptz;
 """
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -50,12 +52,14 @@ def quoted(identifier: str) -> str:
     return f'"{identifier}"'
 
 
-async def create_pool(database_url: str, schema: str, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(
+    database_url: str, schema: str, max_size: int = 10, min_size: int = 1
+) -> asyncpg.Pool:
     """A pool whose connections see only this service's schema."""
     await ensure_schema(database_url, schema)
     pool = await asyncpg.create_pool(
         database_url,
-        min_size=1,
+        min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema},
     )
@@ -113,3 +117,58 @@ async def checksum(pool: asyncpg.Pool, tables: tuple[str, ...]) -> str:
     """One digest of the service's whole state (see table_digests)."""
     digests = await table_digests(pool, tables)
     return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+
+
+async def primary_key(conn: Connection, table: str) -> list[str]:
+    """The table's primary key columns in order (empty if it has none)."""
+    rows = await conn.fetch(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+        "WHERE i.indrelid = to_regclass($1) AND i.indisprimary "
+        "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+        quoted(table),
+    )
+    return [row["attname"] for row in rows]
+
+
+async def rows_by_key(conn: Connection, table: str) -> dict[str, dict[str, Any]]:
+    """Every row of a read model as JSON, keyed by its primary key (or by the whole row)."""
+    key_columns = await primary_key(conn, table)
+    # The table name is one of the service's own, checked by quoted().
+    query = f"SELECT to_jsonb(t)::text AS row FROM {quoted(table)} t"  # noqa: S608
+    found: dict[str, dict[str, Any]] = {}
+    for record in await conn.fetch(query):
+        row = json.loads(record["row"])
+        key = (
+            json.dumps([row[c] for c in key_columns])
+            if key_columns
+            else json.dumps(row, sort_keys=True)
+        )
+        found[key] = row
+    return found
+
+
+def differing_rows(
+    table: str, live: dict[str, dict[str, Any]], rebuilt: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rows where the live read model and its rebuild disagree, one entry per key."""
+    differences = []
+    for key in sorted(set(live) | set(rebuilt)):
+        mine, theirs = live.get(key), rebuilt.get(key)
+        if mine == theirs:
+            continue
+        changed = (
+            sorted(c for c in set(mine) | set(theirs) if mine.get(c) != theirs.get(c))
+            if mine is not None and theirs is not None
+            else None
+        )
+        differences.append(
+            {
+                "table": table,
+                "key": json.loads(key),
+                "live": mine,
+                "rebuilt": theirs,
+                "columns": changed,
+            }
+        )
+    return differences

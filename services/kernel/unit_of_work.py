@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -11,7 +12,7 @@ import asyncpg
 
 from contracts import Envelope, Event
 from services.kernel.deferred_writes import DeferringConnection
-from services.kernel.publisher import EventPublisher
+from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
 
 Handler = Callable[["UnitOfWork", Envelope[Any]], Awaitable[None]]
@@ -33,8 +34,11 @@ class UnitOfWork:
         handlers: HandlerMap,
         own_topic: str,
         already_in_log: frozenset[uuid.UUID] = frozenset(),
+        deadline: float | None = None,
     ) -> None:
         self.conn = DeferringConnection(conn)
+        # A request's: when its waiting must end (see run_unit_of_work); None for the consumer.
+        self._deadline = deadline
         # While catching up, the ids further down our own log: a decision made again here
         # is not appended again; it is applied when the log reaches it.
         self._already_in_log = already_in_log
@@ -42,6 +46,7 @@ class UnitOfWork:
         self._handlers = handlers
         self._own_topic = own_topic
         self._outbox: list[Envelope[Any]] = []
+        self._earlier: list[asyncio.Future[Any]] = []
         # Last version of each of our aggregates this unit saw, written in one statement.
         self._versions: dict[uuid.UUID, int] = {}
         # Ids of this batch still to be applied, further down (see the consumer).
@@ -125,9 +130,16 @@ class UnitOfWork:
             or not await self.claim(envelope.event_id)
         ):
             return False
-        # Appended by an earlier try of this transaction: apply it, do not append it again.
-        if self._publisher.recently_appended(envelope.event_id) is None:
+        # Sent by an earlier try of this decision (one that gave up, or rolled back): that
+        # one is in the log, or on its way there. Apply it, not this one (a retry's event can
+        # differ, in its time say, and a rebuild applies the first in the log), and wait for
+        # it as for our own.
+        earlier = self._publisher.recently_appended(envelope.event_id)
+        if earlier is None:
             self._outbox.append(envelope)
+        else:
+            envelope, delivery = earlier
+            self._earlier.append(delivery)
         await self.apply(envelope)
         if wait:
             await self._send_outbox()
@@ -135,8 +147,14 @@ class UnitOfWork:
 
     async def _send_outbox(self) -> None:
         outbox, self._outbox = self._outbox, []
-        sent = [await self._publisher.send(envelope) for envelope in outbox]
-        await asyncio.gather(*sent)
+        earlier, self._earlier = self._earlier, []
+        # Bounded: if Kafka takes nothing for a while this raises, and the transaction (with
+        # its locks and its connection) is let go instead of waiting for the broker.
+        deadline = self._deadline
+        if deadline is not None:
+            # Lock waits used the request's time; Kafka gets at least a moment of its own.
+            deadline = max(deadline, time.monotonic() + 0.5)
+        await self._publisher.append(outbox, deadline, earlier)
 
     async def _write_versions(self) -> None:
         if not self._versions:
@@ -165,9 +183,58 @@ async def run_unit_of_work(
     own_topic: str,
     work: Callable[[UnitOfWork], Awaitable[Any]],
 ) -> Any:
-    """Run `work` in a transaction; its emitted events are in Kafka before the commit."""
-    async with pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, publisher, handlers, own_topic)
-        result = await work(uow)
-        await uow.flush()
-        return result
+    """Run `work` in a transaction; its emitted events are in Kafka before the commit.
+
+    Every wait on the way is bounded by the publisher's write timeout: for a connection of
+    the writers' pool, for an aggregate's lock (held, perhaps, by a write that waits on
+    Kafka) and for Kafka itself. Past it the request gets WriteUnavailable (503) and its
+    transaction rolls back, so a retry starts from nothing done.
+    """
+    publisher.check_reachable()
+    bound = publisher.write_timeout
+    retry_after = max(1, round(bound))
+    # One bound for all the waiting before Kafka acknowledges anything of this write.
+    deadline = time.monotonic() + bound
+    try:
+        conn = await pool.acquire(timeout=bound)
+    except TimeoutError as error:
+        raise WriteUnavailable(
+            "too many changes are waiting; nothing was changed, try again shortly", retry_after
+        ) from error
+    except Exception as error:
+        if _database_unreachable(error):
+            raise WriteUnavailable(DATABASE_DOWN, retry_after) from error
+        raise
+    try:
+        async with conn.transaction():
+            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            await conn.execute(f"SET LOCAL lock_timeout = '{left_ms}ms'")
+            uow = UnitOfWork(conn, publisher, handlers, own_topic, deadline=deadline)
+            result = await work(uow)
+            await uow.flush()
+            return result
+    except asyncpg.LockNotAvailableError as error:
+        raise WriteUnavailable(
+            "another change to the same thing is still waiting; nothing was changed, "
+            "try again shortly",
+            retry_after,
+        ) from error
+    except Exception as error:
+        # Lost mid-way: the commit may not have happened. Events already in Kafka are applied
+        # by the consumer; a retry with the same Idempotency-Key finds them and adds nothing.
+        if _database_unreachable(error):
+            raise WriteUnavailable(DATABASE_DOWN, retry_after) from error
+        raise
+    finally:
+        await pool.release(conn)
+
+
+DATABASE_DOWN = "the database is unreachable; try again shortly"
+
+
+def _database_unreachable(error: BaseException) -> bool:
+    """No connection, or the server going down or starting up (SQLSTATE classes 08, 57)."""
+    if isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError):
+        return True
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    return isinstance(error, asyncpg.PostgresError) and sqlstate[:2] in {"08", "57"}

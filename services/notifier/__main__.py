@@ -38,7 +38,7 @@ class _SendsNothing(Mailer):
 
 
 def _runtime(command: str) -> ServiceRuntime:
-    if command in ("checksum", "rebuild") and not os.environ.get("CLAIM_TOKEN_SECRET"):
+    if command in ("checksum", "rebuild", "verify") and not os.environ.get("CLAIM_TOKEN_SECRET"):
         settings = NotifierSettings()
         unkept = ClaimTokens(secrets.token_urlsafe(32))
         return build_runtime(

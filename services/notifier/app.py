@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiosmtplib
 from fastapi import FastAPI
 
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
@@ -70,7 +71,27 @@ def build_runtime(
 ) -> NotifierRuntime:
     tokens = tokens or ClaimTokens.from_settings(ClaimTokenSettings())
     notifier = Notifier(notifier_settings or NotifierSettings(), tokens, mailer)
-    return NotifierRuntime(settings or KernelSettings(), notifier)
+    runtime = NotifierRuntime(settings or KernelSettings(), notifier)
+    runtime.add_readiness_check("smtp", lambda: smtp_answers(notifier.settings))
+    return runtime
+
+
+async def smtp_answers(settings: NotifierSettings) -> str | None:
+    """Readiness: the SMTP server takes a connection and answers NOOP (a notifier that cannot
+    mail is not ready, though it runs)."""
+    client = aiosmtplib.SMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        use_tls=settings.smtp_security == "tls",
+        timeout=2,
+    )
+    try:
+        await client.connect()
+        await client.noop()
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError) as error:
+        return f"SMTP {settings.smtp_host}:{settings.smtp_port} does not answer: {error}"
+    return None
 
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:

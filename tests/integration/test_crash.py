@@ -83,3 +83,5 @@ async def test_badge_service_killed_during_a_burst_makes_each_badge_exactly_once
         f"\ncrash test: killed at {at_kill}/{BURST} badges; BadgeClassCreated records "
         f"{sum(1 for e in created if e.payload.source_id in mine)} for {BURST} activities"
     )
+    # The live read models equal a rebuild of the log (issue 14 item 4).
+    assert '"same": true' in platform.run("badge", "verify")

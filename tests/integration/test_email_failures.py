@@ -23,6 +23,8 @@ PLATFORM_ENV = {
     "NOTIFIER_SMTP_BACKOFF_MAX_SECONDS": "0.4",
     "NOTIFIER_SMTP_OUTAGE_PAUSE_SECONDS": "0",
     "NOTIFIER_RETRY_POLL_SECONDS": "0.1",
+    # With SMTP down the notifier runs but is not ready: wait for it to answer at all.
+    "WAIT_FOR": "/health/live",
 }
 
 

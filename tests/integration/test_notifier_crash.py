@@ -47,3 +47,6 @@ async def test_notifier_killed_mid_bulk_issue_mails_every_offer(http, platform, 
         "notifier", "SELECT count(*) AS n FROM emails WHERE kind = 'offer' AND status = 'sent'"
     )
     assert sent[0]["n"] >= OFFERS
+    # The live read models equal a rebuild of the log (issue 14 item 4).
+    for service in ("notifier", "badge"):
+        assert '"same": true' in platform.run(service, "verify"), service

@@ -16,6 +16,20 @@ from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.organisers import ORGANISER_KEYS_DDL
 from services.kernel.store import Connection
 
+# Schemas made before offer_emails kept the outcome in offers: move it over, once.
+_MOVE_EMAIL_OUTCOMES = """
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+               AND table_name = 'offers' AND column_name = 'email_status') THEN
+        INSERT INTO offer_emails (offer_id, status, detail, attempts)
+            SELECT offer_id, email_status, email_detail, email_attempts FROM offers
+            WHERE email_status <> 'pending' ON CONFLICT DO NOTHING;
+        ALTER TABLE offers DROP COLUMN email_status, DROP COLUMN email_detail,
+            DROP COLUMN email_attempts;
+    END IF;
+END $$;
+"""
+
 DDL = (
     """
 CREATE TABLE IF NOT EXISTS issuers (
@@ -60,12 +74,20 @@ CREATE TABLE IF NOT EXISTS offers (
     open_link_generation integer,
     expires_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL,
-    assertion_id uuid,
-    email_status text NOT NULL DEFAULT 'pending',
-    email_detail text NOT NULL DEFAULT '',
-    email_attempts integer NOT NULL DEFAULT 0
+    assertion_id uuid
 );
 CREATE INDEX IF NOT EXISTS offers_by_badge ON offers (badge_class_id, created_at);
+-- The notifier's word on each offer's email, in a table of its own that only the outcome
+-- writes. The outcome can be applied before the offer's row is committed (a request appends
+-- BadgeOffered to Kafka, then commits; the notifier may have mailed it meanwhile), and an
+-- update of a row not yet visible finds nothing: the outcome was lost. Kept apart, the two
+-- writes never meet, in whatever order they land.
+CREATE TABLE IF NOT EXISTS offer_emails (
+    offer_id uuid PRIMARY KEY,
+    status text NOT NULL,
+    detail text NOT NULL,
+    attempts integer NOT NULL
+);
 CREATE TABLE IF NOT EXISTS claim_requests (
     request_id uuid PRIMARY KEY,
     offer_id uuid NOT NULL,
@@ -107,6 +129,7 @@ CREATE INDEX IF NOT EXISTS assertions_by_badge ON assertions (badge_class_id, re
 CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_email);
 """
     + ORGANISER_KEYS_DDL
+    + _MOVE_EMAIL_OUTCOMES
 )
 
 CHECKSUM_TABLES = (
@@ -115,6 +138,7 @@ CHECKSUM_TABLES = (
     "issuers",
     "badge_classes",
     "offers",
+    "offer_emails",
     "claim_requests",
     "assertions",
     "organiser_keys",
@@ -323,9 +347,11 @@ async def reviewers_available(conn: Connection, badge_class_id: uuid.UUID) -> tu
 
 async def list_offers(conn: Connection, badge_class_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT offer_id, recipient_email, via, expires_at, created_at, assertion_id, "
-        "email_status, email_detail, email_attempts FROM offers WHERE badge_class_id = $1 "
-        "ORDER BY created_at, offer_id",
+        "SELECT o.offer_id, o.recipient_email, o.via, o.expires_at, o.created_at, "
+        "o.assertion_id, COALESCE(e.status, 'pending') AS email_status, "
+        "COALESCE(e.detail, '') AS email_detail, COALESCE(e.attempts, 0) AS email_attempts "
+        "FROM offers o LEFT JOIN offer_emails e USING (offer_id) WHERE o.badge_class_id = $1 "
+        "ORDER BY o.created_at, o.offer_id",
         badge_class_id,
     )
     return [dict(row) for row in rows]

@@ -36,7 +36,8 @@ async def request_resend(
             raise Forbidden("this offer belongs to another organisation")
         # Read again under the badge's lock: a resend or a claim may have landed meanwhile.
         status = await uow.conn.fetchval(
-            "SELECT email_status FROM offers WHERE offer_id = $1", offer_id
+            "SELECT COALESCE((SELECT status FROM offer_emails WHERE offer_id = $1), 'pending')",
+            offer_id,
         )
         offer = await read_models.get_offer(uow.conn, offer_id)
         assert offer is not None
