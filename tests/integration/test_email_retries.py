@@ -75,7 +75,8 @@ class ControlledServer:
         return min(times) if times else None
 
 
-@pytest.fixture(scope="module")
+# Autouse: it starts before the platform, whose notifier is ready only once SMTP answers.
+@pytest.fixture(scope="module", autouse=True)
 def smtp() -> Iterator[ControlledServer]:
     server = ControlledServer()
     controller = Controller(server, hostname="127.0.0.1", port=SMTP_PORT)
