@@ -56,6 +56,9 @@ class Load:
             self.answers.append(Answer(kind, started, 0, time.monotonic() - started))
             return None
         self.answers.append(Answer(kind, started, answer.status_code, time.monotonic() - started))
+        if answer.status_code >= 500 and answer.status_code != 503:
+            # Printed (pytest -s) so a server error can be traced to its request and answer.
+            print(f"server error: {method} {url} -> {answer.status_code}: {answer.text[:300]}")
         return answer
 
     async def issue(self, http: httpx.AsyncClient) -> None:
