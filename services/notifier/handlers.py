@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlencode
@@ -99,13 +100,17 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
 
         return [for_reviewer(reviewer) for reviewer in request.reviewers]
 
+    def sign_in_link(quest_id: uuid.UUID, learner: str, made_at: datetime) -> str:
+        """A link that signs the learner in to one quest on any device, for a few days (its
+        expiry counts from `made_at`, the causing event's time, so a replay makes the same)."""
+        token = tokens.sign_in(quest_id, learner, made_at)
+        return f"{evidence}/sign-in/{token}?{urlencode({'email': learner})}"
+
     async def compose_rejection(conn: Connection, cause: Envelope[Any]) -> list[Composed]:
         rejected: SubmissionRejected = cause.payload
 
         async def render() -> EmailMessage:
-            # A sign-in link to the quest: it works on any device, for a few days.
-            token = tokens.sign_in(rejected.quest_id, rejected.learner_email, cause.occurred_at)
-            link = f"{evidence}/sign-in/{token}?{urlencode({'email': rejected.learner_email})}"
+            link = sign_in_link(rejected.quest_id, rejected.learner_email, cause.occurred_at)
             issuer = await tables.issuer_of_quest(conn, rejected.quest_id)
             return emails.rejection_email(sender, rejected, link, issuer)
 
@@ -115,8 +120,7 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
         asked: SignInRequested = cause.payload
 
         async def render() -> EmailMessage:
-            token = tokens.sign_in(asked.quest_id, asked.learner_email, cause.occurred_at)
-            link = f"{evidence}/sign-in/{token}?{urlencode({'email': asked.learner_email})}"
+            link = sign_in_link(asked.quest_id, asked.learner_email, cause.occurred_at)
             issuer = await tables.issuer_of_quest(conn, asked.quest_id)
             return emails.sign_in_email(sender, asked, link, issuer)
 

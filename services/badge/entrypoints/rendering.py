@@ -11,15 +11,14 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from services.kernel.web import negotiation
+
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def wants_html(request: Request) -> bool:
     """People's browsers ask for HTML first; verifiers ask for JSON(-LD)."""
-    accept = request.headers.get("accept", "").lower()
-    if "text/html" not in accept:
-        return False
-    return "json" not in accept or accept.index("text/html") < accept.index("json")
+    return negotiation.wants_html(request.headers)
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
