@@ -20,8 +20,9 @@ from contracts.activity import (
 )
 from services.activity.adapters import read_models
 from services.activity.domain.model import evolve_activity, evolve_playlist
-from services.kernel.organisers import KEY_HANDLERS, project_organiser_removed
-from services.kernel.unit_of_work import HandlerMap, UnitOfWork
+from services.kernel.handlers import Handlers
+from services.kernel.organisers import key_projections
+from services.kernel.unit_of_work import UnitOfWork
 
 
 async def organisation_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
@@ -59,7 +60,6 @@ async def admin_role_granted(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
 
 async def organiser_removed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     event: OrganiserRemoved = envelope.payload
-    await project_organiser_removed(uow, envelope)
     uow.conn.defer(
         "UPDATE organisers SET removed_at = COALESCE(removed_at, $2) WHERE organiser_id = $1",
         event.organiser_id,
@@ -84,17 +84,18 @@ async def playlist_changed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     read_models.save_playlist(uow.conn, evolve_playlist(state, envelope))
 
 
-HANDLERS: HandlerMap = {
-    OrganisationCreated: organisation_created,
-    OrganiserAdded: organiser_added,
-    **KEY_HANDLERS,
-    OrganiserAdminRoleGranted: admin_role_granted,
-    OrganiserRemoved: organiser_removed,
-    ActivityDrafted: activity_changed,
-    ActivityUpdated: activity_changed,
-    ActivityPublished: activity_changed,
-    ActivityArchived: activity_changed,
-    PlaylistDrafted: playlist_changed,
-    PlaylistUpdated: playlist_changed,
-    PlaylistPublished: playlist_changed,
-}
+HANDLERS = (
+    Handlers()
+    .project(OrganisationCreated, organisation_created)
+    .project(OrganiserAdded, organiser_added)
+    .include(key_projections())
+    .project(OrganiserAdminRoleGranted, admin_role_granted)
+    .project(OrganiserRemoved, organiser_removed)
+    .project(ActivityDrafted, activity_changed)
+    .project(ActivityUpdated, activity_changed)
+    .project(ActivityPublished, activity_changed)
+    .project(ActivityArchived, activity_changed)
+    .project(PlaylistDrafted, playlist_changed)
+    .project(PlaylistUpdated, playlist_changed)
+    .project(PlaylistPublished, playlist_changed)
+)

@@ -40,8 +40,9 @@ from services.badge.domain.model import (
     playlist_completed,
 )
 from services.kernel.blob_store import BlobStore
-from services.kernel.organisers import KEY_HANDLERS
-from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
+from services.kernel.handlers import Handler, Handlers
+from services.kernel.organisers import key_projections
+from services.kernel.unit_of_work import UnitOfWork
 
 ACTOR = "service:badge"
 
@@ -368,26 +369,27 @@ async def email_deferred(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-def build_handlers(blobs: BlobStore) -> HandlerMap:
+def build_handlers(blobs: BlobStore) -> Handlers:
     make_badge = make_badge_for_source(blobs)
-    return {
-        OrganisationCreated: issuer_known,
-        **KEY_HANDLERS,
-        ActivityPublished: make_badge,
-        PlaylistPublished: make_badge,
-        BadgeClassCreated: badge_class_created,
-        BadgeClassEdited: badge_class_changed,
-        OpenLinkRegenerated: open_link_regenerated,
-        BadgeOffered: badge_offered,
-        HeldBadgeRequested: held_badge_requested,
-        ClaimRequested: claim_requested,
-        BadgeAwarded: badge_awarded,
-        ClaimRejected: claim_rejected,
-        AssertionRevoked: assertion_revoked,
-        EmailSent: email_outcome,
-        EmailFailed: email_outcome,
-        EmailDeferred: email_deferred,
-        OfferResendRequested: offer_resend_requested,
-        QuestCompleted: quest_completed,
-        PeerReviewerInvited: peer_reviewer_invited,
-    }
+    return (
+        Handlers()
+        .project(OrganisationCreated, issuer_known)
+        .include(key_projections())
+        .react(ActivityPublished, make_badge)
+        .react(PlaylistPublished, make_badge)
+        .project(BadgeClassCreated, badge_class_created)
+        .project(BadgeClassEdited, badge_class_changed)
+        .project(OpenLinkRegenerated, open_link_regenerated)
+        .project(BadgeOffered, badge_offered)
+        .project(HeldBadgeRequested, held_badge_requested)
+        .react(ClaimRequested, claim_requested)
+        .project(BadgeAwarded, badge_awarded)
+        .project(ClaimRejected, claim_rejected)
+        .project(AssertionRevoked, assertion_revoked)
+        .project(EmailSent, email_outcome)
+        .project(EmailFailed, email_outcome)
+        .project(EmailDeferred, email_deferred)
+        .project(OfferResendRequested, offer_resend_requested)
+        .react(QuestCompleted, quest_completed)
+        .project(PeerReviewerInvited, peer_reviewer_invited)
+    )

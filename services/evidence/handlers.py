@@ -28,8 +28,9 @@ from contracts.evidence import (
 )
 from services.evidence.adapters import read_models
 from services.evidence.domain.model import decide_review, evidence_items
-from services.kernel.organisers import KEY_HANDLERS
-from services.kernel.unit_of_work import HandlerMap, UnitOfWork
+from services.kernel.handlers import Handlers
+from services.kernel.organisers import key_projections
+from services.kernel.unit_of_work import UnitOfWork
 
 ACTOR = "service:evidence"
 
@@ -279,22 +280,23 @@ async def quest_completed(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     uow.conn.defer("UPDATE quests SET completed = true WHERE quest_id = $1", event.quest_id)
 
 
-def build_handlers(public_url: str) -> HandlerMap:
+def build_handlers(public_url: str) -> Handlers:
     review_recorded, submission_approved = make_review_recorded(public_url)
-    return {
-        BadgeClassCreated: badge_created,
-        BadgeClassEdited: badge_edited,
-        BadgeOffered: offered,
-        BadgeAwarded: awarded,
-        PeerReviewerInvited: peer_invited,
-        OrganiserAdded: organiser_added,
-        **KEY_HANDLERS,
-        QuestStarted: quest_started,
-        EvidenceSubmitted: evidence_submitted,
-        ReviewRequested: review_requested,
-        SignInAsked: sign_in_asked,
-        ReviewRecorded: review_recorded,
-        SubmissionApproved: submission_approved,
-        SubmissionRejected: submission_rejected,
-        QuestCompleted: quest_completed,
-    }
+    return (
+        Handlers()
+        .project(BadgeClassCreated, badge_created)
+        .project(BadgeClassEdited, badge_edited)
+        .project(BadgeOffered, offered)
+        .project(BadgeAwarded, awarded)
+        .project(PeerReviewerInvited, peer_invited)
+        .project(OrganiserAdded, organiser_added)
+        .include(key_projections())
+        .project(QuestStarted, quest_started)
+        .project(EvidenceSubmitted, evidence_submitted)
+        .project(ReviewRequested, review_requested)
+        .project(SignInAsked, sign_in_asked)
+        .project(ReviewRecorded, review_recorded)
+        .project(SubmissionApproved, submission_approved)
+        .project(SubmissionRejected, submission_rejected)
+        .project(QuestCompleted, quest_completed)
+    )

@@ -21,9 +21,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from contracts import Envelope, decode
+from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
-from services.kernel.unit_of_work import HandlerMap, UnitOfWork
+from services.kernel.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class EventConsumer:
         config: ConsumerConfig,
         pool: asyncpg.Pool,
         publisher: EventPublisher,
-        handlers: HandlerMap,
+        handlers: Handlers,
     ) -> None:
         self.config = config
         self._pool = pool

@@ -19,7 +19,8 @@ from fastapi import Depends, Request
 from contracts import Envelope
 from contracts.activity import OrganiserKeyIssued, OrganiserKeyRevoked, OrganiserRemoved
 from services.kernel.errors import Unauthenticated
-from services.kernel.unit_of_work import HandlerMap, UnitOfWork
+from services.kernel.handlers import Handlers
+from services.kernel.unit_of_work import UnitOfWork
 
 KEY_PREFIX = "obk_"
 KEY_ID_LENGTH = 12
@@ -157,8 +158,10 @@ async def project_organiser_removed(uow: UnitOfWork, envelope: Envelope[Any]) ->
     )
 
 
-KEY_HANDLERS: HandlerMap = {
-    OrganiserKeyIssued: project_key_issued,
-    OrganiserKeyRevoked: project_key_revoked,
-    OrganiserRemoved: project_organiser_removed,
-}
+def key_projections() -> Handlers:
+    return (
+        Handlers()
+        .project(OrganiserKeyIssued, project_key_issued)
+        .project(OrganiserKeyRevoked, project_key_revoked)
+        .project(OrganiserRemoved, project_organiser_removed)
+    )

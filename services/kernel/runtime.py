@@ -17,10 +17,11 @@ from aiokafka import TopicPartition
 import contracts
 from services.kernel import store
 from services.kernel.consumer import ConsumerConfig, EventConsumer
+from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher
 from services.kernel.settings import KernelSettings
 from services.kernel.topics import ensure_topics
-from services.kernel.unit_of_work import HandlerMap, UnitOfWork, run_unit_of_work
+from services.kernel.unit_of_work import UnitOfWork, run_unit_of_work
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,7 +67,7 @@ class ServiceRuntime:
         self,
         spec: ServiceSpec,
         settings: KernelSettings,
-        build_handlers: Callable[[ServiceRuntime], HandlerMap],
+        build_handlers: Callable[[ServiceRuntime], Handlers],
         *,
         schema: str | None = None,
         appending: bool = True,
@@ -82,7 +83,7 @@ class ServiceRuntime:
         self._publisher: EventPublisher | None = None
         self._consumer: EventConsumer | None = None
         self._consumer_task: asyncio.Task[None] | None = None
-        self.handlers: HandlerMap = {}
+        self.handlers: Handlers = Handlers()
         self.caught_up = False
         self.readiness_checks: dict[str, ReadinessCheck] = {}
 

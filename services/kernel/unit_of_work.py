@@ -5,22 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
-from contracts import Envelope, Event
+from contracts import Envelope
 from services.kernel.deferred_writes import DeferringConnection
+from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
 
-Handler = Callable[["UnitOfWork", Envelope[Any]], Awaitable[None]]
-HandlerMap = Mapping[type[Event], Handler]
-
 
 class UnitOfWork:
-    """Applies events through the service's handler map inside one transaction.
+    """Applies events through the service's handlers inside one transaction.
 
     Handlers of input events decide and `emit` derived events; handlers of the service's own
     events project them into read models. Everything a unit of work does commits together with
@@ -31,7 +29,7 @@ class UnitOfWork:
         self,
         conn: Connection,
         publisher: EventPublisher,
-        handlers: HandlerMap,
+        handlers: Handlers,
         own_topic: str,
         already_in_log: frozenset[uuid.UUID] = frozenset(),
         deadline: float | None = None,
@@ -94,8 +92,7 @@ class UnitOfWork:
         if payload_type.topic == self._own_topic:
             stream, version = envelope.stream_id, envelope.stream_version
             self._versions[stream] = max(version, self._versions.get(stream, 0))
-        handler = self._handlers.get(payload_type)
-        if handler is not None:
+        for handler in self._handlers.for_event(payload_type):
             await handler(self, envelope)
 
     async def lock_stream(self, stream_id: uuid.UUID) -> int:
@@ -179,7 +176,7 @@ class UnitOfWork:
 async def run_unit_of_work(
     pool: asyncpg.Pool,
     publisher: EventPublisher,
-    handlers: HandlerMap,
+    handlers: Handlers,
     own_topic: str,
     work: Callable[[UnitOfWork], Awaitable[Any]],
 ) -> Any:

@@ -27,8 +27,9 @@ from contracts.badge import (
 from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
 from contracts.notifier import EmailFailed
 from services.kernel.claim_tokens import ClaimTokens
+from services.kernel.handlers import Handlers
 from services.kernel.store import Connection
-from services.kernel.unit_of_work import Handler, HandlerMap, UnitOfWork
+from services.kernel.unit_of_work import UnitOfWork
 from services.notifier import emails
 from services.notifier.adapters import tables
 from services.notifier.delivery import Composed, Courier, Email, email_id
@@ -174,7 +175,7 @@ MAIL_SOURCES = (
 )
 
 
-def build_handlers(compose: Compose, courier: Courier) -> HandlerMap:
+def build_handlers(compose: Compose, courier: Courier) -> Handlers:
     async def mail(uow: UnitOfWork, cause: Envelope[Any]) -> None:
         """Keep the event the emails are composed from, and mail each at once."""
         payload = cause.payload
@@ -216,9 +217,7 @@ def build_handlers(compose: Compose, courier: Courier) -> HandlerMap:
         for composed in await compose(uow.conn, source):
             await courier.first_attempt(uow, Email.of(composed, cause, source.event_id))
 
-    handlers: dict[Any, Handler] = {
-        **PROJECTIONS,
-        **{source: mail for source in MAIL_SOURCES},
-        OfferResendRequested: resend_offer,
-    }
-    return handlers
+    handlers = Handlers().include(PROJECTIONS)
+    for source in MAIL_SOURCES:
+        handlers.react(source, mail)
+    return handlers.react(OfferResendRequested, resend_offer)

@@ -10,7 +10,8 @@ from contracts.activity import OrganisationCreated, OrganiserAdded
 from contracts.badge import BadgeClassCreated, BadgeClassEdited
 from contracts.evidence import QuestStarted
 from contracts.notifier import EmailDeferred, EmailFailed, EmailResendRequested, EmailSent
-from services.kernel.unit_of_work import Handler, UnitOfWork
+from services.kernel.handlers import Handlers
+from services.kernel.unit_of_work import UnitOfWork
 
 
 async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
@@ -146,14 +147,15 @@ async def quest_started(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-PROJECTIONS: dict[Any, Handler] = {
-    EmailSent: email_recorded,
-    EmailFailed: email_recorded,
-    EmailDeferred: email_deferred,
-    EmailResendRequested: resend_requested,
-    BadgeClassCreated: badge_created,
-    BadgeClassEdited: badge_edited,
-    OrganisationCreated: organisation_created,
-    OrganiserAdded: organiser_added,
-    QuestStarted: quest_started,
-}
+PROJECTIONS = (
+    Handlers()
+    .project(EmailSent, email_recorded)
+    .project(EmailFailed, email_recorded)
+    .project(EmailDeferred, email_deferred)
+    .project(EmailResendRequested, resend_requested)
+    .project(BadgeClassCreated, badge_created)
+    .project(BadgeClassEdited, badge_edited)
+    .project(OrganisationCreated, organisation_created)
+    .project(OrganiserAdded, organiser_added)
+    .project(QuestStarted, quest_started)
+)
