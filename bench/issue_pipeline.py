@@ -26,7 +26,7 @@ import httpx
 
 from bench.badge_pipeline import drop_schemas, percentile
 from contracts.badge import BadgeOffered
-from services.kernel.claim_tokens import ClaimTokens
+from contracts.tokens import ClaimTokens
 from services.kernel.settings import KernelSettings
 from services.local_runner import SERVICES, LocalPlatform, free_port
 from services.notifier.emails import Sender, offer_email

@@ -10,13 +10,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from contracts.organiser_keys import KEY_PREFIX, key_prefix
 from services.activity import service_layer
 from services.activity.adapters import read_models
 from services.activity.domain.organisations import check_email, check_issuer_url
 from services.activity.domain.organisers import Operator
 from services.kernel.entrypoint import ExtraCommand
 from services.kernel.errors import DomainError
-from services.kernel.organisers import KEY_PREFIX, key_prefix
 from services.kernel.runtime import ServiceRuntime
 
 OPERATOR = Operator()

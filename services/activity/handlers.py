@@ -21,8 +21,8 @@ from contracts.activity import (
 from services.activity.adapters import read_models
 from services.activity.domain.model import evolve_activity, evolve_playlist
 from services.kernel.handlers import Handlers
-from services.kernel.organisers import key_projections
 from services.kernel.unit_of_work import UnitOfWork
+from services.organiser_access import key_projections
 
 
 async def organisation_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from contracts import new_envelope
 from contracts.activity import OrganisationCreated
 from services.activity.adapters import read_models
+from services.activity.domain.keys import new_key
 from services.activity.domain.model import (
     Activity,
     ActivityCommand,
@@ -31,9 +32,9 @@ from services.activity.domain.organisers import (
     decide_revoke_key,
 )
 from services.kernel.errors import Forbidden, NotFound
-from services.kernel.organisers import Organiser, new_key
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
+from services.organiser_access import Organiser
 
 
 async def handle_activity(

@@ -6,6 +6,7 @@ import sys
 
 from fastapi import FastAPI
 
+from contracts.tokens import ClaimTokens, ClaimTokenSettings
 from services.badge.app import build_runtime
 from services.badge.domain.model import OfferIds
 from services.badge.entrypoints.http import build_app
@@ -13,7 +14,6 @@ from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.entrypoints.pages import add_pages
 from services.badge.settings import BadgeSettings
 from services.kernel.blob_store import BlobStore
-from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings
 from services.kernel.entrypoint import main
 from services.kernel.runtime import ServiceRuntime
 

@@ -41,8 +41,8 @@ from services.badge.domain.model import (
 )
 from services.kernel.blob_store import BlobStore
 from services.kernel.handlers import Handler, Handlers
-from services.kernel.organisers import key_projections
 from services.kernel.unit_of_work import UnitOfWork
+from services.organiser_access import key_projections
 
 ACTOR = "service:badge"
 

@@ -28,9 +28,9 @@ from services.badge.domain.model import (
     offer_badge,
 )
 from services.kernel.errors import Conflict, Forbidden, NotFound
-from services.kernel.organisers import Organiser
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
+from services.organiser_access import Organiser
 
 
 async def _owned_badge(

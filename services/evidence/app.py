@@ -8,12 +8,12 @@ from fastapi import FastAPI
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.badge import TOPIC as BADGE_TOPIC
 from contracts.evidence import TOPIC
+from contracts.tokens import ClaimTokens, ClaimTokenSettings
 from services.evidence.adapters.files import EvidenceFiles
 from services.evidence.adapters.read_models import CHECKSUM_TABLES, DDL
 from services.evidence.entrypoints.http import build_app as build_http
 from services.evidence.handlers import build_handlers
 from services.evidence.settings import EvidenceSettings
-from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
 

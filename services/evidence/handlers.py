@@ -29,8 +29,8 @@ from contracts.evidence import (
 from services.evidence.adapters import read_models
 from services.evidence.domain.model import decide_review, evidence_items
 from services.kernel.handlers import Handlers
-from services.kernel.organisers import key_projections
 from services.kernel.unit_of_work import UnitOfWork
+from services.organiser_access import key_projections
 
 ACTOR = "service:evidence"
 

@@ -15,7 +15,7 @@ import sys
 from email.message import EmailMessage
 from typing import NoReturn
 
-from services.kernel.claim_tokens import ClaimTokens
+from contracts.tokens import ClaimTokens
 from services.kernel.entrypoint import main
 from services.kernel.runtime import ServiceRuntime
 from services.notifier.adapters.smtp import Mailer

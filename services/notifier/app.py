@@ -17,7 +17,7 @@ from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.badge import TOPIC as BADGE_TOPIC
 from contracts.evidence import TOPIC as EVIDENCE_TOPIC
 from contracts.notifier import TOPIC
-from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings
+from contracts.tokens import ClaimTokens, ClaimTokenSettings
 from services.kernel.http import new_app
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings

@@ -26,7 +26,7 @@ from contracts.badge import (
 )
 from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
 from contracts.notifier import EmailFailed
-from services.kernel.claim_tokens import ClaimTokens
+from contracts.tokens import ClaimTokens
 from services.kernel.handlers import Handlers
 from services.kernel.store import Connection
 from services.kernel.unit_of_work import UnitOfWork

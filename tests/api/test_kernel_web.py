@@ -17,9 +17,9 @@ from pydantic import BaseModel
 
 from services.kernel.errors import Conflict, DomainError, Forbidden, ServiceUnavailable
 from services.kernel.http import new_app
-from services.kernel.organisers import CurrentOrganiser
 from services.kernel.web.origins import session_cookie_secure
 from services.kernel.web.route_notes import RouteNote
+from services.organiser_access import CurrentOrganiser
 
 PAGE = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}

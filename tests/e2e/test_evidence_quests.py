@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from services.kernel.claim_tokens import ClaimTokens
+from contracts.tokens import ClaimTokens
 from services.local_runner import SERVICES
 from tests.e2e.test_issue_and_claim import ob_verify, published_badge
 from tests.support import bearer

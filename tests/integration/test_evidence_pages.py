@@ -19,7 +19,7 @@ from itsdangerous import URLSafeTimedSerializer
 from PIL import Image
 
 from contracts.envelope import NAMESPACE
-from services.kernel.claim_tokens import ClaimTokens
+from contracts.tokens import ClaimTokens
 from tests.e2e.test_evidence_quests import SignedIn, evidence_badge
 from tests.support import bearer, wait_for
 from tests.support_mail import (

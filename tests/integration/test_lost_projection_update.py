@@ -26,10 +26,10 @@ from services.badge.app import build_runtime
 from services.badge.domain.model import OfferIds, badge_class_id_for
 from services.badge.settings import BadgeSettings
 from services.kernel import store
-from services.kernel.organisers import Organiser
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.settings import KernelSettings
 from services.kernel.unit_of_work import UnitOfWork, run_unit_of_work
+from services.organiser_access import Organiser
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import Event, encode, new_envelope
 from contracts.activity import OrganisationCreated, OrganiserAdded, OrganiserKeyIssued
-from services.kernel.organisers import new_key
+from services.activity.domain.keys import new_key
 from tests.support import Platform, bearer, wait_for
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.kernel.claim_tokens import ClaimTokens, ClaimTokenSettings, OpenToken, PersonalToken
+from contracts.tokens import ClaimTokens, ClaimTokenSettings, OpenToken, PersonalToken
 
 OLD = "the secret of last year; long and random 0123456789"
 NEW = "this year-s secret; also long and random ABCDEFGHIJ"

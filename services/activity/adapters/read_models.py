@@ -8,11 +8,12 @@ from typing import Any
 
 import asyncpg
 
+from contracts.organiser_keys import key_prefix
 from services.activity.domain.model import Activity, Playlist, Status
 from services.activity.domain.organisers import Key, Member
 from services.kernel.deferred_writes import DeferringConnection
-from services.kernel.organisers import ORGANISER_KEYS_DDL, key_prefix
 from services.kernel.store import Connection
+from services.organiser_access import ORGANISER_KEYS_DDL
 
 DDL = (
     """

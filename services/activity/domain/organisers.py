@@ -17,9 +17,9 @@ from contracts.activity import (
     OrganiserKeyRevoked,
     OrganiserRemoved,
 )
+from services.activity.domain.keys import NewKey
 from services.activity.domain.organisations import check_email
 from services.kernel.errors import Conflict, Forbidden, NotFound
-from services.kernel.organisers import NewKey
 
 
 @dataclass(frozen=True)

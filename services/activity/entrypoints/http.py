@@ -10,6 +10,7 @@ from fastapi import FastAPI, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from contracts.organiser_keys import KEY_PREFIX, key_prefix
 from services.activity import service_layer
 from services.activity.adapters import read_models
 from services.activity.domain.model import (
@@ -26,8 +27,8 @@ from services.activity.domain.model import (
 )
 from services.kernel.errors import Forbidden, NotFound
 from services.kernel.http import new_app
-from services.kernel.organisers import KEY_PREFIX, CurrentOrganiser, Organiser, key_prefix
 from services.kernel.runtime import ServiceRuntime
+from services.organiser_access import CurrentOrganiser, Organiser
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=10_000)]

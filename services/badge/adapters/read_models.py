@@ -13,8 +13,8 @@ import asyncpg
 from contracts.badge import BlobRef, EvidenceTask, OpenLink
 from services.badge.domain.model import Assertion, BadgeClass, Offer
 from services.kernel.deferred_writes import DeferringConnection
-from services.kernel.organisers import ORGANISER_KEYS_DDL
 from services.kernel.store import Connection
+from services.organiser_access import ORGANISER_KEYS_DDL
 
 # Schemas made before offer_emails kept the outcome in offers: move it over, once.
 _MOVE_EMAIL_OUTCOMES = """

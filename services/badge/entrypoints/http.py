@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from contracts.badge import BlobRef, EvidenceTask, OpenLink
+from contracts.tokens import ClaimTokens
 from services.badge import service_layer
 from services.badge.adapters import read_models
 from services.badge.adapters.baking import bake_png, bake_svg
@@ -38,12 +39,11 @@ from services.badge.entrypoints.open_badges import (
 )
 from services.badge.entrypoints.rendering import message, parse_id, wants_html
 from services.kernel.blob_store import BlobStore
-from services.kernel.claim_tokens import ClaimTokens
 from services.kernel.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from services.kernel.http import new_app
-from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.web.route_notes import RouteNote
+from services.organiser_access import CurrentOrganiser, Organiser
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # An image opened on its own must not run or load anything, whatever slipped through.

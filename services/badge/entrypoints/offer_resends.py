@@ -14,9 +14,9 @@ from contracts import new_envelope
 from contracts.badge import OfferResendRequested
 from services.badge.adapters import read_models
 from services.kernel.errors import Conflict, Forbidden, NotFound
-from services.kernel.organisers import CurrentOrganiser, Organiser
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
+from services.organiser_access import CurrentOrganiser, Organiser
 
 router = APIRouter(tags=["issuing"])
 

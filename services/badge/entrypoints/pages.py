@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from contracts.tokens import ClaimTokens, OpenToken, PersonalToken
 from services.badge import service_layer
 from services.badge.adapters import read_models
 from services.badge.domain.model import (
@@ -25,7 +26,6 @@ from services.badge.domain.model import (
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.entrypoints.rendering import message, page, parse_id, wants_html
 from services.kernel import rate_limits
-from services.kernel.claim_tokens import ClaimTokens, OpenToken, PersonalToken
 from services.kernel.errors import DomainError
 from services.kernel.runtime import ServiceRuntime
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from contracts.badge import EvidenceTask
 from services.evidence.domain.model import Quest, Review, Submission
-from services.kernel.organisers import ORGANISER_KEYS_DDL
 from services.kernel.store import Connection
+from services.organiser_access import ORGANISER_KEYS_DDL
 
 DDL = (
     """

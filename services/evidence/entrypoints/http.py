@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.evidence import FileRef
+from contracts.tokens import ClaimTokens, PersonalToken
 from services.evidence import service_layer
 from services.evidence.adapters import read_models
 from services.evidence.adapters.files import EvidenceFiles, StagedFile
@@ -34,7 +35,6 @@ from services.evidence.domain.model import Quest, check_evidence
 from services.evidence.entrypoints.sessions import Sessions
 from services.evidence.service_layer import LinkExpired
 from services.kernel import rate_limits
-from services.kernel.claim_tokens import ClaimTokens, PersonalToken
 from services.kernel.errors import (
     BadRequest,
     DomainError,
@@ -43,8 +43,8 @@ from services.kernel.errors import (
     Unauthenticated,
 )
 from services.kernel.http import new_app
-from services.kernel.organisers import CurrentOrganiser, authenticate
 from services.kernel.web.answers import error_answer
+from services.organiser_access import CurrentOrganiser, authenticate
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 MAX_UPLOAD = 20 * 1024 * 1024

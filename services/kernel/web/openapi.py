@@ -3,14 +3,14 @@ answers the kernel gives any request (with their one body shape), 503 included."
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from services.kernel.organisers import CurrentOrganiser
 from services.kernel.web.route_notes import RouteNotes, apply_to_operation
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -126,17 +126,26 @@ def complete(
     return schema
 
 
-def _needs(dependant: Dependant, call: Any) -> bool:
-    return any(d.call is call or _needs(d, call) for d in dependant.dependencies)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def requires_api_key(dependency: F) -> F:
+    """Mark a FastAPI dependency that takes an API key: routes needing it are documented so."""
+    dependency.__dict__["requires_api_key"] = True
+    return dependency
+
+
+def _needs_key(dependant: Dependant) -> bool:
+    return any(
+        getattr(d.call, "requires_api_key", False) or _needs_key(d) for d in dependant.dependencies
+    )
 
 
 def keyed_operations(app: FastAPI) -> frozenset[str]:
-    # The dependency behind `CurrentOrganiser`: a route asking for one takes a key.
-    call = get_args(CurrentOrganiser)[1].dependency
     return frozenset(
         f"{method} {route.path_format}"
         for route in app.routes
-        if isinstance(route, APIRoute) and _needs(route.dependant, call)
+        if isinstance(route, APIRoute) and _needs_key(route.dependant)
         for method in route.methods or ()
     )
 
