@@ -17,7 +17,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent / "schemas"
 
 def documents() -> dict[str, Any]:
     """File name -> JSON document, for every event and the AsyncAPI description."""
-    from contracts.asyncapi import docs
+    from contracts.asyncapi import document
 
     out: dict[str, Any] = {}
     for name, model in sorted(registry().items()):
@@ -26,7 +26,7 @@ def documents() -> dict[str, Any]:
         schema["x-topic"] = model.topic
         schema["x-schema-version"] = model.schema_version
         out[f"{model.topic}/{name}.v{model.schema_version}.json"] = schema
-    out["asyncapi.json"] = json.loads(docs.schema.to_specification().to_json())
+    out["asyncapi.json"] = document()
     return out
 
 

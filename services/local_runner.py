@@ -19,8 +19,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVICES = ("activity", "badge", "evidence", "notifier")
-DEFAULT_PORTS = {"activity": 8001, "badge": 8002, "evidence": 8003, "notifier": 8004}
+from contracts.services import CATALOGUE, SERVICES
+
+__all__ = ["DEFAULT_PORTS", "REPO", "SERVICES", "LocalPlatform", "free_port", "main"]
+
+DEFAULT_PORTS = {service.name: service.default_http_port for service in CATALOGUE}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -72,9 +75,10 @@ class LocalPlatform:
                 "NOTIFIER_SMTP_PORT": os.environ.get("SMTP_PORT", "2525"),
             }
         )
-        for service, port in self.ports.items():
-            env[f"{service.upper()}_HTTP_PORT"] = str(port)
-            env[f"{service.upper()}_HTTP_HOST"] = "127.0.0.1"
+        for entry in CATALOGUE:
+            if entry.name in self.ports:
+                env[entry.http_port_setting] = str(self.ports[entry.name])
+                env[entry.http_host_setting] = "127.0.0.1"
         env.update(self.extra_env)
         return env
 
@@ -218,9 +222,9 @@ def _stop_detached(run_dir: Path) -> list[str]:
 def _configured_ports() -> dict[str, int]:
     """Each service's port: its <SERVICE>_HTTP_PORT, else the default (8001-8004)."""
     ports = {}
-    for service, default in DEFAULT_PORTS.items():
-        value = os.environ.get(f"{service.upper()}_HTTP_PORT", "")
-        ports[service] = int(value) if value.isdigit() else default
+    for service in CATALOGUE:
+        value = os.environ.get(service.http_port_setting, "")
+        ports[service.name] = int(value) if value.isdigit() else service.default_http_port
     return ports
 
 
@@ -244,8 +248,7 @@ def up(run_dir: Path) -> int:
     if taken:
         print(
             f"up: port in use by another process on 127.0.0.1: {', '.join(taken)}. Stop it, or "
-            "choose other ports with ACTIVITY_HTTP_PORT, BADGE_HTTP_PORT, EVIDENCE_HTTP_PORT, "
-            "NOTIFIER_HTTP_PORT.",
+            f"choose other ports with {', '.join(s.http_port_setting for s in CATALOGUE)}.",
             file=sys.stderr,
         )
         return 1

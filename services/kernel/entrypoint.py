@@ -84,12 +84,18 @@ async def serve(
 
 
 def main(
-    runtime_factory: Callable[[], ServiceRuntime],
+    runtime: ServiceRuntime | Callable[[], ServiceRuntime],
     build_app: Callable[[ServiceRuntime], FastAPI],
-    http_address: Callable[[], tuple[str, int]],
+    http_address: tuple[str, int] | Callable[[], tuple[str, int]],
     extra: dict[str, tuple[Callable[[argparse.ArgumentParser], None], ExtraCommand]] | None = None,
     argv: list[str] | None = None,
 ) -> int:
+    """Run the command on the command line.
+
+    A composition root that has read its settings once passes the runtime and the HTTP
+    address it built from them; a function that builds either one is accepted too (it is
+    called once the command line has been read).
+    """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -112,31 +118,31 @@ def main(
     for name, (configure, _) in (extra or {}).items():
         configure(commands.add_parser(name))
     args = parser.parse_args(argv)
-    runtime = runtime_factory()
+    service = runtime if isinstance(runtime, ServiceRuntime) else runtime()
 
     async def run() -> int:
         if args.command == "serve":
-            host, port = http_address()
-            return await serve(runtime, build_app, host, port)
+            host, port = http_address if isinstance(http_address, tuple) else http_address()
+            return await serve(service, build_app, host, port)
         if args.command in (extra or {}):
-            return await (extra or {})[args.command][1](runtime, args)
+            return await (extra or {})[args.command][1](service, args)
         if args.command == "rebuild":
             try:
-                report = await runtime.rebuild()
-                report["checksum"] = await runtime.checksum()
+                report = await service.rebuild()
+                report["checksum"] = await service.checksum()
             finally:
-                await runtime.close()
-            print(json.dumps({"service": runtime.spec.name, **report}))
+                await service.close()
+            print(json.dumps({"service": service.spec.name, **report}))
             return 0
         if args.command == "verify":
-            return await _verify(runtime, args.rounds)
-        await runtime.open()
+            return await _verify(service, args.rounds)
+        await service.open()
         try:
             if args.tables:
-                print(json.dumps(await runtime.table_digests()))
-            print(await runtime.checksum())
+                print(json.dumps(await service.table_digests()))
+            print(await service.checksum())
         finally:
-            await runtime.close()
+            await service.close()
         return 0
 
     try:

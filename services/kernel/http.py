@@ -1,5 +1,6 @@
 """What every service's HTTP face shares: one `new_app` with clear errors (JSON for API
-clients, a page for browsers), 503 while a dependency is down, security headers, Origin
+clients, a page for browsers; the status of each domain refusal from web/refusals.py), 503
+while a dependency is down, security headers, Origin
 checks on forms, one body limit, complete OpenAPI and API docs served from the service."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from services.kernel.web.outages import (
     RETRY_AFTER_SECONDS,
     what_is_down,
 )
+from services.kernel.web.refusals import retry_after_of, status_of
 from services.kernel.web.route_notes import RouteNotes
 from services.kernel.web.security_headers import SecurityHeaders
 
@@ -41,7 +43,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
-        return error_answer(request.headers, error.status_code, error.message, service=service)
+        return error_answer(
+            request.headers,
+            status_of(error),
+            error.message,
+            service=service,
+            retry_after=retry_after_of(error),
+        )
 
     # Its own handler, so a service that tells its refusals its own way (evidence's pages)
     # still answers an outage with Retry-After.
@@ -49,7 +57,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unavailable(request: Request, error: ServiceUnavailable) -> Response:
         log.warning("%s %s: 503, %s", request.method, request.url.path, error.message)
         return error_answer(
-            request.headers, 503, error.message, service=service, retry_after=error.retry_after
+            request.headers,
+            status_of(error),
+            error.message,
+            service=service,
+            retry_after=retry_after_of(error),
         )
 
     @app.exception_handler(RequestValidationError)

@@ -27,6 +27,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kernel.web.negotiation import wants_json
+
 RATE_LIMITS_DDL = """
 CREATE TABLE IF NOT EXISTS rate_limit_windows (
     key text PRIMARY KEY,
@@ -248,8 +250,7 @@ def too_many_requests(request: Request, wait_seconds: int) -> Response:
         f"(after {until:%H:%M} UTC); nothing was sent this time."
     )
     headers = {"Retry-After": str(wait_seconds), "Cache-Control": "no-store"}
-    accept = request.headers.get("accept", "")
-    if "application/json" in accept and "text/html" not in accept:
+    if wants_json(request.headers):
         body: dict[str, Any] = {
             "error": message,
             "retry_after_seconds": wait_seconds,

@@ -15,6 +15,7 @@ import asyncpg
 from aiokafka import TopicPartition
 
 import contracts
+from contracts import services as catalogue
 from services.kernel import store
 from services.kernel.consumer import ConsumerConfig, EventConsumer
 from services.kernel.handlers import Handlers
@@ -38,13 +39,34 @@ CONSUMER_POOL_SIZE = 2
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """What the kernel needs to know about a service."""
+    """What the kernel needs to know about a service. Its topics are those the catalogue
+    (contracts/services.py) gives it: `ServiceSpec.of(name, ddl, checksum_tables)` reads them
+    there, and a spec that names other topics is refused."""
 
     name: str
     own_topic: str  # contract topic name, e.g. "badge.events"
     input_topics: tuple[str, ...]
     ddl: str
     checksum_tables: tuple[str, ...]
+
+    @classmethod
+    def of(cls, name: str, ddl: str, checksum_tables: tuple[str, ...]) -> ServiceSpec:
+        entry = catalogue.service(name)
+        return cls(name, entry.own_topic, entry.input_topics, ddl, checksum_tables)
+
+    def __post_init__(self) -> None:
+        entry = catalogue.service(self.name)
+        if (self.own_topic, tuple(self.input_topics)) != (entry.own_topic, entry.input_topics):
+            raise ValueError(
+                f"the {self.name} service writes {entry.own_topic} and reads "
+                f"{entry.input_topics} in contracts/services.py; its spec says "
+                f"{self.own_topic} and {self.input_topics}"
+            )
+
+
+# What a service hands the runtime for its event handlers: the registry itself, or (for a
+# registry that needs the started runtime) a function of the runtime that builds it.
+HandlersOrFactory = Handlers | Callable[["ServiceRuntime"], Handlers]
 
 
 @dataclass
@@ -62,12 +84,23 @@ class VerifyReport:
         return not self.differences and not self.withheld
 
 
+def _given(handlers: Handlers) -> Callable[[ServiceRuntime], Handlers]:
+    def build(_: ServiceRuntime) -> Handlers:
+        return handlers
+
+    return build
+
+
 class ServiceRuntime:
+    """One service's running parts. `settings` are built once, by the service's composition
+    root, and passed in; `handlers` is its `Handlers` registry, or a function of this runtime
+    that builds one once it is open (the older form, still accepted)."""
+
     def __init__(
         self,
         spec: ServiceSpec,
         settings: KernelSettings,
-        build_handlers: Callable[[ServiceRuntime], Handlers],
+        handlers: HandlersOrFactory,
         *,
         schema: str | None = None,
         appending: bool = True,
@@ -75,7 +108,9 @@ class ServiceRuntime:
         self.spec = spec
         self.settings = settings
         self.schema = schema or settings.schema_name(spec.name)
-        self._build_handlers = build_handlers
+        self._build_handlers: Callable[[ServiceRuntime], Handlers] = (
+            _given(handlers) if isinstance(handlers, Handlers) else handlers
+        )
         self._appending = appending
         self._pool: asyncpg.Pool | None = None
         self._write_pool: asyncpg.Pool | None = None

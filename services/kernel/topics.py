@@ -8,17 +8,17 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
-import contracts
+from contracts.services import CATALOGUE, SERVICES
 from services.kernel.settings import KernelSettings
 
-SERVICES = ("activity", "badge", "evidence", "notifier")
+__all__ = ["KEEP_FOREVER", "SERVICES", "all_topics", "ensure_topics"]
 KEEP_FOREVER = {"retention.ms": "-1", "cleanup.policy": "delete"}
 
 
 def all_topics(settings: KernelSettings) -> dict[str, int]:
     """Topic name -> partition count, for the event logs and the dead-letter topics."""
-    topics = {settings.topic(name): settings.topic_partitions for name in contracts.TOPICS}
-    topics.update({settings.dead_letter_topic(service): 1 for service in SERVICES})
+    topics = {settings.topic(s.own_topic): settings.topic_partitions for s in CATALOGUE}
+    topics.update({settings.dead_letter_topic(s.name): 1 for s in CATALOGUE})
     return topics
 
 

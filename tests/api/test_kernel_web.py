@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from services.kernel.errors import Conflict, DomainError, Forbidden, ServiceUnavailable
 from services.kernel.http import new_app
 from services.kernel.web.origins import session_cookie_secure
+from services.kernel.web.refusals import status_of
 from services.kernel.web.route_notes import RouteNote
 from services.organiser_access import CurrentOrganiser
 
@@ -441,7 +442,7 @@ async def test_an_outage_keeps_retry_after_where_a_service_tells_refusals_its_ow
     async def own_way(request: Request, error: DomainError) -> object:
         from fastapi.responses import PlainTextResponse
 
-        return PlainTextResponse(error.message, status_code=error.status_code)
+        return PlainTextResponse(error.message, status_code=status_of(error))
 
     @app.post("/write")
     async def write() -> None:

@@ -28,6 +28,7 @@ from services.badge.entrypoints.rendering import message, page, parse_id, wants_
 from services.kernel import rate_limits
 from services.kernel.errors import DomainError
 from services.kernel.runtime import ServiceRuntime
+from services.kernel.web.refusals import status_of
 
 REJECTIONS = {
     "already_claimed": (
@@ -236,7 +237,7 @@ def add_pages(
             except DomainError as refusal:
                 return message(
                     request,
-                    refusal.status_code,
+                    status_of(refusal),
                     "Not possible",
                     refusal.message,
                     status_name="refused",

@@ -43,7 +43,9 @@ from services.kernel.errors import (
     Unauthenticated,
 )
 from services.kernel.http import new_app
+from services.kernel.web import negotiation
 from services.kernel.web.answers import error_answer
+from services.kernel.web.refusals import status_of
 from services.organiser_access import CurrentOrganiser, authenticate
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -91,8 +93,7 @@ def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _wants_json(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
+    return negotiation.wants_json(request.headers)
 
 
 def _page(
@@ -161,21 +162,21 @@ def build_app(
     @app.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> Response:
         if _wants_json(request):
-            return JSONResponse({"error": error.message}, status_code=error.status_code)
+            return JSONResponse({"error": error.message}, status_code=status_of(error))
         if request.url.path.startswith("/v1/"):
             # The organisers' API: JSON, or the kernel's page to a browser (not the learners').
             return error_answer(
-                request.headers, error.status_code, error.message, service="evidence"
+                request.headers, status_of(error), error.message, service="evidence"
             )
         if isinstance(error, Unauthenticated | LinkExpired):
-            return _sign_in_page(request, error.message, status_code=error.status_code)
+            return _sign_in_page(request, error.message, status_code=status_of(error))
         return _message(
             request,
-            HEADINGS.get(error.status_code, "Not possible"),
+            HEADINGS.get(status_of(error), "Not possible"),
             error.message[:1].upper() + error.message[1:],
             tone="error",
-            status_code=error.status_code,
-            back=_back_link(request.url.path, error.status_code),
+            status_code=status_of(error),
+            back=_back_link(request.url.path, status_of(error)),
         )
 
     def _sign_in_page(
@@ -478,7 +479,7 @@ def build_app(
                 keep_file=staged.keep if staged else None,
             )
         except DomainError as error:
-            if _wants_json(request) or error.status_code in (401, 403):
+            if _wants_json(request) or status_of(error) in (401, 403):
                 raise
             # Back to the quest, the problem beside the task, what was typed still there.
             view = await quest_view(
@@ -486,7 +487,7 @@ def build_app(
             )
             if all(t.task_id != task_id for t in quest.tasks):
                 view["error"] = error.message
-            return _page(request, "quest.html", view, status_code=error.status_code)
+            return _page(request, "quest.html", view, status_code=status_of(error))
         finally:
             if staged is not None:
                 staged.discard()
@@ -586,7 +587,7 @@ def build_app(
                 raise
             view = await review_view(token, submission_id, address)
             view.update(error=error.message, feedback=feedback)
-            return _page(request, "review.html", view, status_code=error.status_code)
+            return _page(request, "review.html", view, status_code=status_of(error))
         if _wants_json(request):
             return JSONResponse({"submission_id": str(submission_id), "recorded": verdict})
         return _message(
