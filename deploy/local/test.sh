@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project on this machine, from nothing: installs what is missing,
-# starts the local Kafka, PostgreSQL and SMTP server, then lint, types, layer rules (import-linter),
-# unit, integration and end-to-end tests. Extra arguments go to pytest (e.g. `bash deploy/local/test.sh tests/unit`).
+# starts the local Kafka, PostgreSQL and SMTP server, then lint, types, layer rules
+# (import-linter), unit, integration and end-to-end tests. Extra arguments go to pytest (e.g.
+# `bash deploy/local/test.sh tests/unit`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
