@@ -111,7 +111,10 @@ class LocalPlatform:
             (self.run_dir / "pids" / f"{service}.pid").write_text(str(process.pid))
         return process
 
-    def wait_healthy(self, service: str, timeout: float = 60.0) -> dict[str, object]:
+    def wait_healthy(
+        self, service: str, timeout: float = 60.0, path: str = "/health/ready"
+    ) -> dict[str, object]:
+        """Until the service answers `path` (its readiness, by default) with 200."""
         deadline = time.monotonic() + timeout
         last_error = ""
         while time.monotonic() < deadline:
@@ -119,10 +122,7 @@ class LocalPlatform:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{service} exited with {process.returncode}; see its log")
             try:
-                with urllib.request.urlopen(
-                    f"{self.url(service)}{self.extra_env.get('WAIT_FOR', '/health/ready')}",
-                    timeout=2,
-                ) as answer:
+                with urllib.request.urlopen(f"{self.url(service)}{path}", timeout=2) as answer:
                     body: dict[str, object] = json.loads(answer.read())
                     return body
             except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
@@ -135,12 +135,6 @@ class LocalPlatform:
             self.start(service, detach=detach)
         for service in SERVICES:
             self.wait_healthy(service)
-
-    def kill(self, service: str) -> None:
-        """SIGKILL: the crash the exactly-once machinery is built to survive."""
-        process = self.processes.pop(service)
-        process.kill()
-        process.wait()
 
     def stop(self, service: str, timeout: float = 15.0) -> None:
         process = self.processes.pop(service, None)

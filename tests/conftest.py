@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.local_runner import SERVICES, free_port
+from contracts.services import SERVICES
+from services.local_runner import free_port
 from tests.infrastructure import Infrastructure, infrastructure
 from tests.support import Platform
 

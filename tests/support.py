@@ -1,4 +1,5 @@
-"""What the integration and end-to-end tests share: a platform of their own, and helpers."""
+"""What the integration and end-to-end tests share: a platform of their own (the local runner's,
+with what only tests do to it: kill a service, wait for liveness), and helpers."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import Envelope, decode
+from contracts.services import SERVICES
 from services.kernel.settings import KernelSettings
-from services.local_runner import SERVICES, LocalPlatform
+from services.local_runner import LocalPlatform
 from tests.infrastructure import Infrastructure
 
 
@@ -18,6 +20,19 @@ class Platform(LocalPlatform):
     """A platform instance of its own (own topics, own schemas) for one test module."""
 
     infra: Infrastructure
+
+    def wait_healthy(
+        self, service: str, timeout: float = 60.0, path: str = "/health/ready"
+    ) -> dict[str, object]:
+        # A module whose services cannot be ready by design (no SMTP server, say) waits for
+        # them to be alive instead: its PLATFORM_ENV says so with WAIT_FOR.
+        return super().wait_healthy(service, timeout, self.extra_env.get("WAIT_FOR", path))
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: the crash the exactly-once machinery is built to survive."""
+        process = self.processes.pop(service)
+        process.kill()
+        process.wait()
 
     @property
     def settings(self) -> KernelSettings:

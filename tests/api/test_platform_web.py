@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from services.local_runner import SERVICES
-from tests.e2e.test_issue_and_claim import published_badge
+from contracts.services import SERVICES
 from tests.support import Platform, bearer, wait_for
+from tests.support_flows import published_badge
 
 PAGE = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}

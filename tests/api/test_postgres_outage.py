@@ -21,10 +21,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.local_runner import SERVICES, free_port
-from tests.e2e.test_issue_and_claim import published_badge
+from contracts.services import SERVICES
+from services.local_runner import free_port
 from tests.infrastructure import Infrastructure
 from tests.support import Platform, bearer
+from tests.support_flows import published_badge
 
 PAGE = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}

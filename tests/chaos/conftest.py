@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from services.local_runner import SERVICES, free_port
+from contracts.services import SERVICES
+from services.local_runner import free_port
 from tests.chaos.own_infrastructure import OwnInfrastructure
 from tests.support import Platform
 

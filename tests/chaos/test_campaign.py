@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from services.local_runner import REPO, SERVICES
+from contracts.services import SERVICES
 from tests.chaos.conftest import LONG, WRITE_TIMEOUT
 from tests.chaos.load import Load
 from tests.chaos.own_infrastructure import OwnInfrastructure
-from tests.e2e.test_issue_and_claim import published_badge
+from tests.infrastructure import REPO
 from tests.support import Platform, wait_for
+from tests.support_flows import published_badge
 
 SLACK = 2.0  # scheduling on a shared two-core machine
 KAFKA_DOWN = 30.0 if LONG else 8.0

@@ -14,8 +14,8 @@ import httpx
 
 from tests.chaos.conftest import WRITE_TIMEOUT
 from tests.chaos.own_infrastructure import OwnInfrastructure
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import Platform, bearer, wait_for
+from tests.support_flows import published_badge
 from tests.support_mail import messages_to
 
 WRITERS = 15

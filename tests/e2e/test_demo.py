@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from services.local_runner import REPO
+from tests.infrastructure import REPO
 
 
 def test_demo_walks_publish_issue_and_claim(platform, organiser, infra, tmp_path):

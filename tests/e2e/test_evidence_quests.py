@@ -14,12 +14,11 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from contracts.services import SERVICES
 from contracts.tokens import ClaimTokens
-from services.local_runner import SERVICES
-from tests.e2e.test_issue_and_claim import ob_verify, published_badge
 from tests.support import bearer
+from tests.support_flows import evidence_badge, ob_verify, start_quest
 from tests.support_mail import (
-    claim_link,
     first_match,
     html_body,
     messages_to,
@@ -36,50 +35,6 @@ def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (80, 80), (200, 100, 50)).save(out, format="PNG")
     return out.getvalue()
-
-
-async def evidence_badge(http, platform, organiser, title, mode, tasks, **settings) -> dict:
-    badge = await published_badge(http, platform, organiser, title)
-    answer = await http.patch(
-        f"{platform.url('badge')}/v1/badges/{badge['id']}",
-        headers=bearer(organiser),
-        json={"evidence_mode": mode, "tasks": tasks, **settings},
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-class SignedIn:
-    """A learner's own browser: it keeps the quest's session cookie."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def __aenter__(self) -> httpx.AsyncClient:
-        return self.client
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.client.aclose()
-
-
-async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple[SignedIn, dict]:
-    """Issue to the learner, follow the email's link to the quest; a client signed in as them."""
-    await http.post(
-        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
-        headers=bearer(organiser),
-        json={"email": learner},
-    )
-    # The learner may be an invited reviewer too: that email comes first.
-    offer = wait_for_messages(infra.mailbox_dir, learner, subject="has a badge for you")[0]
-    link = claim_link(offer)
-    claim = (await http.get(link, headers=JSON)).json()
-    assert claim["status_name"] == "evidence_required"
-    client = httpx.AsyncClient(timeout=30)
-    started = await client.post(claim["quest_url"], headers=JSON)
-    assert started.status_code == 200, started.text
-    quest_url = started.json()["quest_url"]
-    quest = (await client.get(quest_url, headers=JSON)).json()
-    return SignedIn(client), {"url": quest_url, **quest}
 
 
 async def award_of(infra, learner) -> str:

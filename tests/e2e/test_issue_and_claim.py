@@ -4,40 +4,13 @@ server, each learner claims, and the official validator accepts each Assertion."
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 import uuid
-from pathlib import Path
 
-import httpx
 import qrcode
 
-from services.local_runner import REPO
-from tests.support import badge_of, bearer
+from tests.support import bearer
+from tests.support_flows import ob_verify, published_badge
 from tests.support_mail import claim_link, html_body, inline_qr, wait_for_messages
-
-# The official validator; beside the repository unless OB_VERIFY says where (.ci/run does).
-OB_VERIFY = Path(os.environ.get("OB_VERIFY") or REPO.parent / "shared" / "tools" / "ob-verify")
-
-
-def ob_verify(url: str, email: str | None = None) -> subprocess.CompletedProcess[str]:
-    command = [str(OB_VERIFY), url] + ([email] if email else [])
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-
-
-async def published_badge(http: httpx.AsyncClient, platform, who, title: str) -> dict:
-    activity = (
-        await http.post(
-            f"{platform.url('activity')}/v1/activities",
-            headers=bearer(who),
-            json={"title": title, "description": f"About {title}", "criteria": f"Do {title}"},
-        )
-    ).json()
-    await http.post(
-        f"{platform.url('activity')}/v1/activities/{activity['id']}/publish", headers=bearer(who)
-    )
-
-    return await badge_of(http, platform, who, activity["id"])
 
 
 async def test_issue_to_three_emails_claim_and_verify(http, platform, organiser, infra):

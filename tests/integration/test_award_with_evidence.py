@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaProducer
 from contracts import encode, new_envelope
 from contracts.badge import EvidenceItem
 from contracts.evidence import QuestCompleted
-from tests.e2e.test_issue_and_claim import ob_verify, published_badge
 from tests.support import bearer, wait_for
+from tests.support_flows import ob_verify, published_badge
 from tests.support_mail import wait_for_messages
 
 

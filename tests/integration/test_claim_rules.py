@@ -14,45 +14,16 @@ import zlib
 from PIL import Image
 
 from contracts.envelope import NAMESPACE
-from tests.e2e.test_issue_and_claim import published_badge
-from tests.support import badge_of, bearer, wait_for
+from tests.support import bearer, wait_for
+from tests.support_flows import claim_by_email as _claim_by_email
+from tests.support_flows import playlist_badge as _playlist_badge
+from tests.support_flows import published_badge
+from tests.support_flows import unique_email as _unique
 from tests.support_mail import claim_link, messages_to, wait_for_messages
 
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
 OFFER_NAMESPACE = uuid.UUID("a4f5b0b2-61c4-4f0e-9d8e-2c3e7b1d9a55")
-
-
-def _unique(name: str) -> str:
-    return f"{name}.{uuid.uuid4().hex[:8]}@example.org"
-
-
-async def _playlist_badge(http, platform, organiser, title: str):
-    activities = [await published_badge(http, platform, organiser, f"{title} {n}") for n in (1, 2)]
-    playlist = (
-        await http.post(
-            f"{platform.url('activity')}/v1/playlists",
-            headers=bearer(organiser),
-            json={"title": title, "activity_ids": [a["source_id"] for a in activities]},
-        )
-    ).json()
-    await http.post(
-        f"{platform.url('activity')}/v1/playlists/{playlist['id']}/publish",
-        headers=bearer(organiser),
-    )
-    return activities, await badge_of(http, platform, organiser, playlist["id"])
-
-
-async def _claim_by_email(http, platform, organiser, infra, badge, learner) -> dict:
-    await http.post(
-        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
-        headers=bearer(organiser),
-        json={"email": learner},
-    )
-    [message] = wait_for_messages(infra.mailbox_dir, learner, subject=badge["name"])
-    answer = await http.post(claim_link(message), headers=JSON)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 # -- issue 7 item 5 -------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import socket
 
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import bearer, wait_for
+from tests.support_flows import published_badge
 
 
 def _closed_port() -> int:

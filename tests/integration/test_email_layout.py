@@ -11,13 +11,13 @@ import uuid
 import qrcode
 from PIL import Image
 
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import bearer
 from tests.support_email_structure import (
     assert_inline_image,
     assert_no_attachments,
     assert_responsive_html,
 )
+from tests.support_flows import published_badge
 from tests.support_mail import claim_link, messages_to, plain_body, wait_for_messages
 
 FROM = "issuing@badges.example.org"

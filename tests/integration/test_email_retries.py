@@ -21,8 +21,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from services.local_runner import free_port
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import bearer, envelopes_of, wait_for
+from tests.support_flows import published_badge
 
 SMTP_PORT = free_port()
 RETRY_PERIOD = 8.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import bearer
+from tests.support_flows import published_badge
 from tests.support_mail import claim_link, html_body, wait_for_messages
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -20,8 +20,8 @@ from PIL import Image
 
 from contracts.envelope import NAMESPACE
 from contracts.tokens import ClaimTokens
-from tests.e2e.test_evidence_quests import SignedIn, evidence_badge
 from tests.support import bearer, wait_for
+from tests.support_flows import SignedIn, evidence_badge
 from tests.support_mail import (
     claim_link,
     first_match,

@@ -8,9 +8,9 @@ import json
 import socket
 import subprocess
 
-from services.local_runner import REPO
-from tests.e2e.test_issue_and_claim import published_badge
+from tests.infrastructure import REPO
 from tests.support import Platform
+from tests.support_flows import published_badge
 
 
 def _closed_port() -> int:

@@ -7,8 +7,8 @@ import asyncio
 import uuid
 
 from contracts.tokens import ClaimTokens
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import badge_of, bearer, wait_for
+from tests.support_flows import published_badge
 from tests.support_mail import claim_link, wait_for_messages
 
 

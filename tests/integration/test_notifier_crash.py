@@ -7,8 +7,8 @@ import asyncio
 import collections
 import uuid
 
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import bearer
+from tests.support_flows import published_badge
 from tests.support_mail import offer_ids_mailed
 
 OFFERS = 1_000

@@ -11,9 +11,8 @@ import uuid
 import httpx
 
 from services.kernel.rate_limits import address_key
-from tests.e2e.test_evidence_quests import evidence_badge, start_quest
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import bearer
+from tests.support_flows import evidence_badge, published_badge, start_quest
 from tests.support_mail import messages_to, offer_ids_mailed
 
 # 127.0.0.1 is the proxy here, so each test can be its own client through X-Forwarded-For.

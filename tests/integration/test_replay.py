@@ -7,9 +7,9 @@ import json
 
 import httpx
 
+from contracts.services import SERVICES
 from services.activity import service_layer
 from services.activity.app import build_runtime
-from services.local_runner import SERVICES
 from tests.support import bearer
 
 ORGANISATIONS = 10

@@ -11,9 +11,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from services.local_runner import SERVICES
-from tests.e2e.test_issue_and_claim import published_badge
+from contracts.services import SERVICES
 from tests.support import bearer, wait_for
+from tests.support_flows import published_badge
 from tests.support_mail import claim_link, messages_to, wait_for_messages
 
 

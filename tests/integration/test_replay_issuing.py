@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from services.local_runner import SERVICES
-from tests.e2e.test_issue_and_claim import published_badge
+from contracts.services import SERVICES
 from tests.support import bearer
+from tests.support_flows import published_badge
 from tests.support_mail import claim_link, offer_ids_mailed, wait_for_messages
 
 

@@ -12,8 +12,10 @@ from aiokafka import AIOKafkaProducer
 from contracts import derived_envelope, encode, new_envelope
 from contracts.badge import BadgeAwarded, ClaimRequested
 from contracts.envelope import NAMESPACE
-from tests.integration.test_claim_rules import _claim_by_email, _playlist_badge, _unique
 from tests.support import envelopes_of
+from tests.support_flows import claim_by_email as _claim_by_email
+from tests.support_flows import playlist_badge as _playlist_badge
+from tests.support_flows import unique_email as _unique
 
 
 def _legacy_award(

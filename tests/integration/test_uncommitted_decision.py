@@ -13,8 +13,8 @@ from contracts import encode, new_envelope
 from contracts.badge import ClaimRequested
 from services.badge.adapters import read_models
 from services.badge.domain.model import decide_claim, outcome_id
-from tests.e2e.test_issue_and_claim import published_badge
 from tests.support import bearer, wait_for
+from tests.support_flows import published_badge
 from tests.support_mail import claim_link, wait_for_messages
 
 

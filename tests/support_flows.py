@@ -1,0 +1,119 @@
+"""What the integration and end-to-end tests do on the platform as organisers and learners do
+it, through HTTP and the emails: publish a badge, give it evidence tasks, issue it, start a
+quest, claim by email, and run the official validator on an Assertion."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.infrastructure import REPO
+from tests.support import badge_of, bearer
+from tests.support_mail import claim_link, wait_for_messages
+
+JSON = {"Accept": "application/json"}
+# The official validator; beside the repository unless OB_VERIFY says where (.ci/run does).
+OB_VERIFY = Path(os.environ.get("OB_VERIFY") or REPO.parent / "shared" / "tools" / "ob-verify")
+
+
+def ob_verify(url: str, email: str | None = None) -> subprocess.CompletedProcess[str]:
+    command = [str(OB_VERIFY), url] + ([email] if email else [])
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+
+
+def unique_email(name: str) -> str:
+    return f"{name}.{uuid.uuid4().hex[:8]}@example.org"
+
+
+async def published_badge(http: httpx.AsyncClient, platform, who, title: str) -> dict:
+    activity = (
+        await http.post(
+            f"{platform.url('activity')}/v1/activities",
+            headers=bearer(who),
+            json={"title": title, "description": f"About {title}", "criteria": f"Do {title}"},
+        )
+    ).json()
+    await http.post(
+        f"{platform.url('activity')}/v1/activities/{activity['id']}/publish", headers=bearer(who)
+    )
+
+    return await badge_of(http, platform, who, activity["id"])
+
+
+async def playlist_badge(http, platform, organiser, title: str):
+    """Two published activities in a published playlist: the activities' badges, the
+    playlist's badge."""
+    activities = [await published_badge(http, platform, organiser, f"{title} {n}") for n in (1, 2)]
+    playlist = (
+        await http.post(
+            f"{platform.url('activity')}/v1/playlists",
+            headers=bearer(organiser),
+            json={"title": title, "activity_ids": [a["source_id"] for a in activities]},
+        )
+    ).json()
+    await http.post(
+        f"{platform.url('activity')}/v1/playlists/{playlist['id']}/publish",
+        headers=bearer(organiser),
+    )
+    return activities, await badge_of(http, platform, organiser, playlist["id"])
+
+
+async def claim_by_email(http, platform, organiser, infra, badge, learner) -> dict:
+    """Issue the badge to the learner and accept it from the email's link."""
+    await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+        headers=bearer(organiser),
+        json={"email": learner},
+    )
+    [message] = wait_for_messages(infra.mailbox_dir, learner, subject=badge["name"])
+    answer = await http.post(claim_link(message), headers=JSON)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def evidence_badge(http, platform, organiser, title, mode, tasks, **settings) -> dict:
+    badge = await published_badge(http, platform, organiser, title)
+    answer = await http.patch(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}",
+        headers=bearer(organiser),
+        json={"evidence_mode": mode, "tasks": tasks, **settings},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+class SignedIn:
+    """A learner's own browser: it keeps the quest's session cookie."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        return self.client
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.client.aclose()
+
+
+async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple[SignedIn, dict]:
+    """Issue to the learner, follow the email's link to the quest; a client signed in as them."""
+    await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+        headers=bearer(organiser),
+        json={"email": learner},
+    )
+    # The learner may be an invited reviewer too: that email comes first.
+    offer = wait_for_messages(infra.mailbox_dir, learner, subject="has a badge for you")[0]
+    link = claim_link(offer)
+    claim = (await http.get(link, headers=JSON)).json()
+    assert claim["status_name"] == "evidence_required"
+    client = httpx.AsyncClient(timeout=30)
+    started = await client.post(claim["quest_url"], headers=JSON)
+    assert started.status_code == 200, started.text
+    quest_url = started.json()["quest_url"]
+    quest = (await client.get(quest_url, headers=JSON)).json()
+    return SignedIn(client), {"url": quest_url, **quest}
