@@ -4,14 +4,12 @@ and the log file rotates by size (issue 14, item 6)."""
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import textwrap
+import os
 from pathlib import Path
 
 import pytest
 
-from services.kernel.logs import RepeatedLineFilter
+from services.kernel.logs import LogSettings, RepeatedLineFilter, install
 
 
 class Clock:
@@ -116,35 +114,47 @@ def test_an_outage_writes_a_bounded_number_of_lines(clock, written):
     assert len(written.lines) - 1 - 3 + sum(counts) == 110 * 120
 
 
-def test_the_log_file_rotates_and_stdout_follows_it(tmp_path: Path):
-    """In a process of its own: the log file takes over the process's stdout and stderr."""
-    program = textwrap.dedent(
-        """
-        import logging, sys
-        from services.kernel.logs import LogSettings, install
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-        install(LogSettings(LOG_FILE=sys.argv[1], LOG_FILE_MAX_BYTES=65536, LOG_FILE_BACKUPS=2))
-        for n in range(20_000):
-            logging.getLogger("load").info("line %d %s", n, "x" * 40)
-        print("printed after the rotations", flush=True)
-        raise SystemExit("the last words")
-        """
-    )
+def test_the_log_file_rotates_and_stdout_follows_it(tmp_path: Path, capfd):
+    """The log file takes over the process's stdout and stderr (file descriptors 1 and 2), in
+    this process: they are put back afterwards, as are the root logger's handlers."""
     log_file = tmp_path / "logs" / "badge.log"
-    done = subprocess.run(
-        [sys.executable, "-c", program, str(log_file)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 1
-    assert done.stdout == "" and done.stderr == ""  # everything went to the file
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved_stdout, saved_stderr = os.dup(1), os.dup(2)
+    try:
+        for handler in saved_handlers:
+            root.removeHandler(handler)
+        # What logging.basicConfig(level=INFO, format=...) sets up in a service.
+        console = logging.StreamHandler()
+        console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        root.addHandler(console)
+        root.setLevel(logging.INFO)
+        install(LogSettings(LOG_FILE=log_file, LOG_FILE_MAX_BYTES=65536, LOG_FILE_BACKUPS=2))
+        # 5,000 lines of 57 bytes: four rotations at 64 KiB, of which two backups are kept.
+        for n in range(5_000):
+            logging.getLogger("load").info("line %d %s", n, "x" * 40)
+        # What a process prints outside logging, and the last words of one that dies.
+        with open(1, "w", closefd=False) as stdout, open(2, "w", closefd=False) as stderr:
+            print("printed after the rotations", file=stdout, flush=True)
+            print("the last words", file=stderr, flush=True)
+    finally:
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
+        os.dup2(saved_stdout, 1)
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stdout)
+        os.close(saved_stderr)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # everything went to the file
     files = sorted(p.name for p in log_file.parent.iterdir())
     assert files == ["badge.log", "badge.log.1", "badge.log.2"]
     for name in files:
         assert (log_file.parent / name).stat().st_size <= 65536 + 200
     current = log_file.read_text()
-    assert "line 19999" in current
+    assert "line 4999" in current
     assert "printed after the rotations" in current
     assert "the last words" in current

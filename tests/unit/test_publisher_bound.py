@@ -4,15 +4,32 @@ a slow but moving batch is not cut off."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
+from collections.abc import Callable, Coroutine
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from contracts import new_envelope
 from contracts.notifier import EmailSent
+from services.kernel import publisher as publisher_module
 from services.kernel.publisher import EventPublisher, KafkaUnavailable
+from tests.support_clock import now, run_in_virtual_time
+
+
+def virtual_time(
+    test: Callable[[], Coroutine[Any, Any, None]],
+) -> Callable[[pytest.MonkeyPatch], None]:
+    """Runs the test on virtual time: the publisher's bound and the producer's acks are timed
+    exactly, and the test waits for none of them."""
+
+    def run(monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(publisher_module, "time", SimpleNamespace(monotonic=now))
+        run_in_virtual_time(test())
+
+    run.__name__, run.__doc__ = test.__name__, test.__doc__
+    return run
 
 
 class _Producer:
@@ -57,28 +74,31 @@ def _events(n: int) -> list[Any]:
     ]
 
 
+@virtual_time
 async def test_a_write_gives_up_at_its_bound_and_the_next_fails_at_once() -> None:
     publisher = _publisher(_Producer(ack_after=None), bound=0.3)
-    started = time.monotonic()
+    started = now()
     with pytest.raises(KafkaUnavailable) as refused:
         await publisher.append(_events(3))
-    assert 0.25 <= time.monotonic() - started < 0.8
+    assert 0.25 <= now() - started < 0.8
     assert refused.value.status_code == 503 and refused.value.retry_after_seconds >= 1
     assert not publisher.reachable
-    started = time.monotonic()
+    started = now()
     with pytest.raises(KafkaUnavailable):
         await publisher.append(_events(1))
-    assert time.monotonic() - started < 0.05
+    assert now() - started < 0.05
 
 
+@virtual_time
 async def test_a_batch_that_keeps_being_acknowledged_runs_past_the_bound() -> None:
     publisher = _publisher(_Producer(ack_after=0.1), bound=0.3)
-    started = time.monotonic()
+    started = now()
     await publisher.append(_events(8))  # 0.8 s in all, never 0.3 s without an ack
-    assert time.monotonic() - started >= 0.7
+    assert now() - started >= 0.7
     assert publisher.reachable
 
 
+@virtual_time
 async def test_an_event_still_on_its_way_after_a_give_up_is_found_by_the_retry() -> None:
     """The retry of a write that gave up applies the event the producer still delivers, so the
     live state and a rebuild (which applies the first in the log) agree."""
@@ -95,6 +115,7 @@ async def test_an_event_still_on_its_way_after_a_give_up_is_found_by_the_retry()
     assert producer.sent == 1
 
 
+@virtual_time
 async def test_an_event_that_failed_for_good_is_forgotten() -> None:
     producer = _Producer(ack_after=None)
     publisher = _publisher(producer, bound=0.2)
