@@ -1,0 +1,71 @@
+"""Domain refusals know nothing of HTTP; the web layer's one table gives their status."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.datastructures import Headers
+
+from services.kernel import errors
+from services.kernel.web.negotiation import preferred_format, wants_html, wants_json
+from services.kernel.web.refusals import STATUS_OF, retry_after_of, status_of
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status"),
+    [
+        (errors.BadRequest("x"), 400),
+        (errors.Unauthenticated("x"), 401),
+        (errors.Forbidden("x"), 403),
+        (errors.NotFound("x"), 404),
+        (errors.Conflict("x"), 409),
+        (errors.Gone("x"), 410),
+        (errors.Invalid("x"), 422),
+        (errors.ServiceUnavailable("x"), 503),
+        (errors.DomainError("x"), 409),
+    ],
+)
+def test_each_kind_of_refusal_has_its_status(refusal, status):
+    assert status_of(refusal) == status
+
+
+def test_no_domain_error_names_a_status():
+    kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, Exception)]
+    assert len(kinds) == len(STATUS_OF)
+    assert all("status_code" not in vars(kind) for kind in kinds)
+
+
+def test_a_services_refusal_answers_as_its_nearest_kind():
+    class OpenLinkRefused(errors.Conflict):
+        pass
+
+    class Expired(errors.DomainError):
+        status_code = 410  # declared before the table: still honoured
+
+    assert status_of(OpenLinkRefused("no")) == 409
+    assert status_of(Expired("late")) == 410
+
+
+def test_only_an_outage_asks_to_retry_after():
+    assert retry_after_of(errors.ServiceUnavailable("down", retry_after=7)) == 7
+    assert retry_after_of(errors.Conflict("no")) is None
+
+
+@pytest.mark.parametrize(
+    ("accept", "for_documents", "for_pages"),
+    [
+        (None, "json", "html"),
+        ("*/*", "json", "html"),
+        ("application/json", "json", "json"),
+        ("text/html", "html", "html"),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "html", "html"),
+        ("application/json, text/html", "json", "json"),
+        ("text/html, application/json", "html", "html"),
+        ("image/png", "json", "html"),
+    ],
+)
+def test_html_or_json_by_one_rule_with_the_addresss_default(accept, for_documents, for_pages):
+    headers = Headers({"accept": accept} if accept is not None else {})
+    assert preferred_format(headers, default="json") == for_documents
+    assert preferred_format(headers, default="html") == for_pages
+    assert wants_html(headers) == (for_documents == "html")
+    assert wants_json(headers) == (for_pages == "json")
