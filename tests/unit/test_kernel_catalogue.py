@@ -68,3 +68,21 @@ def test_the_runtime_takes_a_registry_or_a_function_that_builds_one():
     built = ServiceRuntime(spec, KernelSettings(), lambda runtime: registry)
     assert given._build_handlers(given) is registry
     assert built._build_handlers(built) is registry
+
+
+def test_each_services_settings_default_to_its_port_in_the_catalogue():
+    from services.activity.settings import ActivitySettings
+    from services.badge.settings import BadgeSettings
+    from services.evidence.settings import EvidenceSettings
+    from services.notifier.settings import NotifierSettings
+
+    defaults = {
+        name: settings.model_fields["http_port"].default
+        for name, settings in (
+            ("activity", ActivitySettings),
+            ("badge", BadgeSettings),
+            ("evidence", EvidenceSettings),
+            ("notifier", NotifierSettings),
+        )
+    }
+    assert defaults == {entry.name: entry.default_http_port for entry in CATALOGUE}
