@@ -25,5 +25,8 @@ def build_app(web: EvidenceWeb) -> FastAPI:
     app.state.evidence = web
     install_refusals(app)
     for audience in (learner_pages, reviewer_pages, organiser_api, public_pages):
-        app.include_router(audience.router)
+        # The routes become the app's own, as `include_router` made them before FastAPI kept
+        # included routers apart: the kernel reads the app's route list for the OpenAPI
+        # document (which operations take a key), 405 answers and per-operation body limits.
+        app.router.routes.extend(audience.router.routes)
     return app
