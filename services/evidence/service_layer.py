@@ -48,6 +48,17 @@ async def _append(
         )
 
 
+async def _who_reviews(uow: UnitOfWork, quest: Quest | None) -> tuple[set[str], list[str]]:
+    """Those who may review the quest's badge as peers (its holders and invited reviewers),
+    and the emails of the organisation that issues it."""
+    if quest is None:
+        return set(), []
+    return (
+        await read_models.reviewers_for(uow.conn, quest.badge_class_id),
+        await read_models.organiser_emails(uow.conn, quest.issuer_id),
+    )
+
+
 async def start_quest(runtime: ServiceRuntime, offer_id: uuid.UUID) -> Quest:
     """Start the learner's quest for an offer, or find it again."""
     command = StartQuest(offer_id=offer_id, quest_id=uuid.uuid4(), now=datetime.now(UTC))
@@ -108,11 +119,7 @@ async def submit(
     async def work(uow: UnitOfWork) -> uuid.UUID:
         version = await uow.lock_stream(quest_id)
         quest = await read_models.quest(uow.conn, quest_id)
-        reviewers: set[str] = set()
-        organisers: list[str] = []
-        if quest is not None and quest.evidence_mode in ("peer", "organiser"):
-            reviewers = await read_models.reviewers_for(uow.conn, quest.badge_class_id)
-            organisers = await read_models.organiser_emails(uow.conn, quest.issuer_id)
+        reviewers, organisers = await _who_reviews(uow, quest)
         events = decide_submission(command, quest, reviewers=reviewers, organisers=organisers)
         if keep_file is not None and any(
             isinstance(e, EvidenceSubmitted) and e.file for e in events
@@ -156,11 +163,7 @@ async def review(
             raise NotFound("submission not found")
         version = await uow.lock_stream(quest_id)
         quest = await read_models.quest(uow.conn, quest_id)
-        reviewers: set[str] = set()
-        organisers: list[str] = []
-        if quest is not None:
-            reviewers = await read_models.reviewers_for(uow.conn, quest.badge_class_id)
-            organisers = await read_models.organiser_emails(uow.conn, quest.issuer_id)
+        reviewers, organisers = await _who_reviews(uow, quest)
         events = decide_review(command, quest, reviewers=reviewers, organisers=organisers)
         await _append(uow, quest_id, version, events, events[0].role)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from contracts import Envelope
 from contracts.evidence import (
+    EvidenceEvent,
     EvidenceSubmitted,
     QuestCompleted,
     QuestStarted,
@@ -21,6 +22,8 @@ from contracts.evidence import (
 from services.evidence.domain.quests import Quest, evolve
 from services.kernel.handlers import Handlers
 from services.kernel.unit_of_work import UnitOfWork
+
+Q = TypeVar("Q", bound=EvidenceEvent)
 
 QUEST_EVENTS = (
     QuestStarted,
@@ -48,7 +51,7 @@ class InMemoryQuests:
             if q.learner_email == email and q.started_at <= started_by
         ]
 
-    async def apply(self, uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+    async def apply(self, uow: UnitOfWork, envelope: Envelope[Q]) -> None:
         quest_id = envelope.stream_id
         self.quests[quest_id] = evolve(self.quests.get(quest_id), envelope)
 
