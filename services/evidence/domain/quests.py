@@ -192,7 +192,7 @@ def decide_start_quest(
 ) -> list[QuestStarted]:
     """The quest for an offer, with the badge's evidence rules as they are now; nothing when
     the offer's quest is under way (it is found again)."""
-    check_not_expired(offer, command.now)  # even a quest under way is not opened by it
+    check_not_expired(offer, command.now)  # an expired link resumes no quest either
     if existing is not None:
         return []
     if offer is None or badge is None:
