@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from contracts.badge import EvidenceTask
-from services.evidence.domain.model import (
+from services.evidence.domain.quests import (
     FeedbackRequired,
     check_evidence,
     check_feedback,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from contracts.badge import EvidenceTask
-from services.evidence.domain.model import Quest, Review, Submission
+from services.evidence.domain.badges import Badge, Offer
+from services.evidence.domain.quests import Quest, Review, Submission
 from services.kernel.store import Connection
 from services.organiser_access import ORGANISER_KEYS_DDL
 
@@ -105,42 +107,40 @@ CHECKSUM_TABLES = (
 )
 
 
-async def badge(conn: Connection, badge_class_id: uuid.UUID) -> dict[str, Any] | None:
+def _tasks(value: str) -> tuple[EvidenceTask, ...]:
+    return tuple(EvidenceTask.model_validate(t) for t in json.loads(value))
+
+
+async def badge(conn: Connection, badge_class_id: uuid.UUID) -> Badge | None:
     row = await conn.fetchrow("SELECT * FROM badges WHERE badge_class_id = $1", badge_class_id)
     if row is None:
         return None
-    found = dict(row)
-    found["tasks"] = tuple(EvidenceTask.model_validate(t) for t in json.loads(found["tasks"]))
-    return found
-
-
-async def offer(conn: Connection, offer_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT * FROM offers WHERE offer_id = $1", offer_id)
-    return dict(row) if row else None
-
-
-def _quest(row: Any) -> Quest:
-    return Quest(
-        quest_id=row["quest_id"],
+    return Badge(
         badge_class_id=row["badge_class_id"],
         issuer_id=row["issuer_id"],
-        offer_id=row["offer_id"],
-        learner_email=row["learner_email"],
-        badge_name=row["badge_name"],
-        completed=row["completed"],
+        name=row["name"],
+        criteria=row["criteria"],
         evidence_mode=row["evidence_mode"],
-        tasks=tuple(EvidenceTask.model_validate(t) for t in json.loads(row["tasks"])),
+        tasks=_tasks(row["tasks"]),
         peer_approvals=row["peer_approvals"],
-        assertion_id=row["assertion_id"],
     )
 
 
-async def quest(conn: Connection, quest_id: uuid.UUID) -> Quest | None:
-    row = await conn.fetchrow("SELECT * FROM quests WHERE quest_id = $1", quest_id)
-    return _quest(row) if row else None
+async def offer(conn: Connection, offer_id: uuid.UUID) -> Offer | None:
+    row = await conn.fetchrow("SELECT * FROM offers WHERE offer_id = $1", offer_id)
+    if row is None:
+        return None
+    return Offer(row["offer_id"], row["badge_class_id"], row["email"], row["expires_at"])
 
 
-def as_submission(row: Any) -> Submission:
+async def lock_offer(conn: Connection, offer_id: uuid.UUID) -> None:
+    """One quest start at a time per offer, until commit: two clicks find or make one quest."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"quest-start:{offer_id}"
+    )
+
+
+def as_submission(row: Any, reviews: tuple[Review, ...] = ()) -> Submission:
     return Submission(
         submission_id=row["submission_id"],
         quest_id=row["quest_id"],
@@ -151,7 +151,88 @@ def as_submission(row: Any) -> Submission:
         file_name=row["file_name"],
         status=row["status"],
         review_role=row["review_role"],
+        feedback=row["feedback"],
+        reviews=reviews,
     )
+
+
+async def _quests(conn: Connection, rows: list[Any]) -> list[Quest]:
+    """Quests with their submissions and reviews, in the order their events came (the
+    latest submission of a task last, as `DISTINCT ON` below would pick it)."""
+    if not rows:
+        return []
+    ids = [row["quest_id"] for row in rows]
+    submissions = await conn.fetch(
+        "SELECT * FROM submissions WHERE quest_id = ANY($1::uuid[]) "
+        "ORDER BY submitted_at, submission_id DESC",
+        ids,
+    )
+    reviews = await conn.fetch(
+        "SELECT r.review_id, r.submission_id, r.reviewer, r.role, r.verdict FROM reviews r "
+        "JOIN submissions s USING (submission_id) WHERE s.quest_id = ANY($1::uuid[]) "
+        "ORDER BY r.recorded_at, r.review_id",
+        ids,
+    )
+    by_submission: dict[uuid.UUID, list[Review]] = {}
+    for r in reviews:
+        by_submission.setdefault(r["submission_id"], []).append(
+            Review(r["review_id"], r["reviewer"], r["role"], r["verdict"])
+        )
+    by_quest: dict[uuid.UUID, list[Submission]] = {}
+    for row in submissions:
+        by_quest.setdefault(row["quest_id"], []).append(
+            as_submission(row, tuple(by_submission.get(row["submission_id"], ())))
+        )
+    return [
+        Quest(
+            quest_id=row["quest_id"],
+            badge_class_id=row["badge_class_id"],
+            issuer_id=row["issuer_id"],
+            offer_id=row["offer_id"],
+            learner_email=row["learner_email"],
+            badge_name=row["badge_name"],
+            evidence_mode=row["evidence_mode"],
+            tasks=_tasks(row["tasks"]),
+            peer_approvals=row["peer_approvals"],
+            started_at=row["started_at"],
+            completed=row["completed"],
+            submissions=tuple(by_quest.get(row["quest_id"], ())),
+            assertion_id=row["assertion_id"],
+        )
+        for row in rows
+    ]
+
+
+async def quest(conn: Connection, quest_id: uuid.UUID) -> Quest | None:
+    row = await conn.fetchrow("SELECT * FROM quests WHERE quest_id = $1", quest_id)
+    found = await _quests(conn, [row] if row else [])
+    return found[0] if found else None
+
+
+async def quest_for_offer(conn: Connection, offer_id: uuid.UUID) -> Quest | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM quests WHERE offer_id = $1 ORDER BY started_at, quest_id LIMIT 1", offer_id
+    )
+    found = await _quests(conn, [row] if row else [])
+    return found[0] if found else None
+
+
+async def quests_of(conn: Connection, email: str, started_by: datetime) -> list[Quest]:
+    """The learner's quests started by a moment (done ones too: their page shows the badge)."""
+    rows = await conn.fetch(
+        "SELECT * FROM quests WHERE learner_email = $1 AND started_at <= $2 "
+        "ORDER BY started_at, quest_id",
+        email,
+        started_by,
+    )
+    return await _quests(conn, list(rows))
+
+
+async def quest_of_submission(conn: Connection, submission_id: uuid.UUID) -> uuid.UUID | None:
+    quest_id: uuid.UUID | None = await conn.fetchval(
+        "SELECT quest_id FROM submissions WHERE submission_id = $1", submission_id
+    )
+    return quest_id
 
 
 async def submission(conn: Connection, submission_id: uuid.UUID) -> Submission | None:
@@ -176,16 +257,8 @@ async def latest_submissions(
     return {row["task_id"]: dict(row) for row in rows}
 
 
-async def reviews(conn: Connection, submission_id: uuid.UUID) -> list[Review]:
-    rows = await conn.fetch(
-        "SELECT reviewer, role, verdict FROM reviews WHERE submission_id = $1 "
-        "ORDER BY recorded_at, review_id",
-        submission_id,
-    )
-    return [Review(row["reviewer"], row["role"], row["verdict"]) for row in rows]
-
-
 async def reviewers_for(conn: Connection, badge_class_id: uuid.UUID) -> set[str]:
+    """Who may review the badge's evidence as a peer: its holders and invited reviewers."""
     rows = await conn.fetch(
         "SELECT email FROM holders WHERE badge_class_id = $1 "
         "UNION SELECT email FROM peers WHERE badge_class_id = $1",
@@ -201,22 +274,11 @@ async def organiser_emails(conn: Connection, organisation_id: uuid.UUID) -> list
     return [row["email"] for row in rows]
 
 
-async def quest_for_offer(conn: Connection, offer_id: uuid.UUID) -> Quest | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM quests WHERE offer_id = $1 ORDER BY started_at, quest_id LIMIT 1", offer_id
+async def organiser_email(conn: Connection, organiser_id: uuid.UUID) -> str | None:
+    email: str | None = await conn.fetchval(
+        "SELECT email FROM organisers WHERE organiser_id = $1", organiser_id
     )
-    return _quest(row) if row else None
-
-
-async def quests_of(conn: Connection, email: str, started_by: Any) -> list[Quest]:
-    """The learner's quests started by a moment (done ones too: their page shows the badge)."""
-    rows = await conn.fetch(
-        "SELECT * FROM quests WHERE learner_email = $1 AND started_at <= $2 "
-        "ORDER BY started_at, quest_id",
-        email,
-        started_by,
-    )
-    return [_quest(row) for row in rows]
+    return email
 
 
 async def submissions_of(conn: Connection, quest_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -252,3 +314,17 @@ async def review_queue(conn: Connection, organisation_id: uuid.UUID) -> list[dic
         organisation_id,
     )
     return [dict(row) for row in rows]
+
+
+class PostgresQuests:
+    """The policies' view of quests, read from this service's tables in the unit of work's
+    transaction (kept by the projections, so it is what `evolve` would give)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def quest(self, quest_id: uuid.UUID) -> Quest | None:
+        return await quest(self._conn, quest_id)
+
+    async def quests_of(self, email: str, started_by: datetime) -> list[Quest]:
+        return await quests_of(self._conn, email, started_by)

@@ -27,10 +27,15 @@ def preferred_format(headers: Headers, default: Format) -> Format:
     return "json"
 
 
-def wants_html(headers: Headers) -> bool:
-    """For an address that answers JSON by default: True when the client asks for HTML before
-    JSON, as browsers do."""
-    return preferred_format(headers, default="json") == "html"
+def wants_html(headers: Headers, *, page_by_default: bool = False) -> bool:
+    """True when the client asks for HTML before JSON, as browsers do.
+
+    Clients that send no Accept, `*/*` or `application/json` keep getting JSON: API clients
+    and verifiers must get exactly the JSON they always got. Pages people open from emailed
+    links (a learner's quest, a reviewer's link) pass `page_by_default`: there a client that
+    names neither HTML nor JSON gets the page, and JSON only to those who ask for it.
+    """
+    return preferred_format(headers, default="html" if page_by_default else "json") == "html"
 
 
 def wants_json(headers: Headers) -> bool:
