@@ -80,10 +80,12 @@ _PLACE = ("place_name", "place_address", "place_latitude", "place_longitude")
 def _activity(row: asyncpg.Record) -> Activity:
     fields = {k: v for k, v in dict(row).items() if k not in _PLACE}
     name, address, latitude, longitude = (row[column] for column in _PLACE)
-    place = Place(name=name, address=address, latitude=latitude, longitude=longitude)
-    return Activity(
-        **{**fields, "status": Status(row["status"]), "place": place if name is not None else None}
+    place = (
+        Place(name=name, address=address, latitude=latitude, longitude=longitude)
+        if name is not None
+        else None
     )
+    return Activity(**{**fields, "status": Status(row["status"]), "place": place})
 
 
 def _playlist(row: asyncpg.Record) -> Playlist:
