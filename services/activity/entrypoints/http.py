@@ -52,9 +52,9 @@ class NewActivity(Body):
 class Changes(Body):
     """A PATCH body, read the one way every PATCH of the platform reads it: a field left out
     stays as it is; `null` is accepted only where it is a value of the field (the badge's
-    `expires_after_days: null`, never expires), so here, where no field has such a value, it
-    is refused with 422 naming the field: send "" or [] to empty one. The schema shows no
-    field as nullable (`SkipJsonSchema`)."""
+    `expires_after_days: null`, never expires; the fields named in `nullable`); elsewhere it
+    is refused with 422 naming the field: send "" or [] to empty one. The schema shows only
+    the `nullable` fields as nullable (`SkipJsonSchema` on the others)."""
 
     # Fields where null is a value (no date, no place): sent as null, they are emptied.
     nullable: ClassVar[frozenset[str]] = frozenset()
