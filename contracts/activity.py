@@ -4,9 +4,10 @@ activities, playlists."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from contracts.envelope import Event, register, upcaster
 
@@ -65,6 +66,17 @@ class OrganiserRemoved(ActivityEvent):
     organisation_id: uuid.UUID
 
 
+def _date_and_time(value: object) -> object:
+    # JSON carries a time as ISO 8601 text, as the schema says; a bare number would otherwise
+    # be read as seconds since 1970.
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("a date and time is ISO 8601 text with a zone, e.g. 2027-05-01T10:00:00Z")
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_date_and_time)]
+
+
 class Place(BaseModel):
     """Where an activity happens, as learners find it in the catalogue and on its map."""
 
@@ -72,8 +84,9 @@ class Place(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, examples=["Riverside community garden"])
     address: str | None = Field(default=None, max_length=500, examples=["12 Mill Lane, Leeds"])
-    latitude: float | None = Field(default=None, ge=-90, le=90, examples=[53.7997])
-    longitude: float | None = Field(default=None, ge=-180, le=180, examples=[-1.5492])
+    # Strict: a number, not text or true that would pass for one.
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True, examples=[53.7997])
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True, examples=[-1.5492])
 
     @model_validator(mode="after")
     def _a_point_or_none(self) -> Place:
@@ -94,8 +107,8 @@ class ActivityContent(ActivityEvent):
     description: str = Field(max_length=10_000)
     criteria: str = Field(max_length=10_000, description="What a learner must do to earn it.")
     # Since version 2. No defaults: a producer always says, and v1 events get them by upcasting.
-    starts_at: AwareDatetime | None = Field(description="When it begins; null: no set time.")
-    ends_at: AwareDatetime | None = Field(description="When it ends; not before `starts_at`.")
+    starts_at: Moment | None = Field(description="When it begins; null: no set time.")
+    ends_at: Moment | None = Field(description="When it ends; not before `starts_at`.")
     place: Place | None = Field(description="Where it happens; null: anywhere or online.")
 
     @model_validator(mode="after")

@@ -97,6 +97,7 @@ async def test_an_activity_has_dates_and_a_place_that_an_update_changes_or_empti
         {"place": {"name": "Hall", "latitude": 53.8}},
         {"place": {"name": "Hall", "latitude": 91, "longitude": 0}},
         {"starts_at": "2027-04-17T10:00:00"},  # no zone
+        {"starts_at": 0},  # a number, not a date
         {"title": None},  # null still empties nothing where it is no value
     ):
         answer = await http.patch(one, headers=bearer(organiser), json=refused)

@@ -114,6 +114,11 @@ def test_an_activity_ends_no_earlier_than_it_starts_and_its_times_carry_a_zone()
     assert _published(starts_at=start, ends_at=datetime(2027, 4, 17, 12, tzinfo=summer))
     with pytest.raises(ValueError, match="timezone"):
         _published(starts_at=datetime(2027, 4, 17, 10))  # naive: no zone
+    # As the schema says: text, never a number read as seconds since 1970.
+    for number in (0, 1_800_000_000, 1.5):
+        with pytest.raises(ValueError, match="ISO 8601 text"):
+            _published(starts_at=number)
+    assert _published(starts_at="2027-04-17T10:00:00+02:00").starts_at == start - timedelta(hours=2)
 
 
 @pytest.mark.parametrize(
@@ -127,6 +132,8 @@ def test_an_activity_ends_no_earlier_than_it_starts_and_its_times_carry_a_zone()
         (dict(name="x" * 201), "at most 200 characters"),
         (dict(name="Hall", address="x" * 501), "at most 500 characters"),
         (dict(name="Hall", postcode="LS1"), "postcode"),
+        (dict(name="Hall", latitude="53.8", longitude=0), "valid number"),
+        (dict(name="Hall", latitude=True, longitude=0), "valid number"),
     ],
 )
 def test_a_place_is_named_and_its_point_is_on_the_globe(place: dict[str, Any], problem: str):

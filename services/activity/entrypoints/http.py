@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from fastapi import FastAPI, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from contracts.activity import Place
+from contracts.activity import Moment, Place
 from contracts.organiser_keys import KEY_PREFIX, key_prefix
 from services.activity import service_layer
 from services.activity.adapters import read_models
@@ -44,8 +44,8 @@ class NewActivity(Body):
     title: Title
     description: LongText = ""
     criteria: LongText = Field(default="", description="What a learner does to earn the badge.")
-    starts_at: AwareDatetime | None = Field(default=None, examples=["2027-05-01T10:00:00+01:00"])
-    ends_at: AwareDatetime | None = Field(default=None, description="Not before `starts_at`.")
+    starts_at: Moment | None = Field(default=None, examples=["2027-05-01T10:00:00+01:00"])
+    ends_at: Moment | None = Field(default=None, description="Not before `starts_at`.")
     place: Place | None = None
 
 
@@ -74,8 +74,8 @@ class ActivityChanges(Changes):
     title: Title | SkipJsonSchema[None] = None
     description: LongText | SkipJsonSchema[None] = None
     criteria: LongText | SkipJsonSchema[None] = None
-    starts_at: AwareDatetime | None = Field(default=None, description="null: no set time.")
-    ends_at: AwareDatetime | None = Field(default=None, description="null: no set end.")
+    starts_at: Moment | None = Field(default=None, description="null: no set time.")
+    ends_at: Moment | None = Field(default=None, description="null: no set end.")
     place: Place | None = Field(default=None, description="null: no place.")
     nullable: ClassVar[frozenset[str]] = frozenset({"starts_at", "ends_at", "place"})
 
