@@ -75,6 +75,9 @@ async def bulk(settings: KernelSettings, organisation_id: uuid.UUID, count: int)
             title=f"Bulk {n}",
             description="",
             criteria="",
+            starts_at=None,
+            ends_at=None,
+            place=None,
         )
         events.append(new_envelope(event, stream_id=activity_id, stream_version=1, actor="bench"))
     conn = await asyncpg.connect(

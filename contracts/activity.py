@@ -4,11 +4,12 @@ activities, playlists."""
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from contracts.envelope import Event, register
+from contracts.envelope import Event, register, upcaster
 
 TOPIC = "activity.events"
 
@@ -65,14 +66,60 @@ class OrganiserRemoved(ActivityEvent):
     organisation_id: uuid.UUID
 
 
+def _date_and_time(value: object) -> object:
+    # JSON carries a time as ISO 8601 text, as the schema says; a bare number would otherwise
+    # be read as seconds since 1970.
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("a date and time is ISO 8601 text with a zone, e.g. 2027-05-01T10:00:00Z")
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_date_and_time)]
+
+
+class Place(BaseModel):
+    """Where an activity happens, as learners find it in the catalogue and on its map."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["Riverside community garden"])
+    address: str | None = Field(default=None, max_length=500, examples=["12 Mill Lane, Leeds"])
+    # Strict: a number, not text or true that would pass for one.
+    latitude: float | None = Field(default=None, ge=-90, le=90, strict=True, examples=[53.7997])
+    longitude: float | None = Field(default=None, ge=-180, le=180, strict=True, examples=[-1.5492])
+
+    @model_validator(mode="after")
+    def _a_point_or_none(self) -> Place:
+        # Half a coordinate cannot be put on a map.
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude are given together or not at all")
+        return self
+
+
 class ActivityContent(ActivityEvent):
     """The organiser-editable part of an activity, carried whole by each event that changes it."""
+
+    schema_version: ClassVar[int] = 2
 
     activity_id: uuid.UUID
     organisation_id: uuid.UUID
     title: str = Title
     description: str = Field(max_length=10_000)
     criteria: str = Field(max_length=10_000, description="What a learner must do to earn it.")
+    # Since version 2. No defaults: a producer always says, and v1 events get them by upcasting.
+    starts_at: Moment | None = Field(description="When it begins; null: no set time.")
+    ends_at: Moment | None = Field(description="When it ends; not before `starts_at`.")
+    place: Place | None = Field(description="Where it happens; null: anywhere or online.")
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> ActivityContent:
+        if (
+            self.starts_at is not None
+            and self.ends_at is not None
+            and self.ends_at < self.starts_at
+        ):
+            raise ValueError("ends_at is before starts_at")
+        return self
 
 
 class ActivityDrafted(ActivityContent):
@@ -85,6 +132,13 @@ class ActivityUpdated(ActivityContent):
 
 class ActivityPublished(ActivityContent):
     """The activity is public. Its content at publication is what the badge is made from."""
+
+
+@upcaster(ActivityDrafted, ActivityUpdated, ActivityPublished, from_version=1)
+def upcast_activity_content_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 gave activities dates and a place, for the learner catalogue and its map.
+    An activity written before said neither: it had no set time and no place."""
+    return {**payload, "starts_at": None, "ends_at": None, "place": None}
 
 
 class ActivityArchived(ActivityEvent):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -18,7 +19,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # Bumped when the payload changes shape; old versions are upcast on read.
+    # Bumped when the payload changes shape; old versions are upcast on read (see `upcaster`).
     schema_version: ClassVar[int] = 1
     topic: ClassVar[str] = ""
 
@@ -63,6 +64,62 @@ def register(*models: type[Event]) -> None:
 
 def registry() -> dict[str, type[Event]]:
     return dict(_REGISTRY)
+
+
+# A payload of one version in, the same fact in the shape of the next version out.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UpcasterT = TypeVar("UpcasterT", bound=Upcaster)
+
+# (event type, from version) -> the step to from version + 1. Topics keep everything, so a
+# replay meets every version ever written; `decode` chains the steps up to the current one.
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(*models: type[Event], from_version: int) -> Callable[[UpcasterT], UpcasterT]:
+    """Register `upcast_vN_vN+1(payload) -> payload` for each model, as one explicit step."""
+
+    def registering(step: UpcasterT) -> UpcasterT:
+        for model in models:
+            if not 1 <= from_version < model.schema_version:
+                raise ValueError(
+                    f"{model.__name__} is at schema_version {model.schema_version}: "
+                    f"no step from {from_version}"
+                )
+            key = (model.__name__, from_version)
+            if key in _UPCASTERS:
+                raise ValueError(f"{model.__name__} already has an upcaster from {from_version}")
+            _UPCASTERS[key] = step
+        return step
+
+    return registering
+
+
+def upcasters() -> dict[tuple[str, int], Upcaster]:
+    return dict(_UPCASTERS)
+
+
+def upcast(model: type[Event], version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload`, stored at `version`, in the shape of `model`'s current version."""
+    event_type, current = model.__name__, model.schema_version
+    if version > current:
+        # Written by newer code than this: refuse rather than guess at a downgrade.
+        raise ValueError(f"{event_type} schema_version {version} is not {current} (newer)")
+    while version < current:
+        step = _UPCASTERS.get((event_type, version))
+        if step is None:
+            raise ValueError(
+                f"{event_type} schema_version {version} is not {current} "
+                f"(no upcaster from {version})"
+            )
+        try:
+            payload = step(payload)
+        except (KeyError, TypeError, ValueError) as error:
+            # A stored payload the step cannot read: dead-letter it, do not stop the consumer.
+            raise ValueError(
+                f"{event_type} schema_version {version} not upcast: {error!r}"
+            ) from error
+        version += 1
+    return payload
 
 
 def derived_id(cause: uuid.UUID, kind: str) -> uuid.UUID:
@@ -125,7 +182,8 @@ def encode(envelope: Envelope[Any]) -> bytes:
 
 
 def decode(raw: bytes) -> Envelope[Event]:
-    """Parse a Kafka message value into a typed envelope.
+    """Parse a Kafka message value into a typed envelope of the current version: an older
+    payload is upcast step by step before it is validated.
 
     Raises ValueError (UnknownEventType or pydantic's ValidationError) for anything that is
     not a valid event, so the consumer can send it to the dead-letter topic.
@@ -141,8 +199,14 @@ def decode(raw: bytes) -> Envelope[Event]:
     if model is None:
         raise UnknownEventType(f"unknown event type {event_type!r}")
     version = document.get("schema_version")
+    if type(version) is not int:  # also refuses true and 1.0, which compare equal to 1
+        raise ValueError(f"{event_type} schema_version {version!r} is not a version")
     if version != model.schema_version:
-        raise ValueError(f"{event_type} schema_version {version!r} is not {model.schema_version}")
+        payload = document.get("payload")
+        if not isinstance(payload, dict):
+            raise ValueError(f"invalid {event_type}: the payload must be a JSON object")
+        document["payload"] = upcast(model, version, payload)
+        document["schema_version"] = model.schema_version
     try:
         return Envelope[model].model_validate(document)  # type: ignore[valid-type]
     except ValidationError as error:

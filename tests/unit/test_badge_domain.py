@@ -49,6 +49,9 @@ def test_a_published_activity_makes_one_badge_copying_its_description():
         title="Gardening",
         description="Grow food in the city",
         criteria="",
+        starts_at=None,
+        ends_at=None,
+        place=None,
     )
     cause = _cause(event)
     [created] = decide_badge_for_source(None, cause, IMAGE)
@@ -117,6 +120,9 @@ def _activity_badge():
             title="Knots",
             description="",
             criteria="",
+            starts_at=None,
+            ends_at=None,
+            place=None,
         )
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.activity import Place
 from contracts.organiser_keys import key_prefix
 from services.activity.domain.model import Activity, Playlist, Status
 from services.activity.domain.organisers import Key, Member
@@ -45,6 +46,12 @@ CREATE TABLE IF NOT EXISTS activities (
 );
 ALTER TABLE organisers ADD COLUMN IF NOT EXISTS made_admin boolean NOT NULL DEFAULT false;
 ALTER TABLE organisers ADD COLUMN IF NOT EXISTS removed_at timestamptz;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS starts_at timestamptz;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS ends_at timestamptz;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_name text;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_address text;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_latitude double precision;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_longitude double precision;
 CREATE INDEX IF NOT EXISTS organisers_by_organisation ON organisers (organisation_id, created_at);
 CREATE INDEX IF NOT EXISTS activities_by_organisation ON activities (organisation_id, created_at);
 CREATE TABLE IF NOT EXISTS playlists (
@@ -67,8 +74,18 @@ CREATE INDEX IF NOT EXISTS playlists_by_organisation ON playlists (organisation_
 CHECKSUM_TABLES = ("organisations", "organisers", "organiser_keys", "activities", "playlists")
 
 
+_PLACE = ("place_name", "place_address", "place_latitude", "place_longitude")
+
+
 def _activity(row: asyncpg.Record) -> Activity:
-    return Activity(**{**dict(row), "status": Status(row["status"])})
+    fields = {k: v for k, v in dict(row).items() if k not in _PLACE}
+    name, address, latitude, longitude = (row[column] for column in _PLACE)
+    place = (
+        Place(name=name, address=address, latitude=latitude, longitude=longitude)
+        if name is not None
+        else None
+    )
+    return Activity(**{**fields, "status": Status(row["status"]), "place": place})
 
 
 def _playlist(row: asyncpg.Record) -> Playlist:
@@ -114,12 +131,17 @@ def save_activity(conn: DeferringConnection, activity: Activity) -> None:
     conn.defer(
         """
         INSERT INTO activities (activity_id, organisation_id, title, description, criteria,
-                                status, version, created_at, updated_at, published_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                status, version, created_at, updated_at, published_at,
+                                starts_at, ends_at, place_name, place_address, place_latitude,
+                                place_longitude)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         ON CONFLICT (activity_id) DO UPDATE SET
             title = EXCLUDED.title, description = EXCLUDED.description,
             criteria = EXCLUDED.criteria, status = EXCLUDED.status, version = EXCLUDED.version,
-            updated_at = EXCLUDED.updated_at, published_at = EXCLUDED.published_at
+            updated_at = EXCLUDED.updated_at, published_at = EXCLUDED.published_at,
+            starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
+            place_name = EXCLUDED.place_name, place_address = EXCLUDED.place_address,
+            place_latitude = EXCLUDED.place_latitude, place_longitude = EXCLUDED.place_longitude
         """,
         activity.activity_id,
         activity.organisation_id,
@@ -131,6 +153,13 @@ def save_activity(conn: DeferringConnection, activity: Activity) -> None:
         activity.created_at,
         activity.updated_at,
         activity.published_at,
+        activity.starts_at,
+        activity.ends_at,
+        *(
+            (place.name, place.address, place.latitude, place.longitude)
+            if (place := activity.place)
+            else (None,) * 4
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 from contracts import Envelope
@@ -15,11 +15,12 @@ from contracts.activity import (
     ActivityEvent,
     ActivityPublished,
     ActivityUpdated,
+    Place,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
 )
-from services.kernel.errors import Conflict, Forbidden, NotFound
+from services.kernel.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
 class Status(StrEnum):
@@ -40,6 +41,9 @@ class Activity:
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    place: Place | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,17 @@ class Playlist:
 # -- commands ---------------------------------------------------------------------------------
 
 
+class Keep(Enum):
+    """An update leaves the field as it is: for the fields where None is a value (no date,
+    no place), so None cannot mean "unchanged" there."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+WHEN_AND_WHERE = ("starts_at", "ends_at", "place")
+
+
 @dataclass(frozen=True)
 class DraftActivity:
     activity_id: uuid.UUID
@@ -66,6 +81,9 @@ class DraftActivity:
     title: str
     description: str
     criteria: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    place: Place | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,9 @@ class UpdateActivity:
     title: str | None = None
     description: str | None = None
     criteria: str | None = None
+    starts_at: datetime | Keep | None = KEEP
+    ends_at: datetime | Keep | None = KEEP
+    place: Place | Keep | None = KEEP
 
 
 @dataclass(frozen=True)
@@ -138,10 +159,16 @@ def _changes(command: object, content: dict[str, Any], fields: tuple[str, ...]) 
     }
 
 
+def _check_dates(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if starts_at is not None and ends_at is not None and ends_at < starts_at:
+        raise BadRequest("the activity cannot end before it starts")
+
+
 def decide_activity(state: Activity | None, command: ActivityCommand) -> list[ActivityEvent]:
     if isinstance(command, DraftActivity):
         if state is not None:
             raise Conflict("an activity with this id already exists")
+        _check_dates(command.starts_at, command.ends_at)
         return [
             ActivityDrafted(
                 activity_id=command.activity_id,
@@ -149,6 +176,9 @@ def decide_activity(state: Activity | None, command: ActivityCommand) -> list[Ac
                 title=command.title,
                 description=command.description,
                 criteria=command.criteria,
+                starts_at=command.starts_at,
+                ends_at=command.ends_at,
+                place=command.place,
             )
         ]
     _owned(state, command.organisation_id, "activity")
@@ -161,9 +191,18 @@ def decide_activity(state: Activity | None, command: ActivityCommand) -> list[Ac
         "title": state.title,
         "description": state.description,
         "criteria": state.criteria,
+        "starts_at": state.starts_at,
+        "ends_at": state.ends_at,
+        "place": state.place,
     }
     if isinstance(command, UpdateActivity):
         changes = _changes(command, content, ("title", "description", "criteria"))
+        changes |= {
+            field: value
+            for field in WHEN_AND_WHERE
+            if (value := getattr(command, field)) is not KEEP and value != content[field]
+        }
+        _check_dates(*(changes.get(f, content[f]) for f in ("starts_at", "ends_at")))
         return [ActivityUpdated(**(content | changes))] if changes else []
     if isinstance(command, PublishActivity):
         if state.status is Status.PUBLISHED:
@@ -186,6 +225,9 @@ def evolve_activity(state: Activity | None, envelope: Envelope[Any]) -> Activity
             version=envelope.stream_version,
             created_at=at,
             updated_at=at,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            place=event.place,
         )
     if state is None:
         raise ValueError(f"{envelope.event_type} for an activity that was never drafted")
@@ -195,6 +237,9 @@ def evolve_activity(state: Activity | None, envelope: Envelope[Any]) -> Activity
             title=event.title,
             description=event.description,
             criteria=event.criteria,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            place=event.place,
             version=envelope.stream_version,
             updated_at=at,
         )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from fastapi import FastAPI, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from contracts.activity import Moment, Place
 from contracts.organiser_keys import KEY_PREFIX, key_prefix
 from services.activity import service_layer
 from services.activity.adapters import read_models
@@ -43,18 +44,24 @@ class NewActivity(Body):
     title: Title
     description: LongText = ""
     criteria: LongText = Field(default="", description="What a learner does to earn the badge.")
+    starts_at: Moment | None = Field(default=None, examples=["2027-05-01T10:00:00+01:00"])
+    ends_at: Moment | None = Field(default=None, description="Not before `starts_at`.")
+    place: Place | None = None
 
 
 class Changes(Body):
     """A PATCH body, read the one way every PATCH of the platform reads it: a field left out
     stays as it is; `null` is accepted only where it is a value of the field (the badge's
-    `expires_after_days: null`, never expires), so here, where no field has such a value, it
-    is refused with 422 naming the field: send "" or [] to empty one. The schema shows no
-    field as nullable (`SkipJsonSchema`)."""
+    `expires_after_days: null`, never expires; the fields named in `nullable`); elsewhere it
+    is refused with 422 naming the field: send "" or [] to empty one. The schema shows only
+    the `nullable` fields as nullable (`SkipJsonSchema` on the others)."""
+
+    # Fields where null is a value (no date, no place): sent as null, they are emptied.
+    nullable: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Changes:
-        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        nulls = sorted(f for f in self.model_fields_set - self.nullable if getattr(self, f) is None)
         if nulls:
             raise ValueError(
                 f"{', '.join(nulls)} cannot be null: leave a field out to keep it as it is, "
@@ -67,6 +74,10 @@ class ActivityChanges(Changes):
     title: Title | SkipJsonSchema[None] = None
     description: LongText | SkipJsonSchema[None] = None
     criteria: LongText | SkipJsonSchema[None] = None
+    starts_at: Moment | None = Field(default=None, description="null: no set time.")
+    ends_at: Moment | None = Field(default=None, description="null: no set end.")
+    place: Place | None = Field(default=None, description="null: no place.")
+    nullable: ClassVar[frozenset[str]] = frozenset({"starts_at", "ends_at", "place"})
 
 
 class ActivityOut(BaseModel):
@@ -80,6 +91,9 @@ class ActivityOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    place: Place | None
 
     @classmethod
     def of(cls, activity: Activity) -> ActivityOut:
@@ -262,6 +276,9 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             title=body.title,
             description=body.description,
             criteria=body.criteria,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            place=body.place,
         )
         return ActivityOut.of(
             await service_layer.handle_activity(runtime, organiser.actor, command)
@@ -292,7 +309,8 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         command = UpdateActivity(
             activity_id=activity_id,
             organisation_id=organiser.organisation_id,
-            **body.model_dump(exclude_unset=True),
+            # Attributes, not model_dump(): a place stays a Place.
+            **{field: getattr(body, field) for field in body.model_fields_set},
         )
         return ActivityOut.of(
             await service_layer.handle_activity(runtime, organiser.actor, command)
