@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,9 @@ from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
+from services.kernel.web.outages import DATABASE, outage
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -223,15 +227,24 @@ async def run_unit_of_work(
             raise WriteUnavailable(DATABASE_DOWN, retry_after) from error
         raise
     finally:
+        await _give_back(pool, conn)
+
+
+async def _give_back(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+    """Return the connection to the pool. A connection that died under the write fails its
+    reset there; asyncpg then closes it, and its error tells nothing of the write, whose
+    outcome (committed, or refused and rolled back) was decided above and stands."""
+    try:
         await pool.release(conn)
+    except Exception as error:
+        # The outage itself is told once, by the answer to the write.
+        level = logging.INFO if outage(error) else logging.WARNING
+        log.log(level, "a write's connection was closed instead of pooled again: %r", error)
 
 
 DATABASE_DOWN = "the database is unreachable; try again shortly"
 
 
 def _database_unreachable(error: BaseException) -> bool:
-    """No connection, or the server going down or starting up (SQLSTATE classes 08, 57)."""
-    if isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError):
-        return True
-    sqlstate = str(getattr(error, "sqlstate", "") or "")
-    return isinstance(error, asyncpg.PostgresError) and sqlstate[:2] in {"08", "57"}
+    """PostgreSQL cannot be reached, in any of its shapes (see outages.outage)."""
+    return outage(error) == DATABASE
