@@ -150,12 +150,10 @@ class UnitOfWork:
         outbox, self._outbox = self._outbox, []
         earlier, self._earlier = self._earlier, []
         # Bounded: if Kafka takes nothing for a while this raises, and the transaction (with
-        # its locks and its connection) is let go instead of waiting for the broker.
-        deadline = self._deadline
-        if deadline is not None:
-            # Lock waits used the request's time; Kafka gets at least a moment of its own.
-            deadline = max(deadline, time.monotonic() + 0.5)
-        await self._publisher.append(outbox, deadline, earlier)
+        # its locks and its connection) is let go instead of waiting for the broker. The
+        # request's deadline stands: its waits for a connection and for locks ended
+        # KAFKA_SHARE before it (see run_unit_of_work), so Kafka has that time of its own.
+        await self._publisher.append(outbox, self._deadline, earlier)
 
     async def _write_versions(self) -> None:
         if not self._versions:
@@ -194,10 +192,14 @@ async def run_unit_of_work(
     publisher.check_reachable()
     bound = publisher.write_timeout
     retry_after = max(1, round(bound))
-    # One bound for all the waiting before Kafka acknowledges anything of this write.
+    # One bound for all the waiting before Kafka acknowledges anything of this write. The
+    # waits for a connection and for locks end Kafka's share before it, so a write that took
+    # a lock late still gives Kafka a moment, and one that cannot reach Kafka answers when
+    # the bound is up, not a moment after it.
     deadline = time.monotonic() + bound
+    waits_end = deadline - kafka_share(bound)
     try:
-        conn = await pool.acquire(timeout=bound)
+        conn = await pool.acquire(timeout=max(0.001, waits_end - time.monotonic()))
     except TimeoutError as error:
         raise WriteUnavailable(
             "too many changes are waiting; nothing was changed, try again shortly", retry_after
@@ -208,7 +210,7 @@ async def run_unit_of_work(
         raise
     try:
         async with conn.transaction():
-            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            left_ms = max(1, int((waits_end - time.monotonic()) * 1000))
             await conn.execute(f"SET LOCAL lock_timeout = '{left_ms}ms'")
             uow = UnitOfWork(conn, publisher, handlers, own_topic, deadline=deadline)
             result = await work(uow)
@@ -245,6 +247,13 @@ async def _give_back(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy)
 DATABASE_DOWN = "the database is unreachable; try again shortly"
 
 
+def kafka_share(bound: float) -> float:
+    """The part of a write's bound kept for Kafka: its acknowledgement takes milliseconds
+    when it is there (half a second, or a quarter of a short bound)."""
+    return min(0.5, bound / 4)
+
+
 def _database_unreachable(error: BaseException) -> bool:
-    """PostgreSQL cannot be reached, in any of its shapes (see outages.outage)."""
-    return outage(error) == DATABASE
+    """PostgreSQL cannot be reached, in any of its shapes (see outages.outage). A write
+    refused already (Kafka did not take it, say) is told as it is."""
+    return not isinstance(error, WriteUnavailable) and outage(error) == DATABASE
