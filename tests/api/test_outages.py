@@ -5,8 +5,9 @@ ConnectionError, a connection's failed reset on its way back to the pool, errors
 grouped by whoever met them first, and writes through the unit of work. Bugs stay 500.
 
 On an app of its own (no infrastructure); the unit of work runs on a pool that fails the way
-asyncpg's does (the campaign's PostgreSQL kill caught the release case: a write answered 500
-with `InternalClientError: cannot switch to state 15; another operation (2) is in progress`).
+asyncpg's does. The campaign's PostgreSQL kill caught the release case twice: a write, and then
+a read (`GET /v1/badges`) that had its rows, answered 500 with `InternalClientError: cannot
+switch to state 15; another operation (2) is in progress` from the connection's reset.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ OUTAGES: dict[str, Callable[[], BaseException]] = {
         asyncpg.InternalClientError(
             "cannot switch to state 15; another operation (2) is in progress"
         ),
+    ),
+    "a read's release after the kill": lambda: asyncpg.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"
     ),
     "no route to the host": lambda: OSError(errno.EHOSTUNREACH, "No route to host"),
     "every address refused": lambda: OSError(

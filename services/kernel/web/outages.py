@@ -6,8 +6,8 @@ while PostgreSQL is killed meets it in more shapes than its connection errors: a
 follow-ups on a connection that died under it ("connection is closed", "the underlying
 connection is closed" from a transaction's exit, "pool is closing"), the socket's OSErrors,
 errors raised while a pooled connection is taken or given back (an InternalClientError from
-the reset of a connection that died mid-query, raised over the error that tells it), and
-errors wrapped by whoever met them first. `outage` looks through all of these.
+the reset of a connection that died mid-query, alone or raised over the error of the loss),
+and errors wrapped by whoever met them first. `outage` looks through all of these.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ _NETWORK_ERRNOS = {
 # asyncpg tells of a connection or pool that is gone only in its InterfaceError's words.
 _CLOSED_WORDS = ("connection is closed", "connection was closed", "pool is clos")
 
+# What asyncpg's protocol says when a connection lost mid-operation is used again: by the
+# reset of its release, which the campaign saw fail a read that had its rows (no error of the
+# loss itself before it). Two uses of one connection at once are refused before that, by
+# asyncpg's own guard, as InterfaceError "another operation is in progress": a bug, a 500.
+_LOST_MID_OPERATION = "cannot switch to state"
+
 RETRY_AFTER_SECONDS = 5
 DATABASE = "its database"
 EVENT_LOG = "the event log (Kafka)"
@@ -111,6 +117,8 @@ def _what_is_down(error: BaseException) -> str | None:
     if isinstance(error, asyncpg.PostgresError):
         sqlstate = str(getattr(error, "sqlstate", "") or "")
         return DATABASE if sqlstate[:2] in _DOWN_SQLSTATE_CLASSES else None
+    if isinstance(error, asyncpg.InternalClientError) and _LOST_MID_OPERATION in str(error):
+        return DATABASE
     if isinstance(error, asyncpg.InterfaceError) and not isinstance(error, asyncpg.DataError):
         message = str(error)
         return DATABASE if any(words in message for words in _CLOSED_WORDS) else None
