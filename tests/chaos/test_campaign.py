@@ -236,6 +236,14 @@ async def test_fault_campaign(chaos_platform: Platform, own_infra: OwnInfrastruc
     verified = {service: _verify(platform, service) for service in SERVICES}
     table = _table(rows)
     print("\n" + table)
+    for row in rows:
+        slowest = sorted((a for a in row.load.answers if a.status == 503), key=lambda a: a.seconds)
+        lasted = row.fault_ended - row.fault_started
+        for a in slowest[-3:]:
+            print(
+                f"slow 503 ({row.fault}, {lasted:.1f} s long): {a.seconds:.2f} s, {a.what}, "
+                f"began {a.at - row.fault_started:+.1f} s from the fault's start"
+            )
     for service, (code, output) in verified.items():
         summary = [line for line in output.splitlines() if line.startswith('{"service"')]
         print(f"verify {service}: exit {code}: {summary[-1] if summary else output[-600:]}")
