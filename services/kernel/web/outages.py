@@ -1,7 +1,8 @@
 """Which failures mean "a dependency is down, try again soon" rather than a bug.
 
 The one answer to that question, asked by the HTTP layer (503 with Retry-After, one log line,
-no traceback) and by the unit of work (a write refused and rolled back). A request caught
+no traceback), by the unit of work (a write refused and rolled back) and by the consumer (the
+same records tried again). A request caught
 while PostgreSQL is killed meets it in more shapes than its connection errors: asyncpg's own
 follow-ups on a connection that died under it ("connection is closed", "the underlying
 connection is closed" from a transaction's exit, "pool is closing"), the socket's OSErrors,
