@@ -247,6 +247,9 @@ async def test_fault_campaign(chaos_platform: Platform, own_infra: OwnInfrastruc
             )
             rows.append(Row(fault, load))
             await _run_fault(http, rows[-1], platform, own_infra)
+            # As it goes (pytest -s): the long form takes a while, and this shows how far.
+            line = _table(rows[-1:]).splitlines()[-1]
+            print(f"\n{time.strftime('%H:%M:%S')} {number + 1}/{len(FAULTS)}: {line}", flush=True)
         await _settle(http, platform, rows)
     await _count(platform, rows)
     verified = {service: _verify(platform, service) for service in SERVICES}
