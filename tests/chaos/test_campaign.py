@@ -58,13 +58,21 @@ class Row:
         ]
 
 
+# Why the last readiness check failed, per service: told if recovery takes too long.
+NOT_READY: dict[str, str] = {}
+
+
 async def _all_ready(http: httpx.AsyncClient, platform: Platform) -> bool:
     for service in SERVICES:
         try:
-            if (await http.get(f"{platform.url(service)}/health/ready")).status_code != 200:
-                return False
-        except httpx.HTTPError:
+            answer = await http.get(f"{platform.url(service)}/health/ready")
+        except httpx.HTTPError as error:
+            NOT_READY[service] = repr(error)
             return False
+        if answer.status_code != 200:
+            NOT_READY[service] = answer.text[:600]
+            return False
+        NOT_READY.pop(service, None)
     return True
 
 
@@ -99,7 +107,10 @@ async def _run_fault(
     row.fault_started = time.monotonic()
     await _inject(row.fault, platform, infra)
     row.fault_ended = time.monotonic()
-    await wait_for(lambda: _all_ready(http, platform), timeout=180, interval=0.25)
+    try:
+        await wait_for(lambda: _all_ready(http, platform), timeout=180, interval=0.25)
+    except AssertionError as late:
+        raise AssertionError(f"{row.fault}: not ready again within 180 s: {NOT_READY}") from late
     row.recovery = time.monotonic() - row.fault_ended
     await asyncio.sleep(LOAD_AFTER)
     load.stopping.set()
