@@ -11,6 +11,7 @@ Short form by default (a few minutes); CHAOS_LONG=1 for the long form.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
 import time
@@ -35,6 +36,9 @@ FAULTS = [
     "PostgreSQL killed",
     "SMTP down",
 ] * (2 if LONG else 1)
+# CHAOS_FAULTS="PostgreSQL killed,SMTP down" runs only these (to look at one fault again).
+if os.environ.get("CHAOS_FAULTS"):
+    FAULTS = [f for f in FAULTS if f in os.environ["CHAOS_FAULTS"].split(",")]
 LOAD_BEFORE = (2.0, 5.0) if LONG else (1.0, 2.5)  # seconds of load before the fault, random
 LOAD_AFTER = 8.0 if LONG else 3.0
 
