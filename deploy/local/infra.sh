@@ -505,7 +505,7 @@ with smtplib.SMTP(host, smtp_port, timeout=2) as smtp:
     code, _ = smtp.ehlo()
     if code != 250:
         sys.exit(1)
-urllib.request.urlopen(f"http://{host}:{http_port}/api/messages", timeout=2).read()
+urllib.request.urlopen(f"http://{host}:{http_port}/health", timeout=2).read()
 EOF
 }
 

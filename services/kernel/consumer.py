@@ -25,6 +25,7 @@ from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
 from services.kernel.unit_of_work import UnitOfWork
+from services.kernel.web.outages import outage
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
 
 
 def is_transient(error: BaseException) -> bool:
-    if isinstance(error, TRANSIENT_ERRORS):
+    # outage(): PostgreSQL or Kafka gone in any shape, such as a connection's failed reset
+    # raised over the error of the connection lost mid-batch.
+    if isinstance(error, TRANSIENT_ERRORS) or outage(error) is not None:
         return True
     sqlstate = getattr(error, "sqlstate", None)
     return (

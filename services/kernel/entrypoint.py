@@ -46,6 +46,7 @@ def add_write_unavailable(app: FastAPI) -> None:
 
     @app.exception_handler(WriteUnavailable)
     async def write_unavailable(request: Request, error: WriteUnavailable) -> Response:
+        log.warning("%s %s: 503, %s", request.method, request.url.path, error.message)
         return error_answer(
             request.headers,
             503,

@@ -22,12 +22,7 @@ from services.kernel.web.body_limits import JSON_BODY_LIMIT, BodyLimit
 from services.kernel.web.home import add_home_and_docs
 from services.kernel.web.openapi import document_errors
 from services.kernel.web.origins import OriginCheck, origin_of
-from services.kernel.web.outages import (
-    DEPENDENCY_DOWN,
-    KAFKA_DOWN,
-    RETRY_AFTER_SECONDS,
-    what_is_down,
-)
+from services.kernel.web.outages import RETRY_AFTER_SECONDS, outage
 from services.kernel.web.refusals import retry_after_of, status_of
 from services.kernel.web.route_notes import RouteNotes
 from services.kernel.web.security_headers import SecurityHeaders
@@ -115,27 +110,6 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=error.headers,
         )
 
-    async def dependency_down(request: Request, error: Exception) -> Response:
-        # One line, no traceback: the outage is not a bug, and it can last.
-        log.warning(
-            "%s %s: 503, a dependency is unavailable (%s: %s)",
-            request.method,
-            request.url.path,
-            type(error).__name__,
-            error,
-        )
-        return error_answer(
-            request.headers,
-            503,
-            f"the service is unavailable for a moment ({what_is_down(error)} cannot be reached); "
-            "nothing was changed, please try again shortly",
-            service=service,
-            retry_after=RETRY_AFTER_SECONDS,
-        )
-
-    for kind in DEPENDENCY_DOWN + KAFKA_DOWN:
-        app.add_exception_handler(kind, dependency_down)
-
 
 def allowed_methods(app: FastAPI, scope: Scope) -> str:
     """Every method the address answers: one route per method, so the first route's 405 alone
@@ -150,7 +124,13 @@ def allowed_methods(app: FastAPI, scope: Scope) -> str:
 
 class LastResort:
     """An unexpected error still gets an answer in the platform's shape (a page for browsers,
-    JSON for the others, with the security headers) and a traceback in the log."""
+    JSON for the others, with the security headers) and a traceback in the log.
+
+    Every error no route handled comes here, whichever middleware or dependency raised it, so
+    this is where an outage (`outages.outage`: PostgreSQL or Kafka unreachable, in any of the
+    shapes a request caught mid-outage meets) is told from a bug: 503 with Retry-After and one
+    log line, never a 500.
+    """
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -170,17 +150,38 @@ class LastResort:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("%s %s: 500", scope.get("method"), scope.get("path"))
+        except Exception as error:
+            down = outage(error)
+            if down is None:
+                log.exception("%s %s: 500", scope.get("method"), scope.get("path"))
+            else:
+                # One line, no traceback: the outage is not a bug, and it can last.
+                log.warning(
+                    "%s %s: 503, a dependency is unavailable (%s: %s)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    type(error).__name__,
+                    error,
+                )
             if started:
                 raise
             request = Request(scope)
-            answer = error_answer(
-                request.headers,
-                500,
-                "something went wrong on our side; it has been logged",
-                service=self.service,
-            )
+            if down is None:
+                answer = error_answer(
+                    request.headers,
+                    500,
+                    "something went wrong on our side; it has been logged",
+                    service=self.service,
+                )
+            else:
+                answer = error_answer(
+                    request.headers,
+                    503,
+                    f"the service is unavailable for a moment ({down} cannot be reached); "
+                    "nothing was changed, please try again shortly",
+                    service=self.service,
+                    retry_after=RETRY_AFTER_SECONDS,
+                )
             await answer(scope, receive, send)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from contracts import Envelope, encode
 
@@ -79,6 +79,9 @@ class EventPublisher:
         self.unreachable_since: float | None = None
         self.last_error = ""
         self._watch: asyncio.Task[None] | None = None
+        # Set when a probe finds the cluster gone: writes already waiting on Kafka give up
+        # then, instead of at their deadline. A new one once Kafka answers again.
+        self._found_down: asyncio.Event | None = None
 
     async def start(self) -> None:
         await self._producer.start()
@@ -99,11 +102,19 @@ class EventPublisher:
             await asyncio.wait_for(self._producer.client.fetch_all_metadata(), within)
         except (KafkaError, OSError, TimeoutError) as error:
             self._mark_unreachable(f"no answer from Kafka: {error!r}")
+            self._waiting_writes_give_up().set()
             return False
         if not self.reachable:
             log.info("Kafka answers again")
         self.reachable, self.unreachable_since, self.last_error = True, None, ""
+        if self._found_down is not None and self._found_down.is_set():
+            self._found_down = None
         return True
+
+    def _waiting_writes_give_up(self) -> asyncio.Event:
+        if self._found_down is None:
+            self._found_down = asyncio.Event()
+        return self._found_down
 
     def _mark_unreachable(self, reason: str) -> None:
         if self.reachable:
@@ -176,7 +187,9 @@ class EventPublisher:
         Gives up with KafkaUnavailable at `deadline` (a `time.monotonic()` value; by default
         `write_timeout` from now) unless Kafka acknowledges something by then; each
         acknowledgement gives it `write_timeout` more, so a large batch goes on while acks
-        flow. Events already handed to the producer may still reach the log after a give-up:
+        flow. It gives up at once when the publisher's probe finds the cluster gone, so a
+        write Kafka stopped acknowledging does not wait out the time its last ack gave it.
+        Events already handed to the producer may still reach the log after a give-up:
         they carry the ids of the decisions that made them, so the consumer applies them once,
         and a retry of the same request finds them applied instead of making them again.
         """
@@ -185,11 +198,14 @@ class EventPublisher:
         self.check_reachable()
         first = time.monotonic() + self.write_timeout if deadline is None else deadline
         # The time of the latest acknowledgement: each one gives Kafka write_timeout more,
-        # also while the rest of a large batch is still being handed to the producer.
+        # also while the rest of a large batch is still being handed to the producer. Only
+        # an acknowledgement that comes during this wait counts: a retry's earlier delivery,
+        # done long ago, or a failed one, is no sign that Kafka takes anything now.
         acked = [float("-inf")]
 
-        def on_ack(_: asyncio.Future[Any]) -> None:
-            acked[0] = time.monotonic()
+        def on_ack(future: asyncio.Future[Any]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                acked[0] = time.monotonic()
 
         def remaining() -> float:
             left = max(first, acked[0] + self.write_timeout) - time.monotonic()
@@ -199,17 +215,27 @@ class EventPublisher:
 
         # `earlier`: deliveries of events sent before (by a try that gave up) and reused now.
         pending: set[asyncio.Future[Any]] = set(earlier)
+        found_down = asyncio.ensure_future(self._waiting_writes_give_up().wait())
         try:
             for future in pending:
-                future.add_done_callback(on_ack)
+                if future.done():
+                    future.result()
+                else:
+                    future.add_done_callback(on_ack)
+            pending = {future for future in pending if not future.done()}
             for envelope in envelopes:
                 future = await asyncio.wait_for(self.send(envelope), remaining())
                 future.add_done_callback(on_ack)
                 pending.add(future)
             while pending:
                 done, pending = await asyncio.wait(
-                    pending, timeout=remaining(), return_when=asyncio.FIRST_COMPLETED
+                    pending | {found_down},
+                    timeout=remaining(),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
+                if found_down in done:
+                    raise KafkaConnectionError("the probe found the cluster gone")
+                pending.discard(found_down)
                 for future in done:
                     future.result()
         except (TimeoutError, KafkaError) as error:
@@ -219,6 +245,8 @@ class EventPublisher:
                 "try again shortly",
                 retry_after_seconds=max(1, round(self.write_timeout)),
             ) from error
+        finally:
+            found_down.cancel()
 
     async def publish(self, envelope: Envelope[Any]) -> None:
         await self.append([envelope])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,9 @@ from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
+from services.kernel.web.outages import DATABASE, outage
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -146,12 +150,10 @@ class UnitOfWork:
         outbox, self._outbox = self._outbox, []
         earlier, self._earlier = self._earlier, []
         # Bounded: if Kafka takes nothing for a while this raises, and the transaction (with
-        # its locks and its connection) is let go instead of waiting for the broker.
-        deadline = self._deadline
-        if deadline is not None:
-            # Lock waits used the request's time; Kafka gets at least a moment of its own.
-            deadline = max(deadline, time.monotonic() + 0.5)
-        await self._publisher.append(outbox, deadline, earlier)
+        # its locks and its connection) is let go instead of waiting for the broker. The
+        # request's deadline stands: its waits for a connection and for locks ended
+        # KAFKA_SHARE before it (see run_unit_of_work), so Kafka has that time of its own.
+        await self._publisher.append(outbox, self._deadline, earlier)
 
     async def _write_versions(self) -> None:
         if not self._versions:
@@ -190,10 +192,14 @@ async def run_unit_of_work(
     publisher.check_reachable()
     bound = publisher.write_timeout
     retry_after = max(1, round(bound))
-    # One bound for all the waiting before Kafka acknowledges anything of this write.
+    # One bound for all the waiting before Kafka acknowledges anything of this write. The
+    # waits for a connection and for locks end Kafka's share before it, so a write that took
+    # a lock late still gives Kafka a moment, and one that cannot reach Kafka answers when
+    # the bound is up, not a moment after it.
     deadline = time.monotonic() + bound
+    waits_end = deadline - kafka_share(bound)
     try:
-        conn = await pool.acquire(timeout=bound)
+        conn = await pool.acquire(timeout=max(0.001, waits_end - time.monotonic()))
     except TimeoutError as error:
         raise WriteUnavailable(
             "too many changes are waiting; nothing was changed, try again shortly", retry_after
@@ -204,7 +210,7 @@ async def run_unit_of_work(
         raise
     try:
         async with conn.transaction():
-            left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            left_ms = max(1, int((waits_end - time.monotonic()) * 1000))
             await conn.execute(f"SET LOCAL lock_timeout = '{left_ms}ms'")
             uow = UnitOfWork(conn, publisher, handlers, own_topic, deadline=deadline)
             result = await work(uow)
@@ -223,15 +229,31 @@ async def run_unit_of_work(
             raise WriteUnavailable(DATABASE_DOWN, retry_after) from error
         raise
     finally:
+        await _give_back(pool, conn)
+
+
+async def _give_back(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+    """Return the connection to the pool. A connection that died under the write fails its
+    reset there; asyncpg then closes it, and its error tells nothing of the write, whose
+    outcome (committed, or refused and rolled back) was decided above and stands."""
+    try:
         await pool.release(conn)
+    except Exception as error:
+        # The outage itself is told once, by the answer to the write.
+        level = logging.INFO if outage(error) else logging.WARNING
+        log.log(level, "a write's connection was closed instead of pooled again: %r", error)
 
 
 DATABASE_DOWN = "the database is unreachable; try again shortly"
 
 
+def kafka_share(bound: float) -> float:
+    """The part of a write's bound kept for Kafka: its acknowledgement takes milliseconds
+    when it is there (half a second, or a quarter of a short bound)."""
+    return min(0.5, bound / 4)
+
+
 def _database_unreachable(error: BaseException) -> bool:
-    """No connection, or the server going down or starting up (SQLSTATE classes 08, 57)."""
-    if isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError):
-        return True
-    sqlstate = str(getattr(error, "sqlstate", "") or "")
-    return isinstance(error, asyncpg.PostgresError) and sqlstate[:2] in {"08", "57"}
+    """PostgreSQL cannot be reached, in any of its shapes (see outages.outage). A write
+    refused already (Kafka did not take it, say) is told as it is."""
+    return not isinstance(error, WriteUnavailable) and outage(error) == DATABASE

@@ -28,6 +28,7 @@ class Answer:
     at: float
     status: int
     seconds: float
+    what: str = ""  # method and address
 
 
 @dataclass
@@ -50,12 +51,14 @@ class Load:
         self, http: httpx.AsyncClient, kind: str, method: str, url: str, **options: Any
     ) -> httpx.Response | None:
         started = time.monotonic()
+        what = f"{method} {url}"
         try:
             answer = await http.request(method, url, **options)
         except httpx.HTTPError:
-            self.answers.append(Answer(kind, started, 0, time.monotonic() - started))
+            self.answers.append(Answer(kind, started, 0, time.monotonic() - started, what))
             return None
-        self.answers.append(Answer(kind, started, answer.status_code, time.monotonic() - started))
+        took = time.monotonic() - started
+        self.answers.append(Answer(kind, started, answer.status_code, took, what))
         if answer.status_code >= 500 and answer.status_code != 503:
             # Printed (pytest -s) so a server error can be traced to its request and answer.
             print(f"server error: {method} {url} -> {answer.status_code}: {answer.text[:300]}")
@@ -100,7 +103,9 @@ class Load:
     async def claim(self, http: httpx.AsyncClient, mailbox: Path) -> None:
         """Accept every mailed offer of this load once (again after no answer or a 503)."""
         while not self.stopping.is_set():
-            self._read_mailbox(mailbox)
+            # In a thread: parsing a burst of emails (the notifier catching up after an
+            # outage) would stall this event loop, and with it the timing of every request.
+            await asyncio.to_thread(self._read_mailbox, mailbox)
             for offer, link in list(self.mailed.items()):
                 if offer in self.acknowledged_awards or offer not in self.acknowledged_offers:
                     continue

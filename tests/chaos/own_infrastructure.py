@@ -76,8 +76,9 @@ class OwnInfrastructure:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.chmod(0o755)
         self.run_dir.parent.chmod(0o755)
-        # The mailbox may take longer than infra.sh waits to answer again after a restart
-        # with thousands of messages in its folder (it takes mail meanwhile): ask again.
+        # A part that is slow to come back after a kill (Kafka's JVM on a loaded machine) is
+        # asked for again. (The long form's mailbox "never came back" because infra.sh waited
+        # on a listing of every kept message, seconds with thousands; it now asks /health.)
         for attempt in range(3):
             try:
                 self._script("start")

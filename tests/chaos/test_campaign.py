@@ -11,6 +11,7 @@ Short form by default (a few minutes); CHAOS_LONG=1 for the long form.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
 import time
@@ -20,14 +21,13 @@ from dataclasses import dataclass
 import httpx
 
 from contracts.services import SERVICES
-from tests.chaos.conftest import LONG, WRITE_TIMEOUT
+from tests.chaos.conftest import LONG, WRITE_MARGIN, WRITE_TIMEOUT
 from tests.chaos.load import Load
 from tests.chaos.own_infrastructure import OwnInfrastructure
 from tests.infrastructure import REPO
 from tests.support import Platform, wait_for
 from tests.support_flows import published_badge
 
-SLACK = 2.0  # scheduling on a shared two-core machine
 KAFKA_DOWN = 30.0 if LONG else 8.0
 POSTGRES_DOWN = 15.0 if LONG else 3.0
 SMTP_DOWN = 60.0 if LONG else 12.0
@@ -37,6 +37,9 @@ FAULTS = [
     "PostgreSQL killed",
     "SMTP down",
 ] * (2 if LONG else 1)
+# CHAOS_FAULTS="PostgreSQL killed,SMTP down" runs only these (to look at one fault again).
+if os.environ.get("CHAOS_FAULTS"):
+    FAULTS = [f for f in FAULTS if f in os.environ["CHAOS_FAULTS"].split(",")]
 LOAD_BEFORE = (2.0, 5.0) if LONG else (1.0, 2.5)  # seconds of load before the fault, random
 LOAD_AFTER = 8.0 if LONG else 3.0
 
@@ -60,13 +63,21 @@ class Row:
         ]
 
 
+# Why the last readiness check failed, per service: told if recovery takes too long.
+NOT_READY: dict[str, str] = {}
+
+
 async def _all_ready(http: httpx.AsyncClient, platform: Platform) -> bool:
     for service in SERVICES:
         try:
-            if (await http.get(f"{platform.url(service)}/health/ready")).status_code != 200:
-                return False
-        except httpx.HTTPError:
+            answer = await http.get(f"{platform.url(service)}/health/ready")
+        except httpx.HTTPError as error:
+            NOT_READY[service] = repr(error)
             return False
+        if answer.status_code != 200:
+            NOT_READY[service] = answer.text[:600]
+            return False
+        NOT_READY.pop(service, None)
     return True
 
 
@@ -101,7 +112,10 @@ async def _run_fault(
     row.fault_started = time.monotonic()
     await _inject(row.fault, platform, infra)
     row.fault_ended = time.monotonic()
-    await wait_for(lambda: _all_ready(http, platform), timeout=180, interval=0.25)
+    try:
+        await wait_for(lambda: _all_ready(http, platform), timeout=180, interval=0.25)
+    except AssertionError as late:
+        raise AssertionError(f"{row.fault}: not ready again within 180 s: {NOT_READY}") from late
     row.recovery = time.monotonic() - row.fault_ended
     await asyncio.sleep(LOAD_AFTER)
     load.stopping.set()
@@ -216,13 +230,29 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+async def _new_badge(
+    http: httpx.AsyncClient, platform: Platform, organiser: dict[str, str], title: str
+) -> dict:
+    """The next fault's badge. Setting up is no part of the measure: a connection the last
+    fault's restart left broken (a keep-alive one to a process killed, say) is tried again,
+    at worst leaving one more unpublished activity behind."""
+    for attempt in range(3):
+        try:
+            return await published_badge(http, platform, organiser, f"{title} ({attempt})")
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
 async def test_fault_campaign(chaos_platform: Platform, own_infra: OwnInfrastructure) -> None:
     platform = chaos_platform
     organiser = platform.bootstrap("Chaos Youth Centre", f"ana.{uuid.uuid4().hex[:6]}@chaos.org")
     rows: list[Row] = []
     async with httpx.AsyncClient(timeout=30) as http:
         for number, fault in enumerate(FAULTS):
-            badge = await published_badge(http, platform, organiser, f"Chaos {number} {fault}")
+            badge = await _new_badge(http, platform, organiser, f"Chaos {number} {fault}")
             load = Load(
                 platform,
                 organiser,
@@ -233,11 +263,22 @@ async def test_fault_campaign(chaos_platform: Platform, own_infra: OwnInfrastruc
             )
             rows.append(Row(fault, load))
             await _run_fault(http, rows[-1], platform, own_infra)
+            # As it goes (pytest -s): the long form takes a while, and this shows how far.
+            line = _table(rows[-1:]).splitlines()[-1]
+            print(f"\n{time.strftime('%H:%M:%S')} {number + 1}/{len(FAULTS)}: {line}", flush=True)
         await _settle(http, platform, rows)
     await _count(platform, rows)
     verified = {service: _verify(platform, service) for service in SERVICES}
     table = _table(rows)
     print("\n" + table)
+    for row in rows:
+        slowest = sorted((a for a in row.load.answers if a.status == 503), key=lambda a: a.seconds)
+        lasted = row.fault_ended - row.fault_started
+        for a in slowest[-3:]:
+            print(
+                f"slow 503 ({row.fault}, {lasted:.1f} s long): {a.seconds:.2f} s, {a.what}, "
+                f"began {a.at - row.fault_started:+.1f} s from the fault's start"
+            )
     for service, (code, output) in verified.items():
         summary = [line for line in output.splitlines() if line.startswith('{"service"')]
         print(f"verify {service}: exit {code}: {summary[-1] if summary else output[-600:]}")
@@ -251,14 +292,13 @@ async def test_fault_campaign(chaos_platform: Platform, own_infra: OwnInfrastruc
     assert all(code == 0 for code, _ in verified.values()), verified
     for row in rows:
         writes = [a for a in row.load.answers if a.kind == "write" and a.status]
-        assert all(a.seconds <= WRITE_TIMEOUT + SLACK for a in writes if a.status == 503), row.fault
+        refused = [a.seconds for a in writes if a.status == 503]
+        assert all(s <= WRITE_TIMEOUT + WRITE_MARGIN for s in refused), (row.fault, table)
         if row.fault == "Kafka killed":
             reads = row.answers_in_fault("read")
             assert reads and all(a.status == 200 and a.seconds < 1.0 for a in reads), table
-        if row.fault != "PostgreSQL killed":
-            # With PostgreSQL down, reads (and the key check of writes) are answered by the
-            # HTTP layer's own PostgreSQL-down handling.
-            assert not [a for a in row.load.answers if a.status >= 500 and a.status != 503], (
-                row.fault,
-                table,
-            )
+        # Through every fault, PostgreSQL's kill included, no server error but 503.
+        assert not [a for a in row.load.answers if a.status >= 500 and a.status != 503], (
+            row.fault,
+            table,
+        )
