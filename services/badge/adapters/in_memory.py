@@ -26,6 +26,7 @@ from contracts.notifier import EmailDeferred, EmailFailed, EmailSent
 from services.badge.domain.model import (
     Badge,
     BadgeClass,
+    Claim,
     EmailStatus,
     Holder,
     Offer,
@@ -144,3 +145,9 @@ class InMemoryBadgeStates:
             return []
         emails = {a.recipient_email for b in required if b for a in b.assertions.values()}
         return sorted(e for e in emails if all(b is not None and b.holds(e) for b in required))
+
+    async def claim(self, request_id: uuid.UUID) -> Claim | None:
+        for badge in self.badges.values():
+            if request_id in badge.claims:
+                return badge.claims[request_id]
+        return None

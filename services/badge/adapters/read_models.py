@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from contracts.badge import BlobRef, EvidenceTask, OpenLink
-from services.badge.domain.model import Assertion, BadgeClass, Holder, Offer
+from services.badge.domain.model import Assertion, BadgeClass, Claim, Holder, Offer
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.store import Connection
 from services.kernel.unit_of_work import UnitOfWork
@@ -438,6 +438,15 @@ async def claim_outcome(conn: Connection, request_id: uuid.UUID) -> dict[str, An
     return dict(row) if row else None
 
 
+async def get_claim(conn: Connection, request_id: uuid.UUID) -> Claim | None:
+    row = await conn.fetchrow(
+        "SELECT request_id, offer_id, outcome, reason, assertion_id FROM claim_requests "
+        "WHERE request_id = $1",
+        request_id,
+    )
+    return Claim(**dict(row)) if row else None
+
+
 async def holder(conn: Connection, email: str) -> Holder:
     rows = await conn.fetch(
         "SELECT a.badge_class_id, b.source_id FROM assertions a "
@@ -485,3 +494,6 @@ class PostgresBadgeStates:
 
     async def holders_of_all(self, badge_class_ids: list[uuid.UUID]) -> list[str]:
         return await holders_of_all(self._conn, badge_class_ids)
+
+    async def claim(self, request_id: uuid.UUID) -> Claim | None:
+        return await get_claim(self._conn, request_id)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
-from services.badge.domain.model import BadgeClass, Holder, Offer
+from services.badge.domain.model import BadgeClass, Claim, Holder, Offer
 from services.kernel.unit_of_work import UnitOfWork
 
 
@@ -36,6 +36,10 @@ class BadgeStates(Protocol):
 
     async def holders_of_all(self, badge_class_ids: list[uuid.UUID]) -> list[str]:
         """The recipients who hold every one of these badges (not revoked)."""
+        ...
+
+    async def claim(self, request_id: uuid.UUID) -> Claim | None:
+        """A press of Accept and what was decided on it."""
         ...
 
 
