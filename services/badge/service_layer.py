@@ -27,7 +27,7 @@ from services.badge.domain.model import (
     edit_badge,
     normalise_email,
 )
-from services.kernel.errors import Forbidden, NotFound
+from services.kernel.errors import NotFound
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 from services.organiser_access import Organiser
@@ -284,8 +284,7 @@ async def request_resend(
             raise NotFound("offer not found")
         version = await uow.lock_stream(offer.badge_class_id)
         badge = await read_models.get_badge_class(uow.conn, offer.badge_class_id)
-        if badge is None or badge.issuer_id != organiser.organisation_id:
-            raise Forbidden("this offer belongs to another organisation")
+        check_owner(badge, organiser.organisation_id, what="offer")
         # Read again under the badge's lock: a resend or a claim may have landed meanwhile.
         offer = await read_models.get_offer(uow.conn, offer_id)
         assert offer is not None

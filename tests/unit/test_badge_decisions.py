@@ -439,3 +439,5 @@ def test_an_organiser_acts_only_on_their_own_organisations_badges() -> None:
         check_owner(knots, uuid.uuid4())
     with pytest.raises(NotFound):
         check_owner(None, knots.issuer_id)
+    with pytest.raises(Forbidden, match="this offer belongs"):
+        check_owner(knots, uuid.uuid4(), what="offer")

@@ -167,12 +167,15 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_owner(badge: BadgeClass | None, organisation_id: uuid.UUID) -> BadgeClass:
-    """An organiser acts only on their own organisation's badges."""
+def check_owner(
+    badge: BadgeClass | None, organisation_id: uuid.UUID, what: str = "badge"
+) -> BadgeClass:
+    """An organiser acts only on their own organisation's badges (and their offers: `what`
+    names the thing asked for in the refusal)."""
     if badge is None:
-        raise NotFound("badge not found")
+        raise NotFound(f"{what} not found")
     if badge.issuer_id != organisation_id:
-        raise Forbidden("this badge belongs to another organisation")
+        raise Forbidden(f"this {what} belongs to another organisation")
     return badge
 
 
