@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,21 @@ from contracts.envelope import Event, register
 TOPIC = "badge.events"
 
 EvidenceMode = Literal["none", "self", "peer", "organiser"]
+
+# Limits of the badge's settings, shared with the organiser API that takes them, so a request
+# the API accepts is always an event that validates.
+BadgeName = Annotated[str, Field(min_length=1, max_length=200)]
+BadgeText = Annotated[str, Field(max_length=10_000)]
+Address = Annotated[str, Field(max_length=320)]
+ExpiresAfterDays = Annotated[int, Field(ge=1, le=36_500)]
+PeerApprovals = Annotated[int, Field(ge=1, le=10)]
+MAX_TASKS = 20
+TaskTitle = Annotated[str, Field(min_length=1, max_length=200)]
+TaskDescription = Annotated[str, Field(max_length=5_000)]
+TaskMaxChars = Annotated[int, Field(ge=1, le=20_000)]
+TaskMaxBytes = Annotated[int, Field(ge=1, le=20 * 1024 * 1024)]
+MAX_MEDIA_TYPES = 20
+RevocationReason = Annotated[str, Field(min_length=1, max_length=1_000)]
 
 
 class BadgeEvent(Event):
@@ -47,13 +62,13 @@ class EvidenceTask(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     task_id: uuid.UUID
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5_000)
+    title: TaskTitle
+    description: TaskDescription = ""
     kind: Literal["text", "url", "file"]
-    max_chars: int = Field(default=5_000, ge=1, le=20_000, description="For text evidence.")
-    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)
+    max_chars: TaskMaxChars = Field(default=5_000, description="For text evidence.")
+    max_bytes: TaskMaxBytes = 5 * 1024 * 1024
     media_types: tuple[str, ...] = Field(
-        default=("image/png", "image/jpeg", "application/pdf"), max_length=20
+        default=("image/png", "image/jpeg", "application/pdf"), max_length=MAX_MEDIA_TYPES
     )
 
 
@@ -84,22 +99,22 @@ class BadgeClassEdited(BadgeEvent):
     """The organiser's settings of a badge, whole, as they are from now on."""
 
     badge_class_id: uuid.UUID
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(max_length=10_000)
-    criteria_narrative: str = Field(max_length=10_000)
+    name: BadgeName
+    description: BadgeText
+    criteria_narrative: BadgeText
     image: BlobRef
     expires_after_days: int | None = Field(default=None, ge=1, le=36_500)
     evidence_mode: EvidenceMode = "none"
     open_link: OpenLink = OpenLink()
-    tasks: tuple[EvidenceTask, ...] = Field(default=(), max_length=20)
-    peer_approvals: int = Field(default=1, ge=1, le=10)
+    tasks: tuple[EvidenceTask, ...] = Field(default=(), max_length=MAX_TASKS)
+    peer_approvals: PeerApprovals = 1
 
 
 class PeerReviewerInvited(BadgeEvent):
     """Someone the organiser trusts to review evidence for this badge, by email."""
 
     badge_class_id: uuid.UUID
-    email: str = Field(max_length=320)
+    email: Address
 
 
 class OpenLinkRegenerated(BadgeEvent):
@@ -184,7 +199,7 @@ class ClaimRejected(BadgeEvent):
 class AssertionRevoked(BadgeEvent):
     assertion_id: uuid.UUID
     badge_class_id: uuid.UUID
-    reason: str = Field(min_length=1, max_length=1_000)
+    reason: RevocationReason
 
 
 register(

@@ -1,43 +1,25 @@
-"""`python -m services.badge serve|rebuild|checksum`."""
+"""`python -m services.badge serve|rebuild|checksum|verify`."""
 
 from __future__ import annotations
 
 import sys
 
-from fastapi import FastAPI
-
-from contracts.tokens import ClaimTokens, ClaimTokenSettings
-from services.badge.app import build_runtime
-from services.badge.domain.model import OfferIds
-from services.badge.entrypoints.http import build_app
-from services.badge.entrypoints.open_badges import OpenBadgesUrls
-from services.badge.entrypoints.pages import add_pages
+from contracts.tokens import ClaimTokenSettings
+from services.badge.app import build_runtime, build_web
 from services.badge.settings import BadgeSettings
-from services.kernel.blob_store import BlobStore
 from services.kernel.entrypoint import main
-from services.kernel.runtime import ServiceRuntime
-
-settings = BadgeSettings()
+from services.kernel.settings import KernelSettings
 
 
-def _app(runtime: ServiceRuntime) -> FastAPI:
-    token_settings = ClaimTokenSettings()
-    tokens = ClaimTokens.from_settings(token_settings)
-    blobs = BlobStore(settings.blob_dir)
-    app = build_app(
-        runtime, settings.public_url, blobs, tokens, OfferIds(token_settings.claim_token_secret)
+def run() -> int:
+    kernel, badge = KernelSettings(), BadgeSettings()
+    return main(
+        lambda: build_runtime(kernel, badge),
+        # Token secrets are needed only to serve: `rebuild` and `checksum` run without them.
+        lambda runtime: build_web(runtime, badge, ClaimTokenSettings()),
+        lambda: (badge.http_host, badge.http_port),
     )
-    add_pages(
-        app, runtime, OpenBadgesUrls(settings.public_url), tokens, settings.evidence_public_url
-    )
-    return app
 
 
 if __name__ == "__main__":
-    sys.exit(
-        main(
-            lambda: build_runtime(badge_settings=settings),
-            _app,
-            lambda: (settings.http_host, settings.http_port),
-        )
-    )
+    sys.exit(run())

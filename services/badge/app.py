@@ -1,15 +1,25 @@
-"""Wires the badge service: its spec for the kernel, its handlers and its HTTP app."""
+"""The badge service's composition root: its settings are read once, here (or given by a
+test), and every part is wired from them: the kernel's runtime with the handlers, and the
+HTTP app with its routers."""
 
 from __future__ import annotations
+
+from fastapi import FastAPI
 
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.badge import TOPIC
 from contracts.evidence import TOPIC as EVIDENCE_TOPIC
 from contracts.notifier import TOPIC as NOTIFIER_TOPIC
+from contracts.tokens import ClaimTokens, ClaimTokenSettings
 from services.badge.adapters.read_models import CHECKSUM_TABLES, DDL
+from services.badge.domain.model import OfferIds
+from services.badge.entrypoints.dependencies import BadgeWeb
+from services.badge.entrypoints.http import build_app
+from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.handlers import build_handlers
 from services.badge.settings import BadgeSettings
 from services.kernel.blob_store import BlobStore
+from services.kernel.handlers import Handlers
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
 
@@ -25,5 +35,26 @@ SPEC = ServiceSpec(
 def build_runtime(
     settings: KernelSettings | None = None, badge_settings: BadgeSettings | None = None
 ) -> ServiceRuntime:
-    blobs = BlobStore((badge_settings or BadgeSettings()).blob_dir)
-    return ServiceRuntime(SPEC, settings or KernelSettings(), lambda _: build_handlers(blobs))
+    """The kernel's runtime with the badge service's handlers."""
+    handlers = build_handlers(BlobStore((badge_settings or BadgeSettings()).blob_dir))
+
+    def the_handlers(_: ServiceRuntime) -> Handlers:
+        # The runtime asks for its handlers once open; the badge service's need nothing of it.
+        return handlers
+
+    return ServiceRuntime(SPEC, settings or KernelSettings(), the_handlers)
+
+
+def build_web(
+    runtime: ServiceRuntime, settings: BadgeSettings, token_settings: ClaimTokenSettings
+) -> FastAPI:
+    """The HTTP app: the organiser API, the public Open Badges documents, the learner pages."""
+    web = BadgeWeb(
+        runtime=runtime,
+        urls=OpenBadgesUrls(settings.public_url),
+        blobs=BlobStore(settings.blob_dir),
+        tokens=ClaimTokens.from_settings(token_settings),
+        offer_ids=OfferIds(token_settings.claim_token_secret),
+        evidence_public_url=settings.evidence_public_url,
+    )
+    return build_app(web)

@@ -1,5 +1,6 @@
-"""Carries out organisers' and learners' commands on badges: take the badge's lock, decide,
-append. Claims are decided by the same handler the consumer runs, in log order."""
+"""Carries out organisers' and learners' commands on badges: take the badge's lock, load its
+state, let the domain decide, append. No rules of its own. Claims are decided by the same
+policy the consumer runs, in log order."""
 
 from __future__ import annotations
 
@@ -9,25 +10,24 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from contracts import new_envelope
-from contracts.badge import (
-    AssertionRevoked,
-    BadgeOffered,
-    ClaimRequested,
-    HeldBadgeRequested,
-    OpenLinkRegenerated,
-    PeerReviewerInvited,
-)
+from contracts.badge import BadgeEvent, BadgeOffered, ClaimRequested
 from services.badge.adapters import read_models
 from services.badge.domain.model import (
     BadgeClass,
     OfferIds,
+    OpenLinkHistory,
     check_open_link,
-    check_open_link_room,
+    check_owner,
+    decide_offers,
+    decide_open_link_request,
+    decide_peer_invites,
+    decide_regenerate,
+    decide_resend,
+    decide_revocation,
     edit_badge,
     normalise_email,
-    offer_badge,
 )
-from services.kernel.errors import Conflict, Forbidden, NotFound
+from services.kernel.errors import NotFound
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 from services.organiser_access import Organiser
@@ -37,11 +37,31 @@ async def _owned_badge(
     uow: UnitOfWork, organiser: Organiser, badge_class_id: uuid.UUID
 ) -> BadgeClass:
     badge = await read_models.get_badge_class(uow.conn, badge_class_id)
-    if badge is None:
-        raise NotFound("badge not found")
-    if badge.issuer_id != organiser.organisation_id:
-        raise Forbidden("this badge belongs to another organisation")
-    return badge
+    return check_owner(badge, organiser.organisation_id)
+
+
+async def _append(
+    uow: UnitOfWork,
+    events: list[BadgeEvent],
+    *,
+    stream_id: uuid.UUID,
+    after: int,
+    actor: str,
+    occurred_at: datetime | None = None,
+) -> None:
+    """Append what was decided to the badge's stream, after version `after` (read under its
+    lock). An offer's event id is the offer's id, so a retried request finds it applied."""
+    for offset, event in enumerate(events, start=1):
+        await uow.emit(
+            new_envelope(
+                event,
+                event_id=event.offer_id if isinstance(event, BadgeOffered) else None,
+                stream_id=stream_id,
+                stream_version=after + offset,
+                occurred_at=occurred_at,
+                actor=actor,
+            )
+        )
 
 
 async def edit(
@@ -54,15 +74,13 @@ async def edit(
         version = await uow.lock_stream(badge_class_id)
         badge = await _owned_badge(uow, organiser, badge_class_id)
         edited = edit_badge(badge, changes)
-        if edited is not None:
-            await uow.emit(
-                new_envelope(
-                    edited,
-                    stream_id=badge_class_id,
-                    stream_version=version + 1,
-                    actor=organiser.actor,
-                )
-            )
+        await _append(
+            uow,
+            [edited] if edited else [],
+            stream_id=badge_class_id,
+            after=version,
+            actor=organiser.actor,
+        )
         return await _owned_badge(uow, organiser, badge_class_id)
 
     return await runtime.execute(work)
@@ -74,13 +92,9 @@ async def regenerate_open_link(
     async def work(uow: UnitOfWork) -> BadgeClass:
         version = await uow.lock_stream(badge_class_id)
         badge = await _owned_badge(uow, organiser, badge_class_id)
-        event = OpenLinkRegenerated(
-            badge_class_id=badge_class_id, generation=badge.open_link_generation + 1
-        )
-        await uow.emit(
-            new_envelope(
-                event, stream_id=badge_class_id, stream_version=version + 1, actor=organiser.actor
-            )
+        regenerated = decide_regenerate(badge)
+        await _append(
+            uow, list(regenerated), stream_id=badge_class_id, after=version, actor=organiser.actor
         )
         return await _owned_badge(uow, organiser, badge_class_id)
 
@@ -119,31 +133,23 @@ async def offer_to_emails(
             (r, offer_ids.for_issue(badge_class_id, idempotency_key, r.email)) for r in recipients
         ]
         existing = await read_models.existing_offer_ids(uow.conn, [o for _, o in planned])
-        created = 0
-        for recipient, offer_id in planned:
-            if offer_id in existing:
-                continue
-            created += 1
-            event = offer_badge(
-                badge,
-                offer_id=offer_id,
-                email=recipient.email,
-                via="email",
-                now=now,
-                issuer_name=issuer,
-            )
-            await uow.emit(
-                new_envelope(
-                    event,
-                    event_id=offer_id,
-                    stream_id=badge_class_id,
-                    stream_version=version + created,
-                    occurred_at=now,
-                    actor=organiser.actor,
-                )
-            )
+        offered = decide_offers(
+            badge,
+            [(offer_id, r.email) for r, offer_id in planned],
+            existing,
+            now=now,
+            issuer_name=issuer,
+        )
+        await _append(
+            uow,
+            list(offered),
+            stream_id=badge_class_id,
+            after=version,
+            actor=organiser.actor,
+            occurred_at=now,
+        )
         offers = [{"row": r.row, "email": r.email, "offer_id": offer_id} for r, offer_id in planned]
-        return IssueResult(offers=offers, created=created)
+        return IssueResult(offers=offers, created=len(offered))
 
     return await runtime.execute(work)
 
@@ -151,13 +157,8 @@ async def offer_to_emails(
 async def offer_by_open_link(
     runtime: ServiceRuntime, badge_class_id: uuid.UUID, generation: int, email: str
 ) -> None:
-    """Someone with the open link asks for the badge: a personal link goes to their email,
-    which proves the address before anything is awarded.
-
-    Whoever asks gets the same answer (a link is on its way), so the link tells nobody who
-    holds the badge: a holder is mailed that they hold it instead of a claim link. The offer's
-    id is random, so nothing public (the offer, its quest) follows from the address.
-    """
+    """Someone with the open link asks for the badge (see `decide_open_link_request`). The
+    offer's id is random, so nothing public (the offer, its quest) follows from the address."""
     now = datetime.now(UTC)
     email = normalise_email(email)
 
@@ -166,47 +167,39 @@ async def offer_by_open_link(
         badge = await read_models.get_badge_class(uow.conn, badge_class_id)
         if badge is None:
             raise NotFound("This link does not lead to a badge.")
+        # Refused links read nothing more (and answer the same whoever asks).
         check_open_link(badge, generation, now)
-        # One offer per address and link: asking again mails nobody again.
-        if await read_models.open_link_offer(uow.conn, badge_class_id, generation, email):
-            return
-        check_open_link_room(badge, await read_models.open_link_taken(uow.conn, badge, now))
+        history = await _open_link_history(uow, badge, generation, email, now)
         issuer = await read_models.issuer_name(uow.conn, badge.issuer_id)
-        held = await read_models.held_assertion_id(uow.conn, badge_class_id, email)
-        event: BadgeOffered | HeldBadgeRequested
-        if held is not None:
-            if await read_models.holder_notified(uow.conn, badge_class_id, generation, email):
-                return
-            event = HeldBadgeRequested(
-                badge_class_id=badge_class_id,
-                issuer_id=badge.issuer_id,
-                assertion_id=held,
-                recipient_email=email,
-                open_link_generation=generation,
-                badge_name=badge.name,
-                issuer_name=issuer,
-            )
-        else:
-            event = offer_badge(
-                badge,
-                offer_id=uuid.uuid4(),
-                email=email,
-                via="open_link",
-                now=now,
-                issuer_name=issuer,
-                open_link_generation=generation,
-            )
-        await uow.emit(
-            new_envelope(
-                event,
-                event_id=event.offer_id if isinstance(event, BadgeOffered) else None,
-                stream_id=badge_class_id,
-                stream_version=version + 1,
-                actor="learner",
-            )
+        decided = decide_open_link_request(
+            badge,
+            history,
+            generation=generation,
+            email=email,
+            now=now,
+            offer_id=uuid.uuid4(),
+            issuer_name=issuer,
         )
+        await _append(uow, list(decided), stream_id=badge_class_id, after=version, actor="learner")
 
     await runtime.execute(work)
+
+
+async def _open_link_history(
+    uow: UnitOfWork, badge: BadgeClass, generation: int, email: str, now: datetime
+) -> OpenLinkHistory:
+    badge_class_id = badge.badge_class_id
+    if await read_models.open_link_offer(uow.conn, badge_class_id, generation, email):
+        # Asked before: nothing more is read, nothing is mailed again.
+        return OpenLinkHistory(True, 0, None, False)
+    held = await read_models.held_assertion_id(uow.conn, badge_class_id, email)
+    return OpenLinkHistory(
+        already_offered=False,
+        taken=await read_models.open_link_taken(uow.conn, badge, now),
+        held_assertion_id=held,
+        holder_notified=held is not None
+        and await read_models.holder_notified(uow.conn, badge_class_id, generation, email),
+    )
 
 
 @dataclass(frozen=True)
@@ -245,17 +238,11 @@ async def invite_peers(
 ) -> None:
     async def work(uow: UnitOfWork) -> None:
         version = await uow.lock_stream(badge_class_id)
-        await _owned_badge(uow, organiser, badge_class_id)
-        for offset, email in enumerate(emails, start=1):
-            event = PeerReviewerInvited(badge_class_id=badge_class_id, email=email)
-            await uow.emit(
-                new_envelope(
-                    event,
-                    stream_id=badge_class_id,
-                    stream_version=version + offset,
-                    actor=organiser.actor,
-                )
-            )
+        badge = await _owned_badge(uow, organiser, badge_class_id)
+        invited = decide_peer_invites(badge, emails)
+        await _append(
+            uow, list(invited), stream_id=badge_class_id, after=version, actor=organiser.actor
+        )
 
     await runtime.execute(work)
 
@@ -272,18 +259,45 @@ async def revoke(
         # Read again under the badge's lock: a revocation may have landed meanwhile.
         assertion = await read_models.get_assertion(uow.conn, assertion_id)
         assert assertion is not None
-        if assertion.revoked:
-            raise Conflict("the assertion is already revoked")
-        event = AssertionRevoked(
-            assertion_id=assertion_id, badge_class_id=assertion.badge_class_id, reason=reason
-        )
-        await uow.emit(
-            new_envelope(
-                event,
-                stream_id=assertion.badge_class_id,
-                stream_version=version + 1,
-                actor=organiser.actor,
-            )
+        revoked = decide_revocation(assertion, reason)
+        await _append(
+            uow,
+            list(revoked),
+            stream_id=assertion.badge_class_id,
+            after=version,
+            actor=organiser.actor,
         )
 
     await runtime.execute(work)
+
+
+async def request_resend(
+    runtime: ServiceRuntime, organiser: Organiser, offer_id: uuid.UUID
+) -> dict[str, Any]:
+    """Appended as a fact (OfferResendRequested) under the badge's lock; the notifier mails
+    the same claim link as a new email."""
+    now = datetime.now(UTC)
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        offer = await read_models.get_offer(uow.conn, offer_id)
+        if offer is None:
+            raise NotFound("offer not found")
+        version = await uow.lock_stream(offer.badge_class_id)
+        badge = await read_models.get_badge_class(uow.conn, offer.badge_class_id)
+        check_owner(badge, organiser.organisation_id, what="offer")
+        # Read again under the badge's lock: a resend or a claim may have landed meanwhile.
+        offer = await read_models.get_offer(uow.conn, offer_id)
+        assert offer is not None
+        resend = decide_resend(offer, now)
+        await _append(
+            uow,
+            list(resend),
+            stream_id=offer.badge_class_id,
+            after=version,
+            actor=organiser.actor,
+            occurred_at=now,
+        )
+        return {"offer_id": str(offer_id), "email_status": "resending"}
+
+    result: dict[str, Any] = await runtime.execute(work)
+    return result

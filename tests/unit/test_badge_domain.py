@@ -61,7 +61,7 @@ def test_a_published_activity_makes_one_badge_copying_its_description():
     assert created.criteria_narrative == "Take part in the activity “Gardening”."
     badge = evolve(
         None, new_envelope(created, stream_id=created.badge_class_id, stream_version=1, actor="t")
-    )
+    ).badge_class
     # Published again (a redelivery): the badge already exists, nothing new is decided.
     assert decide_badge_for_source(badge, cause, IMAGE) == []
     assert created_event_id(cause) == created_event_id(cause)
@@ -97,7 +97,7 @@ def _badge_of(event):
     [created] = decide_badge_for_source(None, _cause(event), IMAGE)
     return created, evolve(
         None, new_envelope(created, stream_id=created.badge_class_id, stream_version=1, actor="t")
-    )
+    ).badge_class
 
 
 def _playlist_badge():
@@ -166,7 +166,7 @@ def test_a_playlist_badge_is_never_claimed_through_an_open_link():
             stream_version=2,
             actor="t",
         ),
-    )
+    ).badge_class
     assert not old.open_link.enabled
     raw = BadgeClass(**{**vars(old), "open_link": OpenLink(enabled=True)})
     assert claim_refusal(raw, _open_offer(raw), datetime.now(UTC), False) == "revoked"

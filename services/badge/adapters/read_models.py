@@ -11,9 +11,10 @@ from typing import Any
 import asyncpg
 
 from contracts.badge import BlobRef, EvidenceTask, OpenLink
-from services.badge.domain.model import Assertion, BadgeClass, Offer
+from services.badge.domain.model import Assertion, BadgeClass, Claim, Holder, Offer
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.store import Connection
+from services.kernel.unit_of_work import UnitOfWork
 from services.organiser_access import ORGANISER_KEYS_DDL
 
 # Schemas made before offer_emails kept the outcome in offers: move it over, once.
@@ -208,15 +209,17 @@ async def playlists_requiring(conn: Connection, activity_id: uuid.UUID) -> list[
 
 
 def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
+    """The badge class as `evolve` made it. Its open-link claim count is left to the award's
+    projection, which counts it in place (no read on the path every award takes)."""
     conn.defer(
         """
         INSERT INTO badge_classes (badge_class_id, issuer_id, source_kind, source_id, name,
             description, criteria_narrative, image_sha256, image_size, image_media_type,
             required_activity_ids, expires_after_days, evidence_mode, open_link_enabled,
             open_link_max_claims, open_link_valid_until, created_at, updated_at, tasks,
-            peer_approvals)
+            peer_approvals, open_link_generation)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19::jsonb, $20)
+            $19::jsonb, $20, $21)
         ON CONFLICT (badge_class_id) DO UPDATE SET
             name = EXCLUDED.name, description = EXCLUDED.description,
             criteria_narrative = EXCLUDED.criteria_narrative,
@@ -227,6 +230,7 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
             open_link_enabled = EXCLUDED.open_link_enabled,
             open_link_max_claims = EXCLUDED.open_link_max_claims,
             open_link_valid_until = EXCLUDED.open_link_valid_until,
+            open_link_generation = EXCLUDED.open_link_generation,
             tasks = EXCLUDED.tasks, peer_approvals = EXCLUDED.peer_approvals,
             updated_at = EXCLUDED.updated_at
         """,
@@ -250,6 +254,7 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
         badge.updated_at,
         json.dumps([task.model_dump(mode="json") for task in badge.tasks]),
         badge.peer_approvals,
+        badge.open_link_generation,
     )
 
 
@@ -267,7 +272,8 @@ async def issuer_name(conn: Connection, issuer_id: uuid.UUID) -> str:
 async def get_offer(conn: Connection, offer_id: uuid.UUID) -> Offer | None:
     row = await conn.fetchrow(
         "SELECT offer_id, badge_class_id, recipient_email, via, expires_at, assertion_id, "
-        "open_link_generation FROM offers WHERE offer_id = $1",
+        "open_link_generation, COALESCE(e.status, 'pending') AS email_status "
+        "FROM offers LEFT JOIN offer_emails e USING (offer_id) WHERE offer_id = $1",
         offer_id,
     )
     return Offer(**dict(row)) if row else None
@@ -401,6 +407,7 @@ async def get_assertion(conn: Connection, assertion_id: uuid.UUID) -> Assertion 
         badge_class_id=row["badge_class_id"],
         recipient_email=row["recipient_email"],
         revoked=row["revoked"],
+        issued_on=row["issued_on"],
     )
 
 
@@ -429,3 +436,64 @@ async def claim_outcome(conn: Connection, request_id: uuid.UUID) -> dict[str, An
         request_id,
     )
     return dict(row) if row else None
+
+
+async def get_claim(conn: Connection, request_id: uuid.UUID) -> Claim | None:
+    row = await conn.fetchrow(
+        "SELECT request_id, offer_id, outcome, reason, assertion_id FROM claim_requests "
+        "WHERE request_id = $1",
+        request_id,
+    )
+    return Claim(**dict(row)) if row else None
+
+
+async def holder(conn: Connection, email: str) -> Holder:
+    rows = await conn.fetch(
+        "SELECT a.badge_class_id, b.source_id FROM assertions a "
+        "JOIN badge_classes b USING (badge_class_id) WHERE a.recipient_email = $1 "
+        "AND NOT a.revoked",
+        email,
+    )
+    return Holder(
+        email=email,
+        badge_class_ids=frozenset(row["badge_class_id"] for row in rows),
+        activity_ids=frozenset(row["source_id"] for row in rows),
+    )
+
+
+class PostgresBadgeStates:
+    """The policies' state port over the read models, in the unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def of(cls, uow: UnitOfWork) -> PostgresBadgeStates:
+        return cls(uow.conn)
+
+    async def badge_class(self, badge_class_id: uuid.UUID) -> BadgeClass | None:
+        return await get_badge_class(self._conn, badge_class_id)
+
+    async def badge_class_for_source(self, source_id: uuid.UUID) -> BadgeClass | None:
+        return await badge_class_for_source(self._conn, source_id)
+
+    async def offer(self, offer_id: uuid.UUID) -> Offer | None:
+        return await get_offer(self._conn, offer_id)
+
+    async def holds_badge(self, badge_class_id: uuid.UUID, email: str) -> bool:
+        return await holds_badge(self._conn, badge_class_id, email)
+
+    async def issuer_name(self, issuer_id: uuid.UUID) -> str:
+        return await issuer_name(self._conn, issuer_id)
+
+    async def playlists_requiring(self, activity_id: uuid.UUID) -> list[BadgeClass]:
+        return await playlists_requiring(self._conn, activity_id)
+
+    async def holder(self, email: str) -> Holder:
+        return await holder(self._conn, email)
+
+    async def holders_of_all(self, badge_class_ids: list[uuid.UUID]) -> list[str]:
+        return await holders_of_all(self._conn, badge_class_ids)
+
+    async def claim(self, request_id: uuid.UUID) -> Claim | None:
+        return await get_claim(self._conn, request_id)

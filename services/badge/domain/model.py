@@ -22,13 +22,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts import Envelope, derived_id
 from contracts.activity import ActivityPublished, PlaylistPublished
 from contracts.badge import (
+    AssertionRevoked,
     BadgeAwarded,
     BadgeClassCreated,
     BadgeClassEdited,
@@ -39,10 +41,15 @@ from contracts.badge import (
     EvidenceItem,
     EvidenceMode,
     EvidenceTask,
+    HeldBadgeRequested,
+    OfferResendRequested,
     OpenLink,
+    OpenLinkRegenerated,
+    PeerReviewerInvited,
 )
 from contracts.envelope import NAMESPACE
-from services.kernel.errors import Conflict
+from contracts.evidence import QuestCompleted
+from services.kernel.errors import Conflict, Forbidden, NotFound
 
 OFFER_VALID_DAYS = 90
 
@@ -69,6 +76,9 @@ class BadgeClass:
     peer_approvals: int = 1
 
 
+EmailStatus = Literal["pending", "sent", "failed", "retrying", "resending"]
+
+
 @dataclass(frozen=True)
 class Offer:
     offer_id: uuid.UUID
@@ -78,6 +88,8 @@ class Offer:
     expires_at: datetime
     assertion_id: uuid.UUID | None = None
     open_link_generation: int | None = None
+    # The notifier's word on its email (its events), or `resending` once a resend is asked.
+    email_status: EmailStatus = "pending"
 
 
 @dataclass(frozen=True)
@@ -86,10 +98,85 @@ class Assertion:
     badge_class_id: uuid.UUID
     recipient_email: str
     revoked: bool
+    issued_on: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One press of Accept on an offer, and what the processor decided on it."""
+
+    request_id: uuid.UUID
+    offer_id: uuid.UUID
+    outcome: Literal["pending", "awarded", "rejected"] = "pending"
+    reason: str | None = None
+    assertion_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Badge:
+    """The aggregate: a badge class and everything decided on its stream (offers, claims,
+    assertions, invited reviewers, holders told they hold it). Every event of the badge
+    service is keyed by the badge class id, so this is the whole of what its rules read."""
+
+    badge_class: BadgeClass
+    offers: Mapping[uuid.UUID, Offer] = field(default_factory=dict)
+    claims: Mapping[uuid.UUID, Claim] = field(default_factory=dict)
+    assertions: Mapping[uuid.UUID, Assertion] = field(default_factory=dict)
+    peer_reviewers: frozenset[str] = frozenset()
+    # (open link generation, address) of each holder told through the open link.
+    holder_notices: frozenset[tuple[int, str]] = frozenset()
+
+    def holds(self, email: str) -> bool:
+        return self.held_assertion_id(email) is not None
+
+    def held_assertion_id(self, email: str) -> uuid.UUID | None:
+        """The recipient's earliest badge of this class that is not revoked."""
+        held = [
+            a
+            for a in self.assertions.values()
+            if a.recipient_email == normalise_email(email) and not a.revoked
+        ]
+        held.sort(key=lambda a: (a.issued_on or datetime.min, a.assertion_id))
+        return held[0].assertion_id if held else None
+
+    def open_link_history(self, generation: int, email: str, now: datetime) -> OpenLinkHistory:
+        email = normalise_email(email)
+        return OpenLinkHistory(
+            already_offered=any(
+                o.via == "open_link"
+                and o.open_link_generation == generation
+                and o.recipient_email == email
+                for o in self.offers.values()
+            ),
+            taken=self.badge_class.open_link_claims
+            + sum(
+                1
+                for o in self.offers.values()
+                if o.via == "open_link"
+                and o.open_link_generation == self.badge_class.open_link_generation
+                and o.assertion_id is None
+                and o.expires_at > now
+            ),
+            held_assertion_id=self.held_assertion_id(email),
+            holder_notified=(generation, email) in self.holder_notices,
+        )
 
 
 def normalise_email(email: str) -> str:
+    """How an address is compared, stored and hashed: trimmed and lower-cased."""
     return email.strip().lower()
+
+
+def check_owner(
+    badge: BadgeClass | None, organisation_id: uuid.UUID, what: str = "badge"
+) -> BadgeClass:
+    """An organiser acts only on their own organisation's badges (and their offers: `what`
+    names the thing asked for in the refusal)."""
+    if badge is None:
+        raise NotFound(f"{what} not found")
+    if badge.issuer_id != organisation_id:
+        raise Forbidden(f"this {what} belongs to another organisation")
+    return badge
 
 
 def badge_class_id_for(source_id: uuid.UUID) -> uuid.UUID:
@@ -111,7 +198,9 @@ def criteria_for_playlist(event: PlaylistPublished) -> str:
 
 
 def decide_badge_for_source(
-    existing: BadgeClass | None, cause: Envelope[Any], image: BlobRef
+    existing: BadgeClass | None,
+    cause: Envelope[ActivityPublished] | Envelope[PlaylistPublished],
+    image: BlobRef,
 ) -> list[BadgeClassCreated]:
     """The badge of a just-published activity or playlist, unless it already has one."""
     if existing is not None:
@@ -148,6 +237,7 @@ def decide_badge_for_source(
 
 
 def created_event_id(cause: Envelope[Any]) -> uuid.UUID:
+    """The badge of a source is created once, whatever the redeliveries of its publication."""
     return derived_id(cause.event_id, "BadgeClassCreated")
 
 
@@ -201,6 +291,76 @@ def check_open_link_room(badge: BadgeClass, taken: int) -> None:
             "This badge has been claimed as many times as the organiser allowed, so no more "
             "can be given through this link. Ask the organiser if you think you should have one.",
         )
+
+
+@dataclass(frozen=True)
+class OpenLinkHistory:
+    """What the open link already did for one address, as the open-link rules need it."""
+
+    already_offered: bool  # this generation of the link mailed it a personal link
+    taken: int  # badges claimed through the link, and its personal links still open
+    held_assertion_id: uuid.UUID | None  # the address holds the badge already
+    holder_notified: bool  # and was told so by this generation of the link
+
+
+def decide_open_link_request(
+    badge: BadgeClass,
+    history: OpenLinkHistory,
+    *,
+    generation: int,
+    email: str,
+    now: datetime,
+    offer_id: uuid.UUID,
+    issuer_name: str,
+) -> list[BadgeOffered | HeldBadgeRequested]:
+    """Someone with the open link asks for the badge: a personal link goes to their email,
+    which proves the address before anything is awarded.
+
+    Whoever asks gets the same answer (a link is on its way), so the link tells nobody who
+    holds the badge: a holder is mailed that they hold it instead of a claim link. One offer
+    (or one notice) per address and link: asking again mails nobody again.
+    """
+    email = normalise_email(email)
+    check_open_link(badge, generation, now)
+    if history.already_offered:
+        return []
+    check_open_link_room(badge, history.taken)
+    if history.held_assertion_id is not None:
+        if history.holder_notified:
+            return []
+        return [
+            HeldBadgeRequested(
+                badge_class_id=badge.badge_class_id,
+                issuer_id=badge.issuer_id,
+                assertion_id=history.held_assertion_id,
+                recipient_email=email,
+                open_link_generation=generation,
+                badge_name=badge.name,
+                issuer_name=issuer_name,
+            )
+        ]
+    return [
+        offer_badge(
+            badge,
+            offer_id=offer_id,
+            email=email,
+            via="open_link",
+            now=now,
+            issuer_name=issuer_name,
+            open_link_generation=generation,
+        )
+    ]
+
+
+def decide_regenerate(badge: BadgeClass) -> list[OpenLinkRegenerated]:
+    """A new generation of the open link; the links of earlier ones stop working."""
+    if not open_link_allowed(badge):
+        raise Conflict(EARNED_ONLY)
+    return [
+        OpenLinkRegenerated(
+            badge_class_id=badge.badge_class_id, generation=badge.open_link_generation + 1
+        )
+    ]
 
 
 # -- editing -------------------------------------------------------------------------------
@@ -271,6 +431,55 @@ def offer_badge(
     )
 
 
+def decide_offers(
+    badge: BadgeClass,
+    planned: list[tuple[uuid.UUID, str]],
+    existing: set[uuid.UUID],
+    *,
+    now: datetime,
+    issuer_name: str,
+) -> list[BadgeOffered]:
+    """One offer per (offer id, address) planned, except those already made: a retried issue
+    (the same idempotency key, so the same ids) makes none twice."""
+    return [
+        offer_badge(
+            badge, offer_id=offer_id, email=email, via="email", now=now, issuer_name=issuer_name
+        )
+        for offer_id, email in planned
+        if offer_id not in existing
+    ]
+
+
+def decide_resend(offer: Offer, now: datetime) -> list[OfferResendRequested]:
+    """Only a failed email is sent again, and only while its link can still be used."""
+    if offer.assertion_id is not None:
+        raise Conflict("this offer was claimed already; there is nothing to resend")
+    if offer.expires_at <= now:
+        raise Conflict("this offer has expired; make a new offer to the address instead")
+    if offer.email_status != "failed":
+        raise Conflict(
+            f"this offer's email is {offer.email_status}: only a failed email is sent again"
+        )
+    return [OfferResendRequested(offer_id=offer.offer_id, badge_class_id=offer.badge_class_id)]
+
+
+def decide_peer_invites(badge: BadgeClass, emails: list[str]) -> list[PeerReviewerInvited]:
+    return [PeerReviewerInvited(badge_class_id=badge.badge_class_id, email=e) for e in emails]
+
+
+def decide_revocation(assertion: Assertion, reason: str) -> list[AssertionRevoked]:
+    """A badge is revoked once; its reason stays the first one given."""
+    if assertion.revoked:
+        raise Conflict("the assertion is already revoked")
+    return [
+        AssertionRevoked(
+            assertion_id=assertion.assertion_id,
+            badge_class_id=assertion.badge_class_id,
+            reason=reason,
+        )
+    ]
+
+
 def outcome_id(request: Envelope[Any]) -> uuid.UUID:
     """One outcome per claim request, award or rejection: its id follows from the request."""
     return derived_id(request.event_id, "ClaimOutcome")
@@ -321,20 +530,18 @@ def claim_refusal(
 def decide_claim(
     badge: BadgeClass,
     offer: Offer,
-    request: Envelope[Any],
+    request: Envelope[ClaimRequested],
     already_held: bool,
     issuer_name: str,
 ) -> BadgeAwarded | ClaimRejected:
-    """Decided by the badge's processor in log order: the first Accept of a link wins."""
-    claim: ClaimRequested = request.payload
+    """Decided by the badge's processor in log order: the first Accept of a link wins.
+
+    A claim has exactly one outcome, so this returns it, not a list."""
+    claim = request.payload
     at = request.occurred_at
-
-    def reject(reason: Any) -> ClaimRejected:
-        return ClaimRejected(offer_id=offer.offer_id, request_id=claim.request_id, reason=reason)
-
     refusal = claim_refusal(badge, offer, at, already_held)
     if refusal is not None:
-        return reject(refusal)
+        return ClaimRejected(offer_id=offer.offer_id, request_id=claim.request_id, reason=refusal)
     awarded = award(
         badge, outcome_id(request), offer.recipient_email, at, issuer_name, offer.offer_id
     )
@@ -385,6 +592,70 @@ def legacy_playlist_assertion_id(playlist_badge_id: uuid.UUID, email: str) -> uu
     return uuid.uuid5(NAMESPACE, f"playlist-award:{playlist_badge_id}:{normalise_email(email)}")
 
 
+def decide_quest_award(
+    badge: BadgeClass, offer: Offer, cause: Envelope[QuestCompleted], held: bool, issuer_name: str
+) -> list[BadgeAwarded]:
+    """Evidence approved for every task: the learner's offer is fulfilled, with that evidence,
+    unless it was already (a badge goes to a recipient once per offer)."""
+    if offer.assertion_id is not None or held:
+        return []
+    return [
+        award(
+            badge,
+            derived_id(cause.event_id, "BadgeAwarded"),
+            offer.recipient_email,
+            cause.occurred_at,
+            issuer_name,
+            offer.offer_id,
+            reason="evidence",
+            evidence=cause.payload.evidence,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A recipient, with the badges they hold (not revoked) and the activities those are for."""
+
+    email: str
+    badge_class_ids: frozenset[uuid.UUID]
+    activity_ids: frozenset[uuid.UUID]
+
+
+def decide_playlist_award(
+    playlist: BadgeClass, holder: Holder, cause: Envelope[Any], at: datetime, issuer_name: str
+) -> list[BadgeAwarded]:
+    """A learner holding every activity badge of a playlist gets the playlist's badge, once."""
+    if playlist.badge_class_id in holder.badge_class_ids:
+        return []
+    if not playlist_completed(playlist, set(holder.activity_ids)):
+        return []
+    assertion_id = playlist_assertion_id(cause, playlist.badge_class_id, holder.email)
+    return [award(playlist, assertion_id, holder.email, at, issuer_name, reason="playlist")]
+
+
+def decide_new_playlist_awards(
+    playlist: BadgeClass,
+    holders_of_all: list[str],
+    cause: Envelope[BadgeClassCreated],
+    issuer_name: str,
+) -> list[BadgeAwarded]:
+    """A new playlist badge goes at once to those who already hold every badge it requires."""
+    if playlist.source_kind != "playlist" or not playlist.required_activity_ids:
+        return []
+    return [
+        award(
+            playlist,
+            playlist_assertion_id(cause, playlist.badge_class_id, email),
+            email,
+            cause.occurred_at,
+            issuer_name,
+            reason="playlist",
+        )
+        for email in holders_of_all
+    ]
+
+
 def peer_review_warnings(badge: BadgeClass, holders: int, invited_reviewers: int) -> list[str]:
     """What an organiser should know when saving a badge whose evidence nobody can review."""
     if badge.evidence_mode != "peer" or holders or invited_reviewers:
@@ -408,39 +679,140 @@ def playlist_completed(playlist: BadgeClass, held_activity_ids: set[uuid.UUID]) 
 # -- state -----------------------------------------------------------------------------------
 
 
-def evolve(state: BadgeClass | None, envelope: Envelope[Any]) -> BadgeClass:
+def evolve(state: Badge | None, envelope: Envelope[Any]) -> Badge:
+    """The badge after one more event of its stream; every event the service owns is here.
+
+    Mirrored row by row by the projections (badge classes are saved from it as they are).
+    """
     event = envelope.payload
+    at = envelope.occurred_at
     if isinstance(event, BadgeClassCreated):
-        return BadgeClass(
-            badge_class_id=event.badge_class_id,
-            issuer_id=event.issuer_id,
-            source_kind=event.source_kind,
-            source_id=event.source_id,
-            name=event.name,
-            description=event.description,
-            criteria_narrative=event.criteria_narrative,
-            image=event.image,
-            required_activity_ids=tuple(event.required_activity_ids),
-            created_at=envelope.occurred_at,
-            updated_at=envelope.occurred_at,
-            open_link=OpenLink(enabled=event.source_kind == "activity"),
-        )
+        return Badge(badge_class=_created(event, at))
     if state is None:
         raise ValueError(f"{envelope.event_type} for a badge that does not exist")
-    if isinstance(event, BadgeClassEdited):
-        return BadgeClass(
-            **{
-                **vars(state),
-                "name": event.name,
-                "description": event.description,
-                "criteria_narrative": event.criteria_narrative,
-                "image": event.image,
-                "expires_after_days": event.expires_after_days,
-                "evidence_mode": event.evidence_mode,
-                "open_link": allowed_open_link(state, event.open_link),
-                "tasks": tuple(event.tasks),
-                "peer_approvals": event.peer_approvals,
-                "updated_at": envelope.occurred_at,
-            }
+    badge = state.badge_class
+    match event:
+        case BadgeClassEdited():
+            return replace(state, badge_class=_edited(badge, event, at))
+        case OpenLinkRegenerated():
+            regenerated = replace(badge, open_link_generation=event.generation, updated_at=at)
+            return replace(state, badge_class=regenerated)
+        case PeerReviewerInvited():
+            return replace(state, peer_reviewers=state.peer_reviewers | {event.email})
+        case BadgeOffered():
+            if event.offer_id in state.offers:
+                return state  # the first offer under an id stands (a retried issue)
+            offer = Offer(
+                offer_id=event.offer_id,
+                badge_class_id=event.badge_class_id,
+                recipient_email=event.recipient_email,
+                via=event.via,
+                expires_at=event.expires_at,
+                open_link_generation=event.open_link_generation,
+            )
+            return replace(state, offers={**state.offers, event.offer_id: offer})
+        case HeldBadgeRequested():
+            notice = (event.open_link_generation, event.recipient_email)
+            return replace(state, holder_notices=state.holder_notices | {notice})
+        case OfferResendRequested():
+            return _with_offer(state, event.offer_id, email_status="resending")
+        case ClaimRequested():
+            if event.request_id in state.claims:
+                return state
+            claim = Claim(request_id=event.request_id, offer_id=event.offer_id)
+            return replace(state, claims={**state.claims, event.request_id: claim})
+        case BadgeAwarded():
+            return _awarded(state, event)
+        case ClaimRejected():
+            return _with_claim(state, event.request_id, outcome="rejected", reason=event.reason)
+        case AssertionRevoked():
+            found = state.assertions.get(event.assertion_id)
+            if found is None:
+                return state
+            revoked = replace(found, revoked=True)
+            return replace(state, assertions={**state.assertions, event.assertion_id: revoked})
+    raise ValueError(f"not an event of a badge: {envelope.event_type}")
+
+
+def with_email_status(state: Badge, offer_id: uuid.UUID, status: EmailStatus) -> Badge:
+    """The notifier's word on an offer's email (its events, not ours): the resend rule reads it.
+    A final outcome (sent, failed) is never taken back by a later retry notice."""
+    offer = state.offers.get(offer_id)
+    if offer is None:
+        return state
+    if status == "retrying" and offer.email_status not in ("pending", "retrying", "resending"):
+        return state
+    return _with_offer(state, offer_id, email_status=status)
+
+
+def _created(event: BadgeClassCreated, at: datetime) -> BadgeClass:
+    return BadgeClass(
+        badge_class_id=event.badge_class_id,
+        issuer_id=event.issuer_id,
+        source_kind=event.source_kind,
+        source_id=event.source_id,
+        name=event.name,
+        description=event.description,
+        criteria_narrative=event.criteria_narrative,
+        image=event.image,
+        required_activity_ids=tuple(event.required_activity_ids),
+        created_at=at,
+        updated_at=at,
+        open_link=OpenLink(enabled=event.source_kind == "activity"),
+    )
+
+
+def _edited(badge: BadgeClass, event: BadgeClassEdited, at: datetime) -> BadgeClass:
+    return replace(
+        badge,
+        name=event.name,
+        description=event.description,
+        criteria_narrative=event.criteria_narrative,
+        image=event.image,
+        expires_after_days=event.expires_after_days,
+        evidence_mode=event.evidence_mode,
+        open_link=allowed_open_link(badge, event.open_link),
+        tasks=tuple(event.tasks),
+        peer_approvals=event.peer_approvals,
+        updated_at=at,
+    )
+
+
+def _awarded(state: Badge, event: BadgeAwarded) -> Badge:
+    if event.assertion_id not in state.assertions:
+        assertion = Assertion(
+            assertion_id=event.assertion_id,
+            badge_class_id=event.badge_class_id,
+            recipient_email=event.recipient_email,
+            revoked=False,
+            issued_on=event.issued_on,
         )
-    raise ValueError(f"not a badge class event: {envelope.event_type}")
+        state = replace(state, assertions={**state.assertions, event.assertion_id: assertion})
+    if event.offer_id is not None and event.offer_id in state.offers:
+        offer = state.offers[event.offer_id]
+        if offer.via == "open_link":
+            # The open link's count: what `max_claims` limits.
+            badge = state.badge_class
+            state = replace(
+                state, badge_class=replace(badge, open_link_claims=badge.open_link_claims + 1)
+            )
+        state = _with_offer(state, event.offer_id, assertion_id=event.assertion_id)
+    if event.request_id is not None:
+        state = _with_claim(
+            state, event.request_id, outcome="awarded", assertion_id=event.assertion_id
+        )
+    return state
+
+
+def _with_offer(state: Badge, offer_id: uuid.UUID, **changes: Any) -> Badge:
+    offer = state.offers.get(offer_id)
+    if offer is None:
+        return state
+    return replace(state, offers={**state.offers, offer_id: replace(offer, **changes)})
+
+
+def _with_claim(state: Badge, request_id: uuid.UUID, **changes: Any) -> Badge:
+    claim = state.claims.get(request_id)
+    if claim is None:
+        return state
+    return replace(state, claims={**state.claims, request_id: replace(claim, **changes)})

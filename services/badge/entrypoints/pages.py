@@ -5,15 +5,14 @@ Server-rendered and small; every page also answers JSON to clients that ask for 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-from fastapi import FastAPI, Form, Request
+from email_validator import EmailNotValidError
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from contracts.tokens import ClaimTokens, OpenToken, PersonalToken
+from contracts.tokens import OpenToken, PersonalToken
 from services.badge import service_layer
 from services.badge.adapters import read_models
 from services.badge.domain.model import (
@@ -23,11 +22,11 @@ from services.badge.domain.model import (
     check_open_link_room,
     claim_refusal,
 )
-from services.badge.entrypoints.open_badges import OpenBadgesUrls
+from services.badge.entrypoints.dependencies import BadgeWeb, Web, load_badge_class
+from services.badge.entrypoints.recipients import valid_address
 from services.badge.entrypoints.rendering import message, page, parse_id, wants_html
 from services.kernel import rate_limits
 from services.kernel.errors import DomainError
-from services.kernel.runtime import ServiceRuntime
 from services.kernel.web.refusals import status_of
 
 REJECTIONS = {
@@ -72,217 +71,213 @@ def _mask(email: str) -> str:
     return f"{name[:1]}{'•' * max(len(name) - 1, 2)}@{domain}"
 
 
-def add_pages(
-    app: FastAPI,
-    runtime: ServiceRuntime,
-    urls: OpenBadgesUrls,
-    tokens: ClaimTokens,
-    evidence_public_url: str,
-) -> None:
-    def quest_link(token: str) -> str:
-        return f"{evidence_public_url.rstrip('/')}/quests/start/{token}"
+router = APIRouter(tags=["learners"])
 
-    async def badge_context(badge: BadgeClass) -> dict[str, Any]:
-        async with runtime.pool.acquire() as conn:
-            issuer = await read_models.issuer_name(conn, badge.issuer_id)
-        return {
-            "badge": badge,
-            "issuer_name": issuer,
-            "image_url": urls.badge_image(badge.badge_class_id),
-        }
 
-    def evidence_required(request: Request, token: str, **context: Any) -> Response:
-        """The badge is earned on a quest: the personal link leads there."""
-        status, heading, text = REJECTIONS["evidence_required"]
-        return message(
+def _quest_link(web: BadgeWeb, token: str) -> str:
+    return f"{web.evidence_public_url.rstrip('/')}/quests/start/{token}"
+
+
+async def _badge_context(web: BadgeWeb, badge: BadgeClass) -> dict[str, Any]:
+    async with web.runtime.pool.acquire() as conn:
+        issuer = await read_models.issuer_name(conn, badge.issuer_id)
+    return {
+        "badge": badge,
+        "issuer_name": issuer,
+        "image_url": web.urls.badge_image(badge.badge_class_id),
+    }
+
+
+def _evidence_required(request: Request, web: BadgeWeb, token: str, **context: Any) -> Response:
+    """The badge is earned on a quest: the personal link leads there."""
+    status, heading, text = REJECTIONS["evidence_required"]
+    return message(
+        request,
+        status,
+        heading,
+        text,
+        problem=False,
+        link=_quest_link(web, token),
+        link_text="Start the quest",
+        status_name="evidence_required",
+        quest_url=_quest_link(web, token),
+        **context,
+    )
+
+
+def _rejection(request: Request, reason: str, **context: Any) -> Response:
+    status, heading, text = REJECTIONS.get(reason, REJECTIONS["revoked"])
+    return message(request, status, heading, text, status_name=reason, **context)
+
+
+def _invalid_link(request: Request) -> Response:
+    return message(
+        request,
+        404,
+        "Link not valid",
+        "This claim link is not valid. Check that you opened the whole link from the email.",
+    )
+
+
+@router.get("/claim/{token}", response_class=HTMLResponse)
+async def open_claim_link(token: str, request: Request, web: Web) -> Response:
+    named = web.tokens.read(token)
+    if isinstance(named, PersonalToken):
+        async with web.runtime.pool.acquire() as conn:
+            offer = await read_models.get_offer(conn, named.offer_id)
+        badge = await load_badge_class(web, offer.badge_class_id) if offer else None
+        if offer is None or badge is None:
+            return _invalid_link(request)
+        context = await _badge_context(web, badge)
+        if offer.assertion_id is not None:
+            return message(
+                request,
+                409,
+                "Already claimed",
+                "This badge has already been claimed with this link.",
+                link=web.urls.badge_page(offer.assertion_id),
+                link_text="See the badge",
+                **context,
+            )
+        async with web.runtime.pool.acquire() as conn:
+            held = await read_models.holds_badge(conn, badge.badge_class_id, offer.recipient_email)
+        # The same rules the claim is decided by: Accept is shown only where it works.
+        refusal = claim_refusal(badge, offer, datetime.now(UTC), held)
+        if refusal == "evidence_required":
+            return _evidence_required(request, web, token, **context)
+        if refusal is not None:
+            return _rejection(request, refusal, **context)
+        return page(
             request,
-            status,
-            heading,
-            text,
-            problem=False,
-            link=quest_link(token),
-            link_text="Start the quest",
-            status_name="evidence_required",
-            quest_url=quest_link(token),
+            "claim.html",
+            action=f"/claim/{token}",
+            email=offer.recipient_email,
+            status_name="claimable",
             **context,
         )
+    if isinstance(named, OpenToken):
+        badge = await load_badge_class(web, named.badge_class_id)
+        if badge is None:
+            return _invalid_link(request)
+        context = await _badge_context(web, badge)
+        now = datetime.now(UTC)
+        try:
+            check_open_link(badge, named.generation, now)
+            async with web.runtime.pool.acquire() as conn:
+                taken = await read_models.open_link_taken(conn, badge, now)
+            check_open_link_room(badge, taken)
+        except OpenLinkRefused as refusal:
+            return _rejection(request, refusal.reason, **context)
+        return page(
+            request,
+            "open_link.html",
+            action=f"/claim/{token}",
+            status_name="ask_email",
+            **context,
+        )
+    return _invalid_link(request)
 
-    def rejection(request: Request, reason: str, **context: Any) -> Response:
-        status, heading, text = REJECTIONS.get(reason, REJECTIONS["revoked"])
-        return message(request, status, heading, text, status_name=reason, **context)
 
-    def invalid_link(request: Request) -> Response:
+@router.post("/claim/{token}", response_class=HTMLResponse, responses=rate_limits.RESPONSES)
+async def use_claim_link(
+    token: str,
+    request: Request,
+    web: Web,
+    email: str | None = Form(default=None, max_length=320),
+) -> Response:
+    named = web.tokens.read(token)
+    if isinstance(named, PersonalToken):
+        try:
+            outcome = await service_layer.accept_offer(web.runtime, named.offer_id)
+        except DomainError:
+            return _invalid_link(request)
+        if outcome.outcome == "awarded" and outcome.assertion_id is not None:
+            if wants_html(request):
+                return RedirectResponse(web.urls.badge_page(outcome.assertion_id), status_code=303)
+            return JSONResponse(
+                {
+                    "status_name": "awarded",
+                    "assertion_id": str(outcome.assertion_id),
+                    "assertion_url": web.urls.assertion(outcome.assertion_id),
+                    "badge_page": web.urls.badge_page(outcome.assertion_id),
+                }
+            )
+        if outcome.reason == "evidence_required":
+            return _evidence_required(request, web, token)
+        return _rejection(request, outcome.reason or "revoked")
+    if isinstance(named, OpenToken):
+        try:
+            address = valid_address(email or "")
+        except EmailNotValidError as error:
+            return message(
+                request,
+                422,
+                "Check the email address",
+                f"That address is not valid: {error}",
+                status_name="invalid_email",
+            )
+        link = f"open:{named.badge_class_id}:{named.generation}"
+        limited = await rate_limits.refusal(request, address=address, link=link)
+        if limited is not None:
+            return limited
+        try:
+            await service_layer.offer_by_open_link(
+                web.runtime, named.badge_class_id, named.generation, address
+            )
+        except OpenLinkRefused as refusal:
+            # Refused before anything is mailed: the learner learns it now, not later.
+            return _rejection(request, refusal.reason)
+        except DomainError as refusal:
+            return message(
+                request,
+                status_of(refusal),
+                "Not possible",
+                refusal.message,
+                status_name="refused",
+            )
+        # The same answer whether or not the address holds the badge already; the email
+        # says which.
+        return message(
+            request,
+            202,
+            "Check your inbox",
+            f"We sent an email to {address}. Open the link in it to get your badge.",
+            problem=False,
+            status_name="email_sent",
+        )
+    return _invalid_link(request)
+
+
+@router.get("/badges/{assertion_id}", response_class=HTMLResponse)
+async def badge_page(assertion_id: str, request: Request, web: Web) -> Response:
+    """The page of an awarded badge: who issued it, when, and the baked badge to keep."""
+    urls = web.urls
+    found_id = parse_id(assertion_id)
+    found = None
+    if found_id is not None:
+        async with web.runtime.pool.acquire() as conn:
+            found = await read_models.get_assertion_row(conn, found_id)
+    badge = await load_badge_class(web, found["badge_class_id"]) if found else None
+    if found is None or badge is None:
         return message(
             request,
             404,
-            "Link not valid",
-            "This claim link is not valid. Check that you opened the whole link from the email.",
+            "Badge not found",
+            "There is no badge at this address. Check that you copied the whole link.",
+            status_name="not_found",
         )
-
-    async def load_badge(badge_class_id: uuid.UUID) -> BadgeClass | None:
-        async with runtime.pool.acquire() as conn:
-            return await read_models.get_badge_class(conn, badge_class_id)
-
-    @app.get("/claim/{token}", response_class=HTMLResponse, tags=["learners"])
-    async def open_claim_link(token: str, request: Request) -> Response:
-        named = tokens.read(token)
-        if isinstance(named, PersonalToken):
-            async with runtime.pool.acquire() as conn:
-                offer = await read_models.get_offer(conn, named.offer_id)
-            badge = await load_badge(offer.badge_class_id) if offer else None
-            if offer is None or badge is None:
-                return invalid_link(request)
-            context = await badge_context(badge)
-            if offer.assertion_id is not None:
-                return message(
-                    request,
-                    409,
-                    "Already claimed",
-                    "This badge has already been claimed with this link.",
-                    link=urls.badge_page(offer.assertion_id),
-                    link_text="See the badge",
-                    **context,
-                )
-            async with runtime.pool.acquire() as conn:
-                held = await read_models.holds_badge(
-                    conn, badge.badge_class_id, offer.recipient_email
-                )
-            # The same rules the claim is decided by: Accept is shown only where it works.
-            refusal = claim_refusal(badge, offer, datetime.now(UTC), held)
-            if refusal == "evidence_required":
-                return evidence_required(request, token, **context)
-            if refusal is not None:
-                return rejection(request, refusal, **context)
-            return page(
-                request,
-                "claim.html",
-                action=f"/claim/{token}",
-                email=offer.recipient_email,
-                status_name="claimable",
-                **context,
-            )
-        if isinstance(named, OpenToken):
-            badge = await load_badge(named.badge_class_id)
-            if badge is None:
-                return invalid_link(request)
-            context = await badge_context(badge)
-            now = datetime.now(UTC)
-            try:
-                check_open_link(badge, named.generation, now)
-                async with runtime.pool.acquire() as conn:
-                    taken = await read_models.open_link_taken(conn, badge, now)
-                check_open_link_room(badge, taken)
-            except OpenLinkRefused as refusal:
-                return rejection(request, refusal.reason, **context)
-            return page(
-                request,
-                "open_link.html",
-                action=f"/claim/{token}",
-                status_name="ask_email",
-                **context,
-            )
-        return invalid_link(request)
-
-    @app.post(
-        "/claim/{token}",
-        response_class=HTMLResponse,
-        tags=["learners"],
-        responses=rate_limits.RESPONSES,
+    expires = found["expires"]
+    return page(
+        request,
+        "assertion.html",
+        **await _badge_context(web, badge),
+        status_name="revoked" if found["revoked"] else "valid",
+        revoked=found["revoked"],
+        revocation_reason=found["revocation_reason"],
+        expired=bool(expires and datetime.now(UTC) > expires),
+        expires=expires.date().isoformat() if expires else None,
+        issued_on=found["issued_on"].date().isoformat(),
+        masked_email=_mask(found["recipient_email"]),
+        baked_url=None if found["revoked"] else urls.baked(found_id),
+        assertion_url=urls.assertion(found_id),
     )
-    async def use_claim_link(
-        token: str, request: Request, email: str | None = Form(default=None, max_length=320)
-    ) -> Response:
-        named = tokens.read(token)
-        if isinstance(named, PersonalToken):
-            try:
-                outcome = await service_layer.accept_offer(runtime, named.offer_id)
-            except DomainError:
-                return invalid_link(request)
-            if outcome.outcome == "awarded" and outcome.assertion_id is not None:
-                if wants_html(request):
-                    return RedirectResponse(urls.badge_page(outcome.assertion_id), status_code=303)
-                return JSONResponse(
-                    {
-                        "status_name": "awarded",
-                        "assertion_id": str(outcome.assertion_id),
-                        "assertion_url": urls.assertion(outcome.assertion_id),
-                        "badge_page": urls.badge_page(outcome.assertion_id),
-                    }
-                )
-            if outcome.reason == "evidence_required":
-                return evidence_required(request, token)
-            return rejection(request, outcome.reason or "revoked")
-        if isinstance(named, OpenToken):
-            try:
-                address = validate_email((email or "").strip(), check_deliverability=False)
-            except EmailNotValidError as error:
-                return message(
-                    request,
-                    422,
-                    "Check the email address",
-                    f"That address is not valid: {error}",
-                    status_name="invalid_email",
-                )
-            link = f"open:{named.badge_class_id}:{named.generation}"
-            limited = await rate_limits.refusal(request, address=address.normalized, link=link)
-            if limited is not None:
-                return limited
-            try:
-                await service_layer.offer_by_open_link(
-                    runtime, named.badge_class_id, named.generation, address.normalized
-                )
-            except OpenLinkRefused as refusal:
-                # Refused before anything is mailed: the learner learns it now, not later.
-                return rejection(request, refusal.reason)
-            except DomainError as refusal:
-                return message(
-                    request,
-                    status_of(refusal),
-                    "Not possible",
-                    refusal.message,
-                    status_name="refused",
-                )
-            # The same answer whether or not the address holds the badge already; the email
-            # says which.
-            return message(
-                request,
-                202,
-                "Check your inbox",
-                f"We sent an email to {address.normalized}. Open the link in it to get your badge.",
-                problem=False,
-                status_name="email_sent",
-            )
-        return invalid_link(request)
-
-    @app.get("/badges/{assertion_id}", response_class=HTMLResponse, tags=["learners"])
-    async def badge_page(assertion_id: str, request: Request) -> Response:
-        """The page of an awarded badge: who issued it, when, and the baked badge to keep."""
-        found_id = parse_id(assertion_id)
-        found = None
-        if found_id is not None:
-            async with runtime.pool.acquire() as conn:
-                found = await read_models.get_assertion_row(conn, found_id)
-        badge = await load_badge(found["badge_class_id"]) if found else None
-        if found is None or badge is None:
-            return message(
-                request,
-                404,
-                "Badge not found",
-                "There is no badge at this address. Check that you copied the whole link.",
-                status_name="not_found",
-            )
-        expires = found["expires"]
-        return page(
-            request,
-            "assertion.html",
-            **await badge_context(badge),
-            status_name="revoked" if found["revoked"] else "valid",
-            revoked=found["revoked"],
-            revocation_reason=found["revocation_reason"],
-            expired=bool(expires and datetime.now(UTC) > expires),
-            expires=expires.date().isoformat() if expires else None,
-            issued_on=found["issued_on"].date().isoformat(),
-            masked_email=_mask(found["recipient_email"]),
-            baked_url=None if found["revoked"] else urls.baked(found_id),
-            assertion_url=urls.assertion(found_id),
-        )

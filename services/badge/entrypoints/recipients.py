@@ -26,15 +26,23 @@ class UnreadableRecipients(ValueError):
     """The whole upload is unusable (not a CSV, too many rows): nothing is issued."""
 
 
+def valid_address(text: str) -> str:
+    """The address as the badge service keeps it (`normalise_email`), if it is one.
+
+    No DNS look-up: an address is judged by its form; bounces come back as failures. Raises
+    EmailNotValidError, which says what is wrong with it.
+    """
+    checked = validate_email(normalise_email(text), check_deliverability=False)
+    return normalise_email(checked.normalized)
+
+
 def sort_recipients(values: list[tuple[int, str]]) -> tuple[list[Recipient], list[Rejected]]:
     accepted: list[Recipient] = []
     rejected: list[Rejected] = []
     first_row: dict[str, int] = {}
     for row, value in values:
-        email = normalise_email(value)
         try:
-            # No DNS look-up: an address is judged by its form; bounces come back as failures.
-            email = validate_email(email, check_deliverability=False).normalized.lower()
+            email = valid_address(value)
         except EmailNotValidError as error:
             rejected.append(Rejected(row, value[:320], str(error)))
             continue
