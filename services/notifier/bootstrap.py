@@ -35,7 +35,7 @@ from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
 from services.notifier.adapters.read_models import CHECKSUM_TABLES, DDL, ReadModels
 from services.notifier.adapters.smtp import Mailer
-from services.notifier.composer import composer
+from services.notifier.composer import Compose, composer
 from services.notifier.delivery import Courier, SendsMail
 from services.notifier.domain.schedule import RetryPolicy
 from services.notifier.handlers import build_handlers
@@ -93,8 +93,7 @@ class NotifierRuntime(ServiceRuntime):
     """The kernel's runtime with the notifier's parts: the consumer's policies and the retry
     schedule share one courier (one SMTP connection, one record of attempts)."""
 
-    def __init__(self, settings: Settings, tokens: ClaimTokens, mailer: SendsMail) -> None:
-        compose = composer(settings.notifier, tokens)
+    def __init__(self, settings: Settings, compose: Compose, mailer: SendsMail) -> None:
         courier = Courier(mailer, RetryPolicy.of(settings.notifier))
         policies = MailPolicies(compose, courier, ReadModels)
         super().__init__(SPEC, settings.kernel, lambda _: build_handlers(policies))
@@ -102,12 +101,16 @@ class NotifierRuntime(ServiceRuntime):
         self.schedule = RetrySchedule(self, compose, courier, settings.notifier.retry_poll_seconds)
 
 
-def bootstrap(settings: Settings, mailer: SendsMail | None = None) -> NotifierRuntime:
+def bootstrap(
+    settings: Settings, mailer: SendsMail | None = None, compose: Compose | None = None
+) -> NotifierRuntime:
+    """The notifier from its settings; a test may give its own mailer and composer."""
     if settings.tokens is None:
         tokens, mailer = ClaimTokens(secrets.token_urlsafe(32)), _SendsNothing()
     else:
         tokens = ClaimTokens.from_settings(settings.tokens)
-    runtime = NotifierRuntime(settings, tokens, mailer or Mailer(settings.notifier))
+    compose = compose or composer(settings.notifier, tokens)
+    runtime = NotifierRuntime(settings, compose, mailer or Mailer(settings.notifier))
     runtime.add_readiness_check("smtp", lambda: smtp_answers(settings.notifier))
     return runtime
 

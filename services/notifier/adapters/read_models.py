@@ -155,11 +155,12 @@ async def first_invitation(
     return found
 
 
+_KINDS: dict[str, EmailKind] = {kind: kind for kind in get_args(EmailKind)}
+
+
 def _kind(text: str) -> EmailKind:
-    if text not in get_args(EmailKind):
-        raise ValueError(f"{text!r} is not a kind of email")
-    kind: EmailKind = text  # type: ignore[assignment]  # checked against the Literal above
-    return kind
+    """A kind read back from a table, checked against the event's Literal."""
+    return _KINDS[text]
 
 
 _RETRY_COLUMNS = (
