@@ -1,22 +1,29 @@
-"""The notifier's read models, one handler per event: emails' outcomes, the retry schedule,
-resends, and what emails need to know of badges, organisations, organisers and quests."""
+"""The notifier's read models, written from events (no decisions here): emails' outcomes, the
+retry schedule, resends, the events emails are composed from, reviewer invitations, and what
+emails need to know of badges, organisations, organisers and quests."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from contracts import Envelope
 from contracts.activity import OrganisationCreated, OrganiserAdded
-from contracts.badge import BadgeClassCreated, BadgeClassEdited
+from contracts.badge import (
+    BadgeClassCreated,
+    BadgeClassEdited,
+    BadgeOffered,
+    PeerReviewerInvited,
+)
 from contracts.evidence import QuestStarted
 from contracts.notifier import EmailDeferred, EmailFailed, EmailResendRequested, EmailSent
-from services.kernel.handlers import Handlers
 from services.kernel.unit_of_work import UnitOfWork
+from services.notifier.adapters import read_models
+from services.notifier.domain.state import MailSource
 
 
-async def email_recorded(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+async def email_recorded(
+    uow: UnitOfWork, envelope: Envelope[EmailSent] | Envelope[EmailFailed]
+) -> None:
     """An email's last word: it leaves the retry schedule."""
-    event: EmailSent | EmailFailed = envelope.payload
+    event = envelope.payload
     uow.conn.defer(
         "INSERT INTO emails (email_id, cause_event_id, kind, recipient, status, detail, "
         "attempts, offer_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
@@ -44,8 +51,8 @@ _SCHEDULE = (
 )
 
 
-async def email_deferred(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: EmailDeferred = envelope.payload
+async def email_deferred(uow: UnitOfWork, envelope: Envelope[EmailDeferred]) -> None:
+    event = envelope.payload
     if await uow.is_applied(event.email_id):
         return  # its outcome came first (replaying a log where both are present)
     uow.conn.defer(
@@ -64,9 +71,9 @@ async def email_deferred(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-async def resend_requested(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+async def resend_requested(uow: UnitOfWork, envelope: Envelope[EmailResendRequested]) -> None:
     """A new email for a failed one, due at once; its retry period starts now."""
-    event: EmailResendRequested = envelope.payload
+    event = envelope.payload
     uow.conn.defer(
         "INSERT INTO email_resends (email_id, resend_of, source_event_id, requested_at) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -93,8 +100,8 @@ async def resend_requested(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-async def badge_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: BadgeClassCreated = envelope.payload
+async def badge_created(uow: UnitOfWork, envelope: Envelope[BadgeClassCreated]) -> None:
+    event = envelope.payload
     uow.conn.defer(
         "INSERT INTO badges (badge_class_id, issuer_id, name, criteria, evidence_mode, "
         "task_count) VALUES ($1, $2, $3, $4, 'none', 0) ON CONFLICT DO NOTHING",
@@ -105,8 +112,8 @@ async def badge_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-async def badge_edited(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: BadgeClassEdited = envelope.payload
+async def badge_edited(uow: UnitOfWork, envelope: Envelope[BadgeClassEdited]) -> None:
+    event = envelope.payload
     uow.conn.defer(
         "UPDATE badges SET name = $2, criteria = $3, evidence_mode = $4, task_count = $5 "
         "WHERE badge_class_id = $1",
@@ -118,8 +125,8 @@ async def badge_edited(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-async def organisation_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: OrganisationCreated = envelope.payload
+async def organisation_created(uow: UnitOfWork, envelope: Envelope[OrganisationCreated]) -> None:
+    event = envelope.payload
     uow.conn.defer(
         "INSERT INTO organisations (organisation_id, name) VALUES ($1, $2) "
         "ON CONFLICT (organisation_id) DO UPDATE SET name = EXCLUDED.name",
@@ -128,8 +135,8 @@ async def organisation_created(uow: UnitOfWork, envelope: Envelope[Any]) -> None
     )
 
 
-async def organiser_added(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: OrganiserAdded = envelope.payload
+async def organiser_added(uow: UnitOfWork, envelope: Envelope[OrganiserAdded]) -> None:
+    event = envelope.payload
     uow.conn.defer(
         "INSERT INTO organisers (organiser_id, name) VALUES ($1, $2) "
         "ON CONFLICT (organiser_id) DO UPDATE SET name = EXCLUDED.name",
@@ -138,8 +145,8 @@ async def organiser_added(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-async def quest_started(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
-    event: QuestStarted = envelope.payload
+async def quest_started(uow: UnitOfWork, envelope: Envelope[QuestStarted]) -> None:
+    event = envelope.payload
     uow.conn.defer(
         "INSERT INTO quests (quest_id, issuer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         event.quest_id,
@@ -147,15 +154,14 @@ async def quest_started(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
     )
 
 
-PROJECTIONS = (
-    Handlers()
-    .project(EmailSent, email_recorded)
-    .project(EmailFailed, email_recorded)
-    .project(EmailDeferred, email_deferred)
-    .project(EmailResendRequested, resend_requested)
-    .project(BadgeClassCreated, badge_created)
-    .project(BadgeClassEdited, badge_edited)
-    .project(OrganisationCreated, organisation_created)
-    .project(OrganiserAdded, organiser_added)
-    .project(QuestStarted, quest_started)
-)
+async def source_kept(uow: UnitOfWork, envelope: MailSource) -> None:
+    """The event emails are composed from: a retry or a resend composes them again from it."""
+    event = envelope.payload
+    offer_id = event.offer_id if isinstance(event, BadgeOffered) else None
+    read_models.keep_source(uow.conn, envelope, offer_id)
+
+
+async def reviewer_invited(uow: UnitOfWork, envelope: Envelope[PeerReviewerInvited]) -> None:
+    """The first invitation of a reviewer to a badge, in log order (a later one adds nothing)."""
+    event = envelope.payload
+    read_models.record_invitation(uow.conn, event.badge_class_id, event.email, envelope.event_id)

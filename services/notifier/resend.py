@@ -8,12 +8,11 @@ import argparse
 import json
 from datetime import UTC, datetime
 
-from contracts import derived_id, new_envelope
-from contracts.notifier import EmailKind, EmailResendRequested
+from contracts import new_envelope
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
-from services.notifier.adapters import tables
-from services.notifier.delivery import email_id
+from services.notifier.adapters import read_models as tables
+from services.notifier.domain.requests import decide_resend_failed, resend_request_id
 
 
 def _moment(text: str) -> datetime:
@@ -49,37 +48,31 @@ async def resend_failed(runtime: ServiceRuntime, args: argparse.Namespace) -> in
         async def work(uow: UnitOfWork) -> list[dict[str, str]]:
             requested = []
             for failed in await tables.failed_in_window(uow.conn, args.since, until):
-                if failed.source_event_id is None:
+                asked = decide_resend_failed(failed, requested_by="operator")
+                if not asked:
                     # Composed from nothing the notifier kept (mailed before it kept sources,
                     # and not rebuilt since): listed, but it cannot be composed again.
                     unknown.append(str(failed.email_id))
                     continue
-                kind: EmailKind = failed.kind  # type: ignore[assignment]
-                # One resend per failed email, however often the command runs.
-                request_id = derived_id(failed.email_id, "EmailResendRequested")
-                event = EmailResendRequested(
-                    email_id=email_id(request_id, kind, failed.recipient),
-                    resend_of=failed.email_id,
-                    source_event_id=failed.source_event_id,
-                    kind=kind,
-                    recipient=failed.recipient,
-                    offer_id=failed.offer_id,
-                    requested_by="operator",
-                )
-                if not args.dry_run:
-                    await uow.emit(
-                        new_envelope(
-                            event,
-                            event_id=request_id,
-                            stream_id=event.email_id,
-                            stream_version=1,
-                            causation_id=failed.email_id,
-                            actor="operator",
+                for event in asked:
+                    if not args.dry_run:
+                        await uow.emit(
+                            new_envelope(
+                                event,
+                                event_id=resend_request_id(failed.email_id),
+                                stream_id=event.email_id,
+                                stream_version=1,
+                                causation_id=failed.email_id,
+                                actor="operator",
+                            )
                         )
+                    requested.append(
+                        {
+                            "email_id": str(failed.email_id),
+                            "kind": failed.kind,
+                            "recipient": failed.recipient,
+                        }
                     )
-                requested.append(
-                    {"email_id": str(failed.email_id), "kind": kind, "recipient": failed.recipient}
-                )
             return requested
 
         requested = await runtime.execute(work)

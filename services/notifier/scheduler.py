@@ -11,13 +11,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from contracts import new_envelope
-from contracts.notifier import EmailFailed
 from services.kernel.consumer import is_transient
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
-from services.notifier.adapters import tables
-from services.notifier.delivery import Attempt, Courier, Email
-from services.notifier.handlers import Compose
+from services.notifier.adapters import read_models as tables
+from services.notifier.composer import Compose
+from services.notifier.delivery import Courier, Email
+from services.notifier.domain.attempts import Attempt, decide_missing_source
+from services.notifier.domain.email import EmailState
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class RetrySchedule:
         retry = await tables.take_due_retry(uow.conn, email_id, datetime.now(UTC))
         if retry is None or await uow.is_applied(email_id):
             return
-        source = await tables.source(uow.conn, retry.source_event_id)
+        source = None
+        if retry.source_event_id is not None:
+            source = await tables.source(uow.conn, retry.source_event_id)
         composed = []
         if source is not None:
             composed = [
@@ -86,28 +89,20 @@ class RetrySchedule:
             return
         assert source is not None
         email = Email(composed[0], retry.cause_event_id, source.event_id, source.correlation_id)
-        at = Attempt(retry.attempt + 1, retry.failing_since, retry.stream_version + 1)
-        await self._courier.attempt(uow, email, at)
+        await self._courier.attempt(uow, email, Attempt.after(retry))
 
-    async def _cannot_compose(self, uow: UnitOfWork, retry: tables.Retry) -> None:
+    async def _cannot_compose(self, uow: UnitOfWork, retry: EmailState) -> None:
         """The event it is composed from is not kept here: it can never be sent."""
         log.warning("email %s: its source %s is missing", retry.email_id, retry.source_event_id)
-        failed = EmailFailed(
-            cause_event_id=retry.cause_event_id,
-            kind=retry.kind,
-            recipient=retry.recipient,
-            reason="the event this email is composed from is missing",
-            attempts=max(retry.attempt, 1),
-            offer_id=retry.offer_id,
-        )
-        await uow.emit(
-            new_envelope(
-                failed,
-                event_id=retry.email_id,
-                stream_id=retry.email_id,
-                stream_version=retry.stream_version + 1,
-                causation_id=retry.cause_event_id,
-                actor="service:notifier",
-            ),
-            wait=True,
-        )
+        for failed in decide_missing_source(retry):
+            await uow.emit(
+                new_envelope(
+                    failed,
+                    event_id=retry.email_id,
+                    stream_id=retry.email_id,
+                    stream_version=retry.version + 1,
+                    causation_id=retry.cause_event_id,
+                    actor="service:notifier",
+                ),
+                wait=True,
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.notifier.schedule import RetryPolicy
+from services.notifier.domain.schedule import RetryPolicy
 from services.notifier.settings import NotifierSettings
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
 
+from services.notifier.domain.attempts import Delivery
 from services.notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
@@ -23,14 +23,6 @@ _MESSAGE_REFUSALS = (
     aiosmtplib.SMTPSenderRefused,
     aiosmtplib.SMTPDataError,
 )
-
-
-@dataclass(frozen=True)
-class Delivery:
-    sent: bool
-    # A 5xx refusal of the message: trying again will not change it.
-    permanent: bool = False
-    error: str = ""
 
 
 def _permanent(error: Exception) -> bool:

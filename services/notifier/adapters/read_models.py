@@ -1,15 +1,20 @@
 """The notifier's tables, all re-derivable from the logs: each email's outcome, the retry
-schedule, the events emails are composed from, and what it knows of badges and organisers."""
+schedule, the events emails are composed from, and what it knows of badges and organisers;
+and the state port its policies read, over them."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from contracts import Envelope, decode, encode
+from contracts.notifier import EmailKind
 from services.kernel.store import Connection
+from services.kernel.unit_of_work import UnitOfWork
+from services.notifier.domain.email import EmailState, Status
+from services.notifier.domain.requests import FailedEmail
+from services.notifier.domain.state import MailSource
 
 DDL = """
 CREATE TABLE IF NOT EXISTS emails (
@@ -73,11 +78,17 @@ CREATE TABLE IF NOT EXISTS organisers (
     organiser_id uuid PRIMARY KEY,
     name text NOT NULL
 );
+-- Who is invited to review which badge, and by which event first: an invitation again is
+-- not mailed again.
 CREATE TABLE IF NOT EXISTS reviewer_invitations (
     badge_class_id uuid NOT NULL,
     email text NOT NULL,
+    first_event_id uuid NOT NULL,
     PRIMARY KEY (badge_class_id, email)
 );
+-- Tables made before the first invitation's event was kept: their rows were mailed already.
+ALTER TABLE reviewer_invitations ADD COLUMN IF NOT EXISTS first_event_id uuid NOT NULL
+    DEFAULT '00000000-0000-0000-0000-000000000000';
 CREATE TABLE IF NOT EXISTS quests (
     quest_id uuid PRIMARY KEY,
     issuer_id uuid NOT NULL
@@ -97,13 +108,25 @@ CHECKSUM_TABLES = (
 )
 
 
-async def keep_source(conn: Any, envelope: Envelope[Any], offer_id: uuid.UUID | None) -> None:
+def keep_source(conn: Any, envelope: MailSource, offer_id: uuid.UUID | None) -> None:
     conn.defer(
         "INSERT INTO mail_sources (event_id, offer_id, envelope) VALUES ($1, $2, $3) "
         "ON CONFLICT (event_id) DO NOTHING",
         envelope.event_id,
         offer_id,
         encode(envelope).decode(),
+    )
+
+
+def record_invitation(
+    conn: Any, badge_class_id: uuid.UUID, email: str, event_id: uuid.UUID
+) -> None:
+    conn.defer(
+        "INSERT INTO reviewer_invitations (badge_class_id, email, first_event_id) "
+        "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        badge_class_id,
+        email.lower(),
+        event_id,
     )
 
 
@@ -121,35 +144,91 @@ async def offer_source(conn: Connection, offer_id: uuid.UUID) -> Envelope[Any] |
     return decode(raw.encode()) if raw is not None else None
 
 
-async def first_invitation(conn: Connection, badge_class_id: uuid.UUID, email: str) -> bool:
-    """Whether this reviewer is invited to this badge for the first time (in log order)."""
-    return bool(
-        await conn.fetchval(
-            "INSERT INTO reviewer_invitations (badge_class_id, email) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING RETURNING true",
-            badge_class_id,
-            email.lower(),
-        )
+async def first_invitation(
+    conn: Connection, badge_class_id: uuid.UUID, email: str
+) -> uuid.UUID | None:
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT first_event_id FROM reviewer_invitations WHERE badge_class_id = $1 AND email = $2",
+        badge_class_id,
+        email.lower(),
+    )
+    return found
+
+
+_KINDS: dict[str, EmailKind] = {kind: kind for kind in get_args(EmailKind)}
+
+
+def _kind(text: str) -> EmailKind:
+    """A kind read back from a table, checked against the event's Literal."""
+    return _KINDS[text]
+
+
+_RETRY_COLUMNS = (
+    "email_id, cause_event_id, source_event_id, kind, recipient, offer_id, attempt, "
+    "stream_version, failing_since, next_attempt_at, last_error"
+)
+
+
+def _retrying(row: Any) -> EmailState:
+    return EmailState(
+        email_id=row["email_id"],
+        kind=_kind(row["kind"]),
+        recipient=row["recipient"],
+        cause_event_id=row["cause_event_id"],
+        offer_id=row["offer_id"],
+        status=Status.RETRYING,
+        attempts=row["attempt"],
+        version=row["stream_version"],
+        source_event_id=row["source_event_id"],
+        failing_since=row["failing_since"],
+        next_attempt_at=row["next_attempt_at"],
+        detail=row["last_error"],
     )
 
 
-async def retry_pending(conn: Connection, email_id: uuid.UUID) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM email_retries WHERE email_id = $1", email_id))
+async def email(conn: Connection, email_id: uuid.UUID) -> EmailState | None:
+    """An email's state: its last word from `emails`, else its place in the schedule."""
+    row = await conn.fetchrow(
+        "SELECT email_id, cause_event_id, kind, recipient, status, detail, attempts, offer_id "
+        "FROM emails WHERE email_id = $1",
+        email_id,
+    )
+    if row is not None:
+        return EmailState(
+            email_id=row["email_id"],
+            kind=_kind(row["kind"]),
+            recipient=row["recipient"],
+            cause_event_id=row["cause_event_id"],
+            offer_id=row["offer_id"],
+            status=Status(row["status"]),
+            attempts=row["attempts"],
+            version=0,  # not kept once recorded: nothing follows a last word
+            detail=row["detail"],
+        )
+    retry = await conn.fetchrow(
+        f"SELECT {_RETRY_COLUMNS} FROM email_retries WHERE email_id = $1",  # noqa: S608
+        email_id,
+    )
+    return _retrying(retry) if retry is not None else None
 
 
-@dataclass(frozen=True)
-class Retry:
-    email_id: uuid.UUID
-    cause_event_id: uuid.UUID
-    source_event_id: uuid.UUID
-    kind: str
-    recipient: str
-    offer_id: uuid.UUID | None
-    attempt: int
-    stream_version: int
-    failing_since: datetime
-    next_attempt_at: datetime
-    last_error: str
+class ReadModels:
+    """The state port over one unit of work's transaction."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._conn = uow.conn
+
+    async def email(self, email_id: uuid.UUID) -> EmailState | None:
+        return await email(self._conn, email_id)
+
+    async def source(self, event_id: uuid.UUID) -> MailSource | None:
+        return await source(self._conn, event_id)
+
+    async def offer_source(self, offer_id: uuid.UUID) -> MailSource | None:
+        return await offer_source(self._conn, offer_id)
+
+    async def first_invitation(self, badge_class_id: uuid.UUID, email: str) -> uuid.UUID | None:
+        return await first_invitation(self._conn, badge_class_id, email)
 
 
 async def due_retries(conn: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
@@ -162,18 +241,16 @@ async def due_retries(conn: Connection, now: datetime, limit: int) -> list[uuid.
     return [row["email_id"] for row in rows]
 
 
-async def take_due_retry(conn: Connection, email_id: uuid.UUID, now: datetime) -> Retry | None:
+async def take_due_retry(conn: Connection, email_id: uuid.UUID, now: datetime) -> EmailState | None:
     """The retry, locked until commit; None when it is done, not due, or another notifier
     process is at it."""
     row = await conn.fetchrow(
-        "SELECT email_id, cause_event_id, source_event_id, kind, recipient, offer_id, attempt, "
-        "stream_version, failing_since, next_attempt_at, last_error "
-        "FROM email_retries WHERE email_id = $1 "
+        f"SELECT {_RETRY_COLUMNS} FROM email_retries WHERE email_id = $1 "  # noqa: S608
         "AND next_attempt_at <= $2 FOR UPDATE SKIP LOCKED",
         email_id,
         now,
     )
-    return Retry(**dict(row)) if row is not None else None
+    return _retrying(row) if row is not None else None
 
 
 async def badge(conn: Connection, badge_class_id: uuid.UUID) -> dict[str, Any] | None:
@@ -202,16 +279,6 @@ async def organiser_name(conn: Connection, organiser_id: uuid.UUID) -> str | Non
     return name
 
 
-@dataclass(frozen=True)
-class FailedEmail:
-    email_id: uuid.UUID
-    kind: str
-    recipient: str
-    offer_id: uuid.UUID | None
-    source_event_id: uuid.UUID | None
-    recorded_at: datetime
-
-
 async def failed_in_window(conn: Connection, since: datetime, until: datetime) -> list[FailedEmail]:
     """Emails recorded as failed in [since, until) that nothing has sent since: no resend of
     them, and for an offer no later email of the same offer nor one being retried."""
@@ -237,4 +304,4 @@ async def failed_in_window(conn: Connection, since: datetime, until: datetime) -
         since,
         until,
     )
-    return [FailedEmail(**dict(row)) for row in rows]
+    return [FailedEmail(**(dict(row) | {"kind": _kind(row["kind"])})) for row in rows]

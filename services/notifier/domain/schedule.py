@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from services.notifier.settings import NotifierSettings
+
+class RetrySettings(Protocol):
+    """Where the timing comes from (the notifier's settings)."""
+
+    @property
+    def smtp_backoff_seconds(self) -> float: ...
+    @property
+    def smtp_backoff_max_seconds(self) -> float: ...
+    @property
+    def smtp_retry_period_seconds(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -15,7 +25,7 @@ class RetryPolicy:
     period: timedelta
 
     @classmethod
-    def of(cls, settings: NotifierSettings) -> RetryPolicy:
+    def of(cls, settings: RetrySettings) -> RetryPolicy:
         return cls(
             backoff=timedelta(seconds=settings.smtp_backoff_seconds),
             backoff_max=timedelta(seconds=settings.smtp_backoff_max_seconds),
