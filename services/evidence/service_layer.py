@@ -26,13 +26,13 @@ from services.evidence.domain.quests import (
     evolve,
 )
 from services.evidence.domain.sign_in import decide_sign_in_ask
-from services.kernel.errors import DomainError, NotFound
+from services.kernel.errors import NotFound, ServiceUnavailable
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 
 
-class Unavailable(DomainError):
-    status_code = 503
+class Unavailable(ServiceUnavailable):
+    """Kafka did not take a sign-in ask in time: nothing was sent, try again."""
 
 
 # How long a sign-in ask waits for Kafka before the learner is told to try again.

@@ -29,7 +29,14 @@ from contracts.evidence import (
 )
 from services.evidence.domain.badges import Badge, Offer
 from services.evidence.domain.limits import media_types_said, size_said
-from services.kernel.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from services.kernel.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+)
 
 SAFE_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
@@ -160,8 +167,8 @@ def _with_submission(state: Quest, submission_id: uuid.UUID, **changes: Any) -> 
 # -- starting a quest --------------------------------------------------------------------------
 
 
-class LinkExpired(DomainError):
-    status_code = 410
+class LinkExpired(Gone):
+    """A quest's start link past its offer's expiry: it once worked and no longer does."""
 
 
 @dataclass(frozen=True)
@@ -322,10 +329,8 @@ def decide_submission(
 # -- recording a review ------------------------------------------------------------------------
 
 
-class FeedbackRequired(DomainError):
+class FeedbackRequired(Invalid):
     """Asking for changes without saying which leaves the learner nothing to act on."""
-
-    status_code = 422
 
 
 def check_feedback(verdict: str, feedback: str) -> None:
