@@ -15,6 +15,7 @@ from services.evidence.domain.quests import (
     review_role_for,
 )
 from services.kernel.errors import BadRequest
+from services.kernel.web.refusals import status_of
 
 PHOTO = EvidenceTask(task_id=uuid.uuid4(), title="A photo", kind="file")
 
@@ -31,7 +32,7 @@ def test_peer_review_without_enough_reviewers_goes_to_the_organisers():
 def test_asking_for_changes_needs_feedback(feedback: str):
     with pytest.raises(FeedbackRequired) as refused:
         check_feedback("reject", feedback)
-    assert refused.value.status_code == 422
+    assert status_of(refused.value) == 422
     check_feedback("approve", "")
     check_feedback("reject", "Add a photo.")
 
