@@ -1,10 +1,17 @@
-"""Wires the activity service: its spec for the kernel, its handlers and its HTTP app."""
+"""The activity service's one composition root: reads its settings once and wires the kernel's
+runtime (spec, handlers), the HTTP app and the operator's commands."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from contracts.activity import TOPIC
 from services.activity.adapters.read_models import CHECKSUM_TABLES, DDL
+from services.activity.commands import COMMANDS
+from services.activity.entrypoints.http import build_app
 from services.activity.handlers import HANDLERS
+from services.activity.settings import ActivitySettings
+from services.kernel.entrypoint import main
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
 
@@ -17,5 +24,25 @@ SPEC = ServiceSpec(
 )
 
 
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment, read once, here."""
+
+    kernel: KernelSettings = field(default_factory=KernelSettings)
+    activity: ActivitySettings = field(default_factory=ActivitySettings)
+
+
 def build_runtime(settings: KernelSettings | None = None) -> ServiceRuntime:
     return ServiceRuntime(SPEC, settings or KernelSettings(), lambda _: HANDLERS)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """`serve`, the kernel's commands and the operator's (commands.py), on one set of settings."""
+    settings = Settings()
+    return main(
+        lambda: build_runtime(settings.kernel),
+        build_app,
+        lambda: (settings.activity.http_host, settings.activity.http_port),
+        extra=COMMANDS,
+        argv=argv,
+    )

@@ -1,5 +1,6 @@
 """The operator's command line for organisations: bootstrap one, and manage its organisers and
-API keys on the server (for when no admin key is at hand: lost, leaked, or its holder gone)."""
+API keys on the server (for when no admin key is at hand: lost, leaked, or its holder gone).
+Each command gets the runtime `app.py` composed; it decides nothing itself."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from typing import Any
 from contracts.organiser_keys import KEY_PREFIX, key_prefix
 from services.activity import service_layer
 from services.activity.adapters import read_models
-from services.activity.domain.organisations import check_email, check_issuer_url
-from services.activity.domain.organisers import Operator
+from services.activity.domain.keys import new_key
+from services.activity.domain.organisers import BootstrapOrganisation, Operator, decide_bootstrap
 from services.kernel.entrypoint import ExtraCommand
 from services.kernel.errors import DomainError
 from services.kernel.runtime import ServiceRuntime
@@ -53,22 +54,23 @@ def _bootstrap_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _bootstrap(runtime: ServiceRuntime, args: argparse.Namespace) -> int:
-    try:  # refused before anything connects
-        check_issuer_url(args.url)
-        check_email(args.email, "the organisation's email")
-        check_email(args.organiser_email, "the organiser's email")
+    command = BootstrapOrganisation(
+        organisation_id=uuid.uuid4(),
+        name=args.organisation,
+        url=args.url,
+        email=args.email,
+        organiser_id=uuid.uuid4(),
+        organiser_name=args.organiser_name,
+        organiser_email=args.organiser_email,
+    )
+    key = new_key()
+    try:  # the decision is pure: refused before anything connects
+        decide_bootstrap(command, key)
     except DomainError as error:
         return _refused(error)
 
     async def work() -> int:
-        created = await service_layer.create_organisation(
-            runtime,
-            name=args.organisation,
-            url=args.url,
-            email=args.email,
-            organiser_name=args.organiser_name,
-            organiser_email=args.organiser_email,
-        )
+        created = await service_layer.bootstrap(runtime, command, key)
         _print(
             {
                 "organisation_id": str(created.organisation_id),

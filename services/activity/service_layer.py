@@ -1,15 +1,22 @@
-"""Carries out organisers' commands: load the aggregate under a lock, decide, append the events."""
+"""Carries out organisers' and the operator's commands: lock the aggregate's stream, load its
+state through the state port, decide (domain/), append the events. No rules of its own.
+
+Every command takes the aggregate's stream lock (`UnitOfWork.lock_stream`) before it reads,
+as every other writer of the platform does: decisions on one aggregate are made one at a time,
+in the order they reach the log, and the version the lock returns numbers the new events.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypeVar
 
 from contracts import new_envelope
-from contracts.activity import OrganisationCreated
-from services.activity.adapters import read_models
-from services.activity.domain.keys import new_key
+from contracts.activity import ActivityEvent
+from services.activity.adapters.read_models import PostgresState
+from services.activity.domain.keys import NewKey, new_key
 from services.activity.domain.model import (
     Activity,
     ActivityCommand,
@@ -20,69 +27,37 @@ from services.activity.domain.model import (
     decide_activity,
     decide_playlist,
 )
-from services.activity.domain.organisations import check_email, check_issuer_url
+from services.activity.domain.organisations import existing
 from services.activity.domain.organisers import (
     Actor,
+    BootstrapOrganisation,
     Key,
     Operator,
     decide_add,
+    decide_bootstrap,
     decide_issue_key,
     decide_make_admin,
     decide_remove,
     decide_revoke_key,
 )
-from services.kernel.errors import Forbidden, NotFound
-from services.kernel.runtime import ServiceRuntime
+from services.activity.domain.streams import stream_of
+from services.activity.state import ActivityState, StateOf
+from services.kernel.errors import Forbidden
 from services.kernel.unit_of_work import UnitOfWork
 from services.organiser_access import Organiser
 
-
-async def handle_activity(
-    runtime: ServiceRuntime, actor: str, command: ActivityCommand
-) -> Activity:
-    async def work(uow: UnitOfWork) -> Activity:
-        state = await read_models.get_activity(uow.conn, command.activity_id, lock=True)
-        version = state.version if state else 0
-        for offset, event in enumerate(decide_activity(state, command), start=1):
-            await uow.emit(
-                new_envelope(
-                    event,
-                    stream_id=command.activity_id,
-                    stream_version=version + offset,
-                    actor=actor,
-                )
-            )
-        result = await read_models.get_activity(uow.conn, command.activity_id)
-        assert result is not None
-        return result
-
-    return await runtime.execute(work)
+T = TypeVar("T")
 
 
-async def handle_playlist(
-    runtime: ServiceRuntime, actor: str, command: PlaylistCommand
-) -> Playlist:
-    async def work(uow: UnitOfWork) -> Playlist:
-        state = await read_models.get_playlist(uow.conn, command.playlist_id, lock=True)
-        named: tuple[uuid.UUID, ...] = state.activity_ids if state else ()
-        if isinstance(command, DraftPlaylist | UpdatePlaylist) and command.activity_ids:
-            named = named + command.activity_ids
-        activities = await read_models.get_activities(uow.conn, named)
-        version = state.version if state else 0
-        for offset, event in enumerate(decide_playlist(state, command, activities), start=1):
-            await uow.emit(
-                new_envelope(
-                    event,
-                    stream_id=command.playlist_id,
-                    stream_version=version + offset,
-                    actor=actor,
-                )
-            )
-        result = await read_models.get_playlist(uow.conn, command.playlist_id)
-        assert result is not None
-        return result
+class Runs(Protocol):
+    """Where a command's unit of work runs: the service's runtime (one PostgreSQL transaction,
+    its events in Kafka before the commit) or `adapters.in_memory.InMemoryActivity`."""
 
-    return await runtime.execute(work)
+    async def execute(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T: ...
+
+
+# Who asks: the operator, or the organiser an API key belongs to.
+Acting = Operator | Organiser
 
 
 @dataclass(frozen=True)
@@ -93,32 +68,79 @@ class OrganiserWithKey:
     api_key: str
 
 
-async def _emit_on(uow: UnitOfWork, stream_id: uuid.UUID, events: list[Any], actor: str) -> None:
-    """Append events to one organiser's (or organisation's) stream, under its lock."""
-    version = await uow.lock_stream(stream_id)
-    for offset, event in enumerate(events, start=1):
+async def _append(
+    uow: UnitOfWork, events: Sequence[ActivityEvent], actor: str, locked: dict[uuid.UUID, int]
+) -> None:
+    """Append each event to its aggregate's stream, taking the stream's lock first if this
+    command has not yet (`locked` holds the versions of those it has)."""
+    for event in events:
+        stream_id = stream_of(event)
+        if stream_id not in locked:
+            locked[stream_id] = await uow.lock_stream(stream_id)
+        locked[stream_id] += 1
         await uow.emit(
-            new_envelope(event, stream_id=stream_id, stream_version=version + offset, actor=actor)
+            new_envelope(event, stream_id=stream_id, stream_version=locked[stream_id], actor=actor)
         )
 
 
-# Who asks: the operator, or the organiser an API key belongs to.
-Acting = Operator | Organiser
+async def _lock(uow: UnitOfWork, *stream_ids: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Take streams' locks in one order (so two commands taking the same two never deadlock)."""
+    return {stream_id: await uow.lock_stream(stream_id) for stream_id in sorted(set(stream_ids))}
 
 
-async def _actor(uow: UnitOfWork, actor: Acting) -> Actor:
+async def _actor(state: ActivityState, actor: Acting) -> Actor:
     """The organiser behind a request as they are now, read in the command's transaction
     (their role may have changed since the key was checked)."""
     if isinstance(actor, Operator):
         return actor
-    found = await read_models.get_member(uow.conn, actor.organiser_id)
+    found = await state.member(actor.organiser_id)
     if found is None or found.removed:
         raise Forbidden("you are no longer an organiser of this organisation")
     return found
 
 
+# -- activities and playlists -----------------------------------------------------------------
+
+
+async def handle_activity(
+    runs: Runs, actor: str, command: ActivityCommand, *, state: StateOf = PostgresState.of
+) -> Activity:
+    async def work(uow: UnitOfWork) -> Activity:
+        locked = await _lock(uow, command.activity_id)
+        activities = state(uow)
+        events = decide_activity(await activities.activity(command.activity_id), command)
+        await _append(uow, events, actor, locked)
+        result = await activities.activity(command.activity_id)
+        assert result is not None
+        return result
+
+    return await runs.execute(work)
+
+
+async def handle_playlist(
+    runs: Runs, actor: str, command: PlaylistCommand, *, state: StateOf = PostgresState.of
+) -> Playlist:
+    async def work(uow: UnitOfWork) -> Playlist:
+        locked = await _lock(uow, command.playlist_id)
+        playlists = state(uow)
+        current = await playlists.playlist(command.playlist_id)
+        named: tuple[uuid.UUID, ...] = current.activity_ids if current else ()
+        if isinstance(command, DraftPlaylist | UpdatePlaylist) and command.activity_ids:
+            named = named + command.activity_ids
+        activities = await playlists.activities(named)
+        await _append(uow, decide_playlist(current, command, activities), actor, locked)
+        result = await playlists.playlist(command.playlist_id)
+        assert result is not None
+        return result
+
+    return await runs.execute(work)
+
+
+# -- organisations, organisers and their keys -------------------------------------------------
+
+
 async def create_organisation(
-    runtime: ServiceRuntime,
+    runs: Runs,
     *,
     name: str,
     url: str,
@@ -127,104 +149,117 @@ async def create_organisation(
     organiser_email: str,
 ) -> OrganiserWithKey:
     """The organisation, its first organiser (its admin) and their API key (returned once)."""
-    organisation = OrganisationCreated(
+    command = BootstrapOrganisation(
         organisation_id=uuid.uuid4(),
         name=name,
-        url=check_issuer_url(url),
-        email=check_email(email, "the organisation's email"),
+        url=url,
+        email=email,
+        organiser_id=uuid.uuid4(),
+        organiser_name=organiser_name,
+        organiser_email=organiser_email,
     )
-    organiser_id, key = uuid.uuid4(), new_key()
-    events = decide_add(
-        Operator(),
-        organisation.organisation_id,
-        organiser_id,
-        organiser_name,
-        organiser_email,
-        key,
-        admin=True,
-    )
+    return await bootstrap(runs, command, new_key())
+
+
+async def bootstrap(runs: Runs, command: BootstrapOrganisation, key: NewKey) -> OrganiserWithKey:
+    events = decide_bootstrap(command, key)
 
     async def work(uow: UnitOfWork) -> OrganiserWithKey:
-        await _emit_on(uow, organisation.organisation_id, [organisation], "operator")
-        await _emit_on(uow, organiser_id, list(events), "operator")
-        return OrganiserWithKey(organisation.organisation_id, organiser_id, key.key_id, key.api_key)
+        await _append(uow, events, "operator", {})
+        return OrganiserWithKey(
+            command.organisation_id, command.organiser_id, key.key_id, key.api_key
+        )
 
-    return await runtime.execute(work)
+    return await runs.execute(work)
 
 
 async def add_organiser(
-    runtime: ServiceRuntime,
+    runs: Runs,
     acting: Acting,
     organisation_id: uuid.UUID,
     name: str,
     email: str,
     *,
     admin: bool = False,
+    state: StateOf = PostgresState.of,
 ) -> OrganiserWithKey:
     async def work(uow: UnitOfWork) -> OrganiserWithKey:
-        if await read_models.get_organisation(uow.conn, organisation_id) is None:
-            raise NotFound("organisation not found")
+        members = state(uow)
+        existing(await members.organisation(organisation_id))
         organiser_id, key = uuid.uuid4(), new_key()
-        actor = await _actor(uow, acting)
+        actor = await _actor(members, acting)
         events = decide_add(actor, organisation_id, organiser_id, name, email, key, admin=admin)
-        await _emit_on(uow, organiser_id, list(events), actor.actor)
+        await _append(uow, events, actor.actor, {})
         return OrganiserWithKey(organisation_id, organiser_id, key.key_id, key.api_key)
 
-    return await runtime.execute(work)
+    return await runs.execute(work)
 
 
 async def issue_key(
-    runtime: ServiceRuntime, acting: Acting, organiser_id: uuid.UUID
+    runs: Runs, acting: Acting, organiser_id: uuid.UUID, *, state: StateOf = PostgresState.of
 ) -> OrganiserWithKey:
     async def work(uow: UnitOfWork) -> OrganiserWithKey:
-        actor = await _actor(uow, acting)
-        owner = await read_models.get_member(uow.conn, organiser_id)
+        locked = await _lock(uow, organiser_id)
+        members = state(uow)
+        actor = await _actor(members, acting)
+        owner = await members.member(organiser_id)
         key = new_key()
-        events = decide_issue_key(actor, owner, key)
-        await _emit_on(uow, organiser_id, list(events), actor.actor)
+        await _append(uow, decide_issue_key(actor, owner, key), actor.actor, locked)
         assert owner is not None
         return OrganiserWithKey(owner.organisation_id, organiser_id, key.key_id, key.api_key)
 
-    return await runtime.execute(work)
+    return await runs.execute(work)
 
 
-async def revoke_key(runtime: ServiceRuntime, acting: Acting, key_id: str) -> Key:
+async def revoke_key(
+    runs: Runs, acting: Acting, key_id: str, *, state: StateOf = PostgresState.of
+) -> Key:
     async def work(uow: UnitOfWork) -> Key:
-        actor = await _actor(uow, acting)
-        found = await read_models.get_key(uow.conn, key_id)
-        events = decide_revoke_key(actor, found)
+        keys = state(uow)
+        found = await keys.key(key_id)
+        if found is not None:
+            # A key lives on its holder's stream: under that lock it is revoked at most once.
+            locked = await _lock(uow, found.organiser_id)
+            found = await keys.key(key_id)
+        else:
+            locked = {}
+        actor = await _actor(keys, acting)
+        await _append(uow, decide_revoke_key(actor, found), actor.actor, locked)
         assert found is not None
-        await _emit_on(uow, found.organiser_id, list(events), actor.actor)
-        revoked = await read_models.get_key(uow.conn, key_id)
+        revoked = await keys.key(key_id)
         assert revoked is not None
         return revoked
 
-    return await runtime.execute(work)
+    return await runs.execute(work)
 
 
 async def remove_organiser(
-    runtime: ServiceRuntime, acting: Acting, organiser_id: uuid.UUID
+    runs: Runs, acting: Acting, organiser_id: uuid.UUID, *, state: StateOf = PostgresState.of
 ) -> None:
     async def work(uow: UnitOfWork) -> None:
         # Both organisers' locks, in one order, before reading either: two admins removing
         # each other at once are decided one after the other, so an admin always remains.
-        involved = {organiser_id}
+        involved = [organiser_id]
         if isinstance(acting, Organiser):
-            involved.add(acting.organiser_id)
-        for stream_id in sorted(involved):
-            await uow.lock_stream(stream_id)
-        actor = await _actor(uow, acting)
-        target = await read_models.get_member(uow.conn, organiser_id)
-        keys = await read_models.keys_of(uow.conn, organiser_id)
-        await _emit_on(uow, organiser_id, list(decide_remove(actor, target, keys)), actor.actor)
+            involved.append(acting.organiser_id)
+        locked = await _lock(uow, *involved)
+        members = state(uow)
+        actor = await _actor(members, acting)
+        target = await members.member(organiser_id)
+        keys = await members.keys_of(organiser_id)
+        await _append(uow, decide_remove(actor, target, keys), actor.actor, locked)
 
-    await runtime.execute(work)
+    await runs.execute(work)
 
 
-async def make_admin(runtime: ServiceRuntime, acting: Acting, organiser_id: uuid.UUID) -> None:
+async def make_admin(
+    runs: Runs, acting: Acting, organiser_id: uuid.UUID, *, state: StateOf = PostgresState.of
+) -> None:
     async def work(uow: UnitOfWork) -> None:
-        actor = await _actor(uow, acting)
-        target = await read_models.get_member(uow.conn, organiser_id)
-        await _emit_on(uow, organiser_id, list(decide_make_admin(actor, target)), actor.actor)
+        locked = await _lock(uow, organiser_id)
+        members = state(uow)
+        actor = await _actor(members, acting)
+        target = await members.member(organiser_id)
+        await _append(uow, decide_make_admin(actor, target), actor.actor, locked)
 
-    await runtime.execute(work)
+    await runs.execute(work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -36,10 +37,10 @@ GARDEN = Place(name="Community garden", address="12 Mill Lane", latitude=53.8, l
 def _apply(state: Activity | None, events: list[ActivityEvent]) -> Activity:
     for event in events:
         version = state.version + 1 if state else 1
-        state = evolve_activity(
-            state,
-            new_envelope(event, stream_id=uuid.uuid4(), stream_version=version, actor="t"),
+        envelope: Any = new_envelope(
+            event, stream_id=uuid.uuid4(), stream_version=version, actor="t"
         )
+        state = evolve_activity(state, envelope)
     assert state is not None
     return state
 

@@ -38,11 +38,30 @@ def test_a_services_refusal_answers_as_its_nearest_kind():
     class OpenLinkRefused(errors.Conflict):
         pass
 
-    class Expired(errors.DomainError):
-        status_code = 410  # declared before the table: still honoured
+    class Expired(errors.Gone):
+        pass
 
     assert status_of(OpenLinkRefused("no")) == 409
     assert status_of(Expired("late")) == 410
+
+
+def test_no_service_refusal_names_an_http_status():
+    """Refusals say their kind; the table alone maps kinds to statuses."""
+    import importlib
+    import pkgutil
+
+    import services
+
+    named = []
+    for module in pkgutil.walk_packages(services.__path__, "services."):
+        if module.name.endswith(("__main__", ".demo")):
+            continue
+        found = importlib.import_module(module.name)
+        for value in vars(found).values():
+            refusal = isinstance(value, type) and issubclass(value, errors.DomainError)
+            if refusal and "status_code" in vars(value):
+                named.append(f"{module.name}.{value.__name__}")
+    assert named == []
 
 
 def test_only_an_outage_asks_to_retry_after():

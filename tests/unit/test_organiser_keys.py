@@ -13,7 +13,7 @@ from contracts.activity import (
 )
 from contracts.organiser_keys import MalformedKey, parse_api_key
 from services.activity.domain.keys import new_key
-from services.activity.domain.organisations import Invalid, check_email, check_issuer_url
+from services.activity.domain.organisations import check_email, check_issuer_url
 from services.activity.domain.organisers import (
     Key,
     Member,
@@ -23,7 +23,7 @@ from services.activity.domain.organisers import (
     decide_remove,
     decide_revoke_key,
 )
-from services.kernel.errors import Conflict, Forbidden, NotFound
+from services.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 def test_a_new_key_parses_back_to_its_id_and_secret():

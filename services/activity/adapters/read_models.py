@@ -1,5 +1,6 @@
 """The activity service's tables in PostgreSQL: read models that are also the state decisions
-are made from (always re-derivable from `activity.events`)."""
+are made from (always re-derivable from `activity.events`). Commands read them under the
+aggregate's stream lock (`UnitOfWork.lock_stream`), never with row locks of their own."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import asyncpg
 from contracts.activity import Place
 from contracts.organiser_keys import key_prefix
 from services.activity.domain.model import Activity, Playlist, Status
+from services.activity.domain.organisations import Organisation
 from services.activity.domain.organisers import Key, Member
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.store import Connection
+from services.kernel.unit_of_work import UnitOfWork
 from services.organiser_access import ORGANISER_KEYS_DDL
 
 DDL = (
@@ -94,15 +97,8 @@ def _playlist(row: asyncpg.Record) -> Playlist:
     )
 
 
-async def get_activity(
-    conn: Connection, activity_id: uuid.UUID, *, lock: bool = False
-) -> Activity | None:
-    query = (
-        "SELECT * FROM activities WHERE activity_id = $1 FOR UPDATE"
-        if lock
-        else "SELECT * FROM activities WHERE activity_id = $1"
-    )
-    row = await conn.fetchrow(query, activity_id)
+async def get_activity(conn: Connection, activity_id: uuid.UUID) -> Activity | None:
+    row = await conn.fetchrow("SELECT * FROM activities WHERE activity_id = $1", activity_id)
     return _activity(row) if row else None
 
 
@@ -163,15 +159,8 @@ def save_activity(conn: DeferringConnection, activity: Activity) -> None:
     )
 
 
-async def get_playlist(
-    conn: Connection, playlist_id: uuid.UUID, *, lock: bool = False
-) -> Playlist | None:
-    query = (
-        "SELECT * FROM playlists WHERE playlist_id = $1 FOR UPDATE"
-        if lock
-        else "SELECT * FROM playlists WHERE playlist_id = $1"
-    )
-    row = await conn.fetchrow(query, playlist_id)
+async def get_playlist(conn: Connection, playlist_id: uuid.UUID) -> Playlist | None:
+    row = await conn.fetchrow("SELECT * FROM playlists WHERE playlist_id = $1", playlist_id)
     return _playlist(row) if row else None
 
 
@@ -283,3 +272,37 @@ async def list_keys(conn: Connection, organisation_id: uuid.UUID) -> list[dict[s
         organisation_id,
     )
     return [{"prefix": key_prefix(row["key_id"]), **dict(row)} for row in rows]
+
+
+class PostgresState:
+    """The state port (`services.activity.state.ActivityState`) over a unit of work's
+    connection: what a command reads is what its own transaction sees."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def of(cls, uow: UnitOfWork) -> PostgresState:
+        return cls(uow.conn)
+
+    async def organisation(self, organisation_id: uuid.UUID) -> Organisation | None:
+        row = await get_organisation(self._conn, organisation_id)
+        return Organisation(**row) if row else None
+
+    async def member(self, organiser_id: uuid.UUID) -> Member | None:
+        return await get_member(self._conn, organiser_id)
+
+    async def key(self, key_id: str) -> Key | None:
+        return await get_key(self._conn, key_id)
+
+    async def keys_of(self, organiser_id: uuid.UUID) -> list[Key]:
+        return await keys_of(self._conn, organiser_id)
+
+    async def activity(self, activity_id: uuid.UUID) -> Activity | None:
+        return await get_activity(self._conn, activity_id)
+
+    async def activities(self, activity_ids: tuple[uuid.UUID, ...]) -> dict[uuid.UUID, Activity]:
+        return await get_activities(self._conn, activity_ids)
+
+    async def playlist(self, playlist_id: uuid.UUID) -> Playlist | None:
+        return await get_playlist(self._conn, playlist_id)

@@ -211,7 +211,15 @@ def decide_activity(state: Activity | None, command: ActivityCommand) -> list[Ac
     return [ActivityArchived(activity_id=state.activity_id, organisation_id=state.organisation_id)]
 
 
-def evolve_activity(state: Activity | None, envelope: Envelope[Any]) -> Activity:
+ActivityChange = (
+    Envelope[ActivityDrafted]
+    | Envelope[ActivityUpdated]
+    | Envelope[ActivityPublished]
+    | Envelope[ActivityArchived]
+)
+
+
+def evolve_activity(state: Activity | None, envelope: ActivityChange) -> Activity:
     event = envelope.payload
     at = envelope.occurred_at
     if isinstance(event, ActivityDrafted):
@@ -316,7 +324,10 @@ def decide_playlist(
     return [PlaylistPublished(**content)]
 
 
-def evolve_playlist(state: Playlist | None, envelope: Envelope[Any]) -> Playlist:
+PlaylistChange = Envelope[PlaylistDrafted] | Envelope[PlaylistUpdated] | Envelope[PlaylistPublished]
+
+
+def evolve_playlist(state: Playlist | None, envelope: PlaylistChange) -> Playlist:
     event = envelope.payload
     at = envelope.occurred_at
     if isinstance(event, PlaylistDrafted):

@@ -8,9 +8,11 @@ admin any key of the organisation. The operator (the command line on the server)
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from contracts import Envelope
 from contracts.activity import (
+    OrganisationCreated,
     OrganiserAdded,
     OrganiserAdminRoleGranted,
     OrganiserKeyIssued,
@@ -18,7 +20,7 @@ from contracts.activity import (
     OrganiserRemoved,
 )
 from services.activity.domain.keys import NewKey
-from services.activity.domain.organisations import check_email
+from services.activity.domain.organisations import check_email, decide_create_organisation
 from services.kernel.errors import Conflict, Forbidden, NotFound
 
 
@@ -170,3 +172,91 @@ def decide_make_admin(actor: Actor, target: Member | None) -> list[OrganiserAdmi
             organiser_id=found.organiser_id, organisation_id=found.organisation_id
         )
     ]
+
+
+@dataclass(frozen=True)
+class BootstrapOrganisation:
+    """The operator creates an organisation with its first organiser, who is its admin."""
+
+    organisation_id: uuid.UUID
+    name: str
+    url: str
+    email: str
+    organiser_id: uuid.UUID
+    organiser_name: str
+    organiser_email: str
+
+
+def decide_bootstrap(
+    command: BootstrapOrganisation, key: NewKey
+) -> list[OrganisationCreated | OrganiserAdded | OrganiserKeyIssued | OrganiserAdminRoleGranted]:
+    """The organisation, its admin and the admin's first key; nothing if any of it is invalid."""
+    return [
+        *decide_create_organisation(
+            command.organisation_id, command.name, command.url, command.email
+        ),
+        *decide_add(
+            Operator(),
+            command.organisation_id,
+            command.organiser_id,
+            command.organiser_name,
+            command.organiser_email,
+            key,
+            admin=True,
+        ),
+    ]
+
+
+# -- state from events ------------------------------------------------------------------------
+
+MemberEvent = (
+    Envelope[OrganiserAdded]
+    | Envelope[OrganiserAdminRoleGranted]
+    | Envelope[OrganiserRemoved]
+    | Envelope[OrganiserKeyIssued]
+    | Envelope[OrganiserKeyRevoked]
+)
+
+
+def evolve_member(state: Member | None, envelope: MemberEvent) -> Member:
+    """One organiser's stream. `is_admin` here is the role granted by event; in logs from
+    before `OrganiserAdminRoleGranted`, the organisation's first organiser is its admin too,
+    which only the whole organisation can tell (the state stores work it out when read).
+    Their keys are on this stream as well and change the keys, not the member."""
+    event = envelope.payload
+    if isinstance(event, OrganiserAdded):
+        if state is not None:
+            return state
+        return Member(
+            organiser_id=event.organiser_id,
+            organisation_id=event.organisation_id,
+            name=event.name,
+            email=event.email,
+            is_admin=False,
+            removed=False,
+        )
+    if state is None:
+        raise ValueError(f"{envelope.event_type} for an organiser who was never added")
+    if isinstance(event, OrganiserAdminRoleGranted):
+        return replace(state, is_admin=not state.removed)
+    if isinstance(event, OrganiserRemoved):
+        return replace(state, is_admin=False, removed=True)
+    return state
+
+
+KeyEvent = Envelope[OrganiserKeyIssued] | Envelope[OrganiserKeyRevoked] | Envelope[OrganiserRemoved]
+
+
+def evolve_key(state: Key | None, envelope: KeyEvent) -> Key:
+    """One API key. Removing its holder revokes it (the removal's own revocations come first;
+    this covers any they missed)."""
+    event = envelope.payload
+    if isinstance(event, OrganiserKeyIssued):
+        if state is not None:
+            return state
+        return Key(event.key_id, event.organiser_id, event.organisation_id, revoked=False)
+    if state is None:
+        raise ValueError(f"{envelope.event_type} for a key that was never issued")
+    if isinstance(event, OrganiserRemoved) and event.organiser_id != state.organiser_id:
+        return state
+    return replace(state, revoked=True)

@@ -23,7 +23,7 @@ from services.badge.entrypoints.open_badges import (
     revoked_assertion_document,
 )
 from services.badge.entrypoints.rendering import message, parse_id, wants_html
-from services.kernel.errors import DomainError, NotFound
+from services.kernel.errors import Gone, NotFound
 from services.kernel.web.route_notes import RouteNote
 
 # An image opened on its own must not run or load anything, whatever slipped through.
@@ -40,10 +40,6 @@ ROUTE_NOTES = {
     "GET /ob/assertions/{assertion_id}": RouteNote(media_types=(MEDIA_TYPE,)),
     "GET /ob/assertions/{assertion_id}/baked": RouteNote(media_types=IMAGES),
 }
-
-
-class Gone(DomainError):
-    status_code = 410
 
 
 router = APIRouter(tags=["open badges"])

@@ -30,7 +30,7 @@ from services.badge.entrypoints.organiser_models import (
     PeersIn,
     RevokeIn,
 )
-from services.kernel.errors import BadRequest, Conflict, DomainError
+from services.kernel.errors import BadRequest, Conflict, Invalid
 from services.kernel.web.route_notes import RouteNote
 from services.organiser_access import CurrentOrganiser, Organiser
 
@@ -46,10 +46,6 @@ ROUTE_NOTES = {
         also_answers={200: "Nothing new was issued."}
     ),
 }
-
-
-class Invalid(DomainError):
-    status_code = 422
 
 
 router = APIRouter()

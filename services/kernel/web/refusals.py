@@ -33,17 +33,10 @@ STATUS_OF: dict[type[DomainError], int] = {
 
 
 def status_of(error: DomainError) -> int:
-    """The status `error` is answered with: that of its nearest kind in STATUS_OF.
-
-    A service's error class that still names its own `status_code` (written before this
-    table) keeps it, so services can move onto the kernel's kinds one at a time.
-    """
+    """The status `error` is answered with: that of its nearest kind in STATUS_OF."""
     for kind in type(error).__mro__:
         if kind in STATUS_OF:
             return STATUS_OF[kind]
-        declared = vars(kind).get("status_code")
-        if isinstance(declared, int):
-            return declared
     return STATUS_OF[DomainError]
 
 

@@ -1,0 +1,41 @@
+"""Which aggregate each of the service's events belongs to: its stream, and its Kafka key.
+
+An organisation's stream holds its creation; an organiser's holds their membership, role and
+keys (so one lock covers whatever changes them); activities and playlists have their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from contracts.activity import (
+    ActivityArchived,
+    ActivityContent,
+    ActivityEvent,
+    OrganisationCreated,
+    OrganiserAdded,
+    OrganiserAdminRoleGranted,
+    OrganiserKeyIssued,
+    OrganiserKeyRevoked,
+    OrganiserRemoved,
+    PlaylistContent,
+)
+
+
+def stream_of(event: ActivityEvent) -> uuid.UUID:
+    if isinstance(event, OrganisationCreated):
+        return event.organisation_id
+    if isinstance(
+        event,
+        OrganiserAdded
+        | OrganiserAdminRoleGranted
+        | OrganiserRemoved
+        | OrganiserKeyIssued
+        | OrganiserKeyRevoked,
+    ):
+        return event.organiser_id
+    if isinstance(event, ActivityContent | ActivityArchived):
+        return event.activity_id
+    if isinstance(event, PlaylistContent):
+        return event.playlist_id
+    raise TypeError(f"no stream for {type(event).__name__}")

@@ -1,0 +1,84 @@
+"""What each of the activity service's events writes into its read models (no decisions:
+those are made before the events exist, in the service layer)."""
+
+from __future__ import annotations
+
+from contracts import Envelope
+from contracts.activity import (
+    ActivityDrafted,
+    OrganisationCreated,
+    OrganiserAdded,
+    OrganiserAdminRoleGranted,
+    OrganiserRemoved,
+    PlaylistDrafted,
+)
+from services.activity.adapters import read_models
+from services.activity.domain.model import (
+    ActivityChange,
+    PlaylistChange,
+    evolve_activity,
+    evolve_playlist,
+)
+from services.kernel.unit_of_work import UnitOfWork
+
+
+async def organisation_created(uow: UnitOfWork, envelope: Envelope[OrganisationCreated]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO organisations (organisation_id, name, url, email, created_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        event.organisation_id,
+        event.name,
+        event.url,
+        event.email,
+        envelope.occurred_at,
+    )
+
+
+async def organiser_added(uow: UnitOfWork, envelope: Envelope[OrganiserAdded]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO organisers (organiser_id, organisation_id, name, email, created_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        event.organiser_id,
+        event.organisation_id,
+        event.name,
+        event.email,
+        envelope.occurred_at,
+    )
+
+
+async def admin_role_granted(
+    uow: UnitOfWork, envelope: Envelope[OrganiserAdminRoleGranted]
+) -> None:
+    uow.conn.defer(
+        "UPDATE organisers SET made_admin = true WHERE organiser_id = $1",
+        envelope.payload.organiser_id,
+    )
+
+
+async def organiser_removed(uow: UnitOfWork, envelope: Envelope[OrganiserRemoved]) -> None:
+    uow.conn.defer(
+        "UPDATE organisers SET removed_at = COALESCE(removed_at, $2) WHERE organiser_id = $1",
+        envelope.payload.organiser_id,
+        envelope.occurred_at,
+    )
+
+
+async def activity_drafted(uow: UnitOfWork, envelope: Envelope[ActivityDrafted]) -> None:
+    # A draft starts the stream: there is nothing to read before it.
+    read_models.save_activity(uow.conn, evolve_activity(None, envelope))
+
+
+async def activity_changed(uow: UnitOfWork, envelope: ActivityChange) -> None:
+    state = await read_models.get_activity(uow.conn, envelope.payload.activity_id)
+    read_models.save_activity(uow.conn, evolve_activity(state, envelope))
+
+
+async def playlist_drafted(uow: UnitOfWork, envelope: Envelope[PlaylistDrafted]) -> None:
+    read_models.save_playlist(uow.conn, evolve_playlist(None, envelope))
+
+
+async def playlist_changed(uow: UnitOfWork, envelope: PlaylistChange) -> None:
+    state = await read_models.get_playlist(uow.conn, envelope.payload.playlist_id)
+    read_models.save_playlist(uow.conn, evolve_playlist(state, envelope))
