@@ -3,10 +3,10 @@ translate HTTP to commands (service_layer.py) and queries (adapters/read_models.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from services.activity.entrypoints import activities, organisers, playlists
-from services.kernel.http import new_app
+from services.kernel.http import mount, new_app
 from services.kernel.runtime import ServiceRuntime
 
 
@@ -17,13 +17,5 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         "playlist creates its badge. Authenticate with `Authorization: Bearer obk_...`.",
     )
     app.state.runtime = runtime
-    for router in (organisers.router, activities.router, playlists.router):
-        _mount(app, router)
+    mount(app, organisers.router, activities.router, playlists.router)
     return app
-
-
-def _mount(app: FastAPI, router: APIRouter) -> None:
-    """The router's routes themselves on the app, not the router: FastAPI (0.165) includes a
-    router lazily, as one route, and the kernel reads `app.router.routes` for what each address
-    answers (the 405's Allow header, which operations take an API key in the OpenAPI)."""
-    app.router.routes.extend(router.routes)

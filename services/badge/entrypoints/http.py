@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from services.badge.entrypoints import documents, organiser, pages
 from services.badge.entrypoints.dependencies import BadgeWeb
-from services.kernel.http import new_app
+from services.kernel.http import mount, new_app
 
 # The largest body any route takes (a bulk issue as JSON); each route's own limit is its note.
 MAX_BODY_BYTES = organiser.MAX_BODY_BYTES
@@ -24,13 +24,5 @@ def build_app(web: BadgeWeb) -> FastAPI:
     )
     app.state.runtime = web.runtime
     app.state.web = web
-    for router in (organiser.router, documents.router, pages.router):
-        _add_routes(app, router)
+    mount(app, organiser.router, documents.router, pages.router)
     return app
-
-
-def _add_routes(app: FastAPI, router: APIRouter) -> None:
-    """An audience's routes, added to the app's own: the kernel documents API keys and applies
-    route notes (body limits among them) by the app's routes, and FastAPI keeps an included
-    router as one entry it cannot see into."""
-    app.router.routes.extend(router.routes)

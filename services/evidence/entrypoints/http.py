@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from services.evidence.entrypoints import learner_pages, organiser_api, public_pages, reviewer_pages
 from services.evidence.entrypoints.web import EvidenceWeb, install_refusals
-from services.kernel.http import new_app
+from services.kernel.http import mount, new_app
 
 MAX_UPLOAD = 20 * 1024 * 1024
 
@@ -24,9 +24,11 @@ def build_app(web: EvidenceWeb) -> FastAPI:
     app.state.runtime = web.runtime
     app.state.evidence = web
     install_refusals(app)
-    for audience in (learner_pages, reviewer_pages, organiser_api, public_pages):
-        # The routes become the app's own, as `include_router` made them before FastAPI kept
-        # included routers apart: the kernel reads the app's route list for the OpenAPI
-        # document (which operations take a key), 405 answers and per-operation body limits.
-        app.router.routes.extend(audience.router.routes)
+    mount(
+        app,
+        *(
+            audience.router
+            for audience in (learner_pages, reviewer_pages, organiser_api, public_pages)
+        ),
+    )
     return app
