@@ -33,7 +33,7 @@ class Settings:
 
 
 def build_runtime(settings: KernelSettings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(SPEC, settings or KernelSettings(), lambda _: HANDLERS)
+    return ServiceRuntime(SPEC, settings or KernelSettings(), HANDLERS)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.handlers import build_handlers
 from services.badge.settings import BadgeSettings
 from services.kernel.blob_store import BlobStore
-from services.kernel.handlers import Handlers
 from services.kernel.runtime import ServiceRuntime, ServiceSpec
 from services.kernel.settings import KernelSettings
 
@@ -37,12 +36,7 @@ def build_runtime(
 ) -> ServiceRuntime:
     """The kernel's runtime with the badge service's handlers."""
     handlers = build_handlers(BlobStore((badge_settings or BadgeSettings()).blob_dir))
-
-    def the_handlers(_: ServiceRuntime) -> Handlers:
-        # The runtime asks for its handlers once open; the badge service's need nothing of it.
-        return handlers
-
-    return ServiceRuntime(SPEC, settings or KernelSettings(), the_handlers)
+    return ServiceRuntime(SPEC, settings or KernelSettings(), handlers)
 
 
 def build_web(

@@ -51,7 +51,7 @@ def read_settings(command: str) -> EvidenceSettings:
 
 def build_runtime(kernel: KernelSettings, settings: EvidenceSettings) -> ServiceRuntime:
     handlers = build_handlers(settings.public_url)
-    return ServiceRuntime(SPEC, kernel, lambda _: handlers)
+    return ServiceRuntime(SPEC, kernel, handlers)
 
 
 def build_app(runtime: ServiceRuntime, settings: EvidenceSettings, tokens: ClaimTokens) -> FastAPI:

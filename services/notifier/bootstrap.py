@@ -96,7 +96,7 @@ class NotifierRuntime(ServiceRuntime):
     def __init__(self, settings: Settings, compose: Compose, mailer: SendsMail) -> None:
         courier = Courier(mailer, RetryPolicy.of(settings.notifier))
         policies = MailPolicies(compose, courier, ReadModels)
-        super().__init__(SPEC, settings.kernel, lambda _: build_handlers(policies))
+        super().__init__(SPEC, settings.kernel, build_handlers(policies))
         self.notifier_settings = settings.notifier
         self.schedule = RetrySchedule(self, compose, courier, settings.notifier.retry_poll_seconds)
 
