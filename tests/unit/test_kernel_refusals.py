@@ -41,8 +41,12 @@ def test_a_services_refusal_answers_as_its_nearest_kind():
     class Expired(errors.Gone):
         pass
 
+    class TooMany(errors.DomainError):
+        status_code = 429  # a refusal outside the services may still name its status
+
     assert status_of(OpenLinkRefused("no")) == 409
     assert status_of(Expired("late")) == 410
+    assert status_of(TooMany("slow down")) == 429
 
 
 def test_no_service_refusal_names_an_http_status():

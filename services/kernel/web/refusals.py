@@ -33,10 +33,17 @@ STATUS_OF: dict[type[DomainError], int] = {
 
 
 def status_of(error: DomainError) -> int:
-    """The status `error` is answered with: that of its nearest kind in STATUS_OF."""
+    """The status `error` is answered with: that of its nearest kind in STATUS_OF.
+
+    A refusal class may still name its own `status_code` (a test's stand-in, a plug-in's
+    refusal); the services' own do not (tests/unit/test_kernel_refusals.py holds them to it).
+    """
     for kind in type(error).__mro__:
         if kind in STATUS_OF:
             return STATUS_OF[kind]
+        declared = vars(kind).get("status_code")
+        if isinstance(declared, int):
+            return declared
     return STATUS_OF[DomainError]
 
 
