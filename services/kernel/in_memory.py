@@ -35,7 +35,6 @@ class InMemoryUnitOfWork(UnitOfWork):
         self._already_in_log = frozenset()
         self.ahead = set()
         self.seen = set()
-        self._versions = {}
         self.versions: dict[uuid.UUID, int] = {}
         # Every event emitted, in order: what the policies decided.
         self.emitted: list[Envelope[Any]] = []

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.kernel.web.negotiation import wants_json
+from services.kernel.web.negotiation import wants_html
 
 RATE_LIMITS_DDL = """
 CREATE TABLE IF NOT EXISTS rate_limit_windows (
@@ -250,7 +250,8 @@ def too_many_requests(request: Request, wait_seconds: int) -> Response:
         f"(after {until:%H:%M} UTC); nothing was sent this time."
     )
     headers = {"Retry-After": str(wait_seconds), "Cache-Control": "no-store"}
-    if wants_json(request.headers):
+    # Asked from a form people fill in: a page unless JSON is asked for.
+    if not wants_html(request.headers, page_by_default=True):
         body: dict[str, Any] = {
             "error": message,
             "retry_after_seconds": wait_seconds,

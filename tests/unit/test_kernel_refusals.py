@@ -6,7 +6,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from services.kernel import errors
-from services.kernel.web.negotiation import preferred_format, wants_html, wants_json
+from services.kernel.web.negotiation import preferred_format, wants_html
 from services.kernel.web.refusals import STATUS_OF, retry_after_of, status_of
 
 
@@ -91,4 +91,4 @@ def test_html_or_json_by_one_rule_with_the_addresss_default(accept, for_document
     assert preferred_format(headers, default="json") == for_documents
     assert preferred_format(headers, default="html") == for_pages
     assert wants_html(headers) == (for_documents == "html")
-    assert wants_json(headers) == (for_pages == "json")
+    assert wants_html(headers, page_by_default=True) == (for_pages == "html")

@@ -36,9 +36,3 @@ def wants_html(headers: Headers, *, page_by_default: bool = False) -> bool:
     names neither HTML nor JSON gets the page, and JSON only to those who ask for it.
     """
     return preferred_format(headers, default="html" if page_by_default else "json") == "html"
-
-
-def wants_json(headers: Headers) -> bool:
-    """For an address that answers a page by default: True when the client asks for JSON
-    before HTML."""
-    return preferred_format(headers, default="html") == "json"
