@@ -442,6 +442,8 @@ start_postgres() {
 listen_addresses = '$HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_DIR'
+# Every test module starts a platform of its own, each service with a pool: room for several.
+max_connections = 300
 EOF
 		say "postgres: starting on $HOST:$PG_PORT"
 		mark_logs "$LOGS/postgres.log"
