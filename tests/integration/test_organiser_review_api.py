@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
+from typing import Any
 
 from PIL import Image
 
@@ -30,7 +31,7 @@ def _zip() -> bytes:
     return out.getvalue()
 
 
-TASKS = [
+TASKS: list[dict[str, Any]] = [
     {"title": "Your plan", "description": "A few lines on what you will build.", "kind": "text"},
     {"title": "Where it is", "kind": "url"},
     {"title": "A photo", "kind": "file", "media_types": ["image/png"]},
