@@ -25,6 +25,7 @@ from services.console.pages import (
     dashboard,
     keys,
     playlists,
+    reviews,
     sign_in,
 )
 from services.console.rendering import STATIC_DIR, redirect, render
@@ -156,5 +157,6 @@ def build_app(settings: ConsoleSettings, backends: Backends | None = None) -> Fa
         playlists.router,
         keys.router,
         colleagues.router,
+        reviews.router,
     )
     return app
