@@ -19,7 +19,7 @@ from tests.infrastructure import Infrastructure
 from tests.support import Platform, wait_for
 from tests.support_mail import messages_to
 
-START_SECONDS = 180.0
+START_SECONDS = 300.0
 
 
 @contextmanager
