@@ -28,6 +28,8 @@ command -v mvn >/dev/null || packages+=(maven)
 # The browser tests (tests/browser) drive Debian's Chromium; Playwright downloads no browser.
 [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || packages+=(fonts-dejavu-core)
+# The console's browser test decodes the QR code it downloads (tests/browser/test_issuing_console.py).
+command -v zbarimg >/dev/null || packages+=(zbar-tools)
 
 if ((${#packages[@]})); then
 	say "apt-get install ${packages[*]}"
