@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -35,12 +35,72 @@ class OrganiserAdded(ActivityEvent):
 
 
 class OrganiserKeyIssued(ActivityEvent):
-    """An API key for an organiser. Only the SHA-256 of its secret ever leaves the issuing call."""
+    """A key for an organiser: an API key for integrations, or the session of a console
+    sign-in (an emailed link used once). Only the SHA-256 of its secret ever leaves the issuing
+    call."""
+
+    schema_version: ClassVar[int] = 2
 
     organiser_id: uuid.UUID
     organisation_id: uuid.UUID
     key_id: str = Field(min_length=8, max_length=64)
     secret_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # Since version 2; v1 events get them by upcasting. The defaults are an API key's.
+    purpose: Literal["api", "session"] = Field(
+        default="api",
+        description="`api`: a key for integrations, until revoked; `session`: a console "
+        "sign-in, until it expires, is ended or its holder signs out.",
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="After this the key is refused everywhere; null: never expires.",
+    )
+    sign_in_request_id: uuid.UUID | None = Field(
+        default=None,
+        description="The sign-in link (`OrganiserSignInRequested`) a session was made from: "
+        "that link is used up.",
+    )
+    started_from: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Where a session was started, as the organiser's browser said (its kind "
+        "and address), to tell their sessions apart.",
+    )
+
+
+@upcaster(OrganiserKeyIssued, from_version=1)
+def upcast_organiser_key_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 gave keys a purpose and an expiry, for console sessions. Every key issued
+    before was an API key that never expires."""
+    return {
+        **payload,
+        "purpose": "api",
+        "expires_at": None,
+        "sign_in_request_id": None,
+        "started_from": None,
+    }
+
+
+class OrganiserSignInAsked(ActivityEvent):
+    """Someone asked the console for a sign-in link for this address: a fact on its own
+    stream, appended whatever the address, so the answer tells nobody who is an organiser.
+    `OrganiserSignInRequested` follows for each organiser with that address."""
+
+    ask_id: uuid.UUID = Field(description="Random: the ask's own stream.")
+    email: str = Field(max_length=320, description="As given, the domain lower-cased.")
+
+
+class OrganiserSignInRequested(ActivityEvent):
+    """A one-time sign-in link for an organiser, for the notifier to mail. The link's token is
+    `request_id` with an HMAC tag under the claim token secret (contracts/tokens.py): it is in
+    no event. Used once (an `OrganiserKeyIssued` with this `sign_in_request_id`), or never
+    after `expires_at`."""
+
+    request_id: uuid.UUID
+    organiser_id: uuid.UUID
+    organisation_id: uuid.UUID
+    email: str = Field(max_length=320)
+    expires_at: AwareDatetime
 
 
 class OrganiserKeyRevoked(ActivityEvent):
@@ -173,6 +233,8 @@ register(
     OrganiserKeyRevoked,
     OrganiserAdminRoleGranted,
     OrganiserRemoved,
+    OrganiserSignInAsked,
+    OrganiserSignInRequested,
     ActivityDrafted,
     ActivityUpdated,
     ActivityPublished,

@@ -10,7 +10,9 @@ the ring is accepted, so `CLAIM_TOKEN_SECRET` can be rotated without breaking li
 mailed (the old secret moves to `CLAIM_TOKEN_PREVIOUS_SECRETS` until those links have expired).
 
 Sign-in tokens (a learner's link back into a quest) carry their own expiry inside the tagged
-body: they sign a browser in, so a link found in an old mailbox must stop working.
+body: they sign a browser in, so a link found in an old mailbox must stop working. So do an
+organiser's sign-in tokens (the console's emailed link, made by the notifier and checked by the
+activity service), which also work once: the activity service remembers which it took.
 """
 
 from __future__ import annotations
@@ -85,6 +87,17 @@ class SignIn:
     """What a sign-in token names, once its tag checks out."""
 
     quest_id: uuid.UUID
+    expires_at: datetime
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+
+@dataclass(frozen=True)
+class OrganiserSignIn:
+    """What an organiser's sign-in token names, once its tag checks out."""
+
+    request_id: uuid.UUID
     expires_at: datetime
 
     def expired(self, now: datetime) -> bool:
@@ -180,6 +193,23 @@ class ClaimTokens:
             return None
         expires = datetime.fromtimestamp(int.from_bytes(body[16:], "big"), UTC)
         return SignIn(uuid.UUID(bytes=body[:16]), expires)
+
+    def organiser_sign_in(self, request_id: uuid.UUID, expires_at: datetime) -> str:
+        """An organiser's one-time console sign-in link's token, for one sign-in request
+        (`OrganiserSignInRequested`), working until `expires_at`."""
+        body = request_id.bytes + int(expires_at.timestamp()).to_bytes(5, "big")
+        return "a" + _b64(body + self._tag(b"a", body))
+
+    def read_organiser_sign_in(self, token: str) -> OrganiserSignIn | None:
+        """What an organiser's sign-in token names; check `expired`, and whether it was used."""
+        parts = _raw(token, "a", 21)
+        if parts is None:
+            return None
+        body, tag = parts
+        if not self._valid(tag, b"a", body):
+            return None
+        expires = datetime.fromtimestamp(int.from_bytes(body[16:], "big"), UTC)
+        return OrganiserSignIn(uuid.UUID(bytes=body[:16]), expires)
 
     def read(self, token: str) -> PersonalToken | OpenToken | None:
         """What a token names, or None when it is malformed, forged or tampered with."""

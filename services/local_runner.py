@@ -1,13 +1,17 @@
-"""Runs the four services as processes on this machine: the local runner behind
-`deploy/local/up.sh`, and the same code the integration tests and benchmarks start them with."""
+"""Runs the four services, and the organiser console over them, as processes on this machine:
+the local runner behind `deploy/local/up.sh`, and the same code the integration tests and
+benchmarks start them with."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import email.parser as email_parser
+import email.policy as email_policy
 import json
 import os
 import random
+import re
 import secrets
 import signal
 import socket
@@ -21,8 +25,12 @@ from pathlib import Path
 
 from contracts.services import CATALOGUE, SERVICES
 
-__all__ = ["DEFAULT_PORTS", "REPO", "SERVICES", "LocalPlatform", "free_port", "main"]
+__all__ = ["DEFAULT_PORTS", "PROCESSES", "REPO", "SERVICES", "LocalPlatform", "free_port", "main"]
 
+# Web services that write no topic and consume none (contracts/services.py lists those that
+# do): they stand on the others' public APIs, so they start after them.
+FRONTENDS = {"console": 8005}
+PROCESSES: tuple[str, ...] = (*SERVICES, *FRONTENDS)
 DEFAULT_PORTS = {service.name: service.default_http_port for service in CATALOGUE}
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,7 +62,8 @@ class LocalPlatform:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
+        port = self.ports.get(service) or {**DEFAULT_PORTS, **FRONTENDS}[service]
+        return f"http://127.0.0.1:{port}"
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -71,6 +80,11 @@ class LocalPlatform:
                 "EVIDENCE_PUBLIC_URL": self.url("evidence"),
                 "EVIDENCE_BLOB_DIR": str(self.run_dir / "evidence"),
                 "EVIDENCE_SESSION_SECRET": self.claim_token_secret + "-sessions",
+                "NOTIFIER_CONSOLE_PUBLIC_URL": self.url("console"),
+                "CONSOLE_PUBLIC_URL": self.url("console"),
+                "CONSOLE_ACTIVITY_URL": self.url("activity"),
+                "CONSOLE_BADGE_URL": self.url("badge"),
+                "CONSOLE_EVIDENCE_URL": self.url("evidence"),
                 "NOTIFIER_SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
                 "NOTIFIER_SMTP_PORT": os.environ.get("SMTP_PORT", "2525"),
             }
@@ -79,6 +93,10 @@ class LocalPlatform:
             if entry.name in self.ports:
                 env[entry.http_port_setting] = str(self.ports[entry.name])
                 env[entry.http_host_setting] = "127.0.0.1"
+        for name in FRONTENDS:
+            if name in self.ports:
+                env[f"{name.upper()}_HTTP_PORT"] = str(self.ports[name])
+                env[f"{name.upper()}_HTTP_HOST"] = "127.0.0.1"
         env.update(self.extra_env)
         return env
 
@@ -135,6 +153,11 @@ class LocalPlatform:
             self.start(service, detach=detach)
         for service in SERVICES:
             self.wait_healthy(service)
+        # A platform given ports for the services alone runs without the console.
+        for name in FRONTENDS:
+            if name in self.ports:
+                self.start(name, detach=detach)
+                self.wait_healthy(name)
 
     def stop(self, service: str, timeout: float = 15.0) -> None:
         process = self.processes.pop(service, None)
@@ -195,9 +218,56 @@ class LocalPlatform:
 # -- the `up` / `down` commands of the local runner --------------------------------------------
 
 
+DEMO_ORGANISER_EMAIL = "organiser@demo.example.org"
+
+
+def console_sign_in_link(platform: LocalPlatform, email: str, mailbox: Path) -> str:
+    """A one-time console sign-in link for `email`, as an organiser gets it: asked of the
+    activity service, mailed by the notifier, read here from the local mailbox's folder."""
+    since = time.time()
+    request = urllib.request.Request(
+        f"{platform.url('activity')}/v1/sign-in",
+        data=json.dumps({"email": email}).encode(),
+        headers={"content-type": "application/json", "accept": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+    except urllib.error.HTTPError as error:
+        return f"(none now: the activity service answered {error.code}; ask on the sign-in page)"
+    except (urllib.error.URLError, TimeoutError) as error:
+        return f"(none now: {error}; ask on the sign-in page)"
+    deadline = time.monotonic() + 30
+    console = platform.url("console")
+    while time.monotonic() < deadline:
+        for side in sorted(mailbox.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+            if side.stat().st_mtime < since - 1:
+                break
+            message = side.with_suffix(".eml")
+            try:
+                recipients = [r.lower() for r in json.loads(side.read_text())["rcpt_tos"]]
+                parsed = email_parser.BytesParser(policy=email_policy.default).parse(
+                    message.open("rb")
+                )
+                text = "".join(
+                    str(part.get_content())
+                    for part in parsed.walk()
+                    if part.get_content_type() == "text/plain"
+                )
+            except (OSError, ValueError, KeyError):
+                continue
+            found = re.search(re.escape(console) + r"/sign-in/[A-Za-z0-9_-]+", text)
+            if email.lower() in recipients and found:
+                return found.group(0)
+        time.sleep(0.2)
+    return f"(the email did not arrive in {mailbox}; ask on the sign-in page)"
+
+
 def _stop_detached(run_dir: Path) -> list[str]:
     stopped = []
-    for service in SERVICES:
+    # The console first: it stands on the others.
+    for service in reversed(PROCESSES):
         pid_file = run_dir / "pids" / f"{service}.pid"
         if not pid_file.exists():
             continue
@@ -214,11 +284,14 @@ def _stop_detached(run_dir: Path) -> list[str]:
 
 
 def _configured_ports() -> dict[str, int]:
-    """Each service's port: its <SERVICE>_HTTP_PORT, else the default (8001-8004)."""
+    """Each service's port: its <SERVICE>_HTTP_PORT, else the default (8001-8005)."""
     ports = {}
     for service in CATALOGUE:
         value = os.environ.get(service.http_port_setting, "")
         ports[service.name] = int(value) if value.isdigit() else service.default_http_port
+    for name, default in FRONTENDS.items():
+        value = os.environ.get(f"{name.upper()}_HTTP_PORT", "")
+        ports[name] = int(value) if value.isdigit() else default
     return ports
 
 
@@ -242,7 +315,8 @@ def up(run_dir: Path) -> int:
     if taken:
         print(
             f"up: port in use by another process on 127.0.0.1: {', '.join(taken)}. Stop it, or "
-            f"choose other ports with {', '.join(s.http_port_setting for s in CATALOGUE)}.",
+            "choose other ports with "
+            f"{', '.join([s.http_port_setting for s in CATALOGUE] + ['CONSOLE_HTTP_PORT'])}.",
             file=sys.stderr,
         )
         return 1
@@ -262,9 +336,13 @@ def up(run_dir: Path) -> int:
         for service in SERVICES:
             step = f"starting {service}"
             platform.wait_healthy(service)
+        for service in FRONTENDS:
+            step = f"starting {service}"
+            platform.start(service, detach=True)
+            platform.wait_healthy(service)
         if not demo_file.exists():
             step = "creating the demo organiser"
-            organiser = platform.bootstrap("Demo Youth Centre", "organiser@demo.example.org")
+            organiser = platform.bootstrap("Demo Youth Centre", DEMO_ORGANISER_EMAIL)
             demo_file.write_text(json.dumps(organiser))
             demo_file.chmod(0o600)
     except (RuntimeError, TimeoutError) as error:
@@ -278,6 +356,7 @@ def up(run_dir: Path) -> int:
         return 1
     demo = json.loads(demo_file.read_text())
     mailbox = os.environ.get("MAILBOX_URL", "http://127.0.0.1:8025")
+    sign_in = console_sign_in_link(platform, DEMO_ORGANISER_EMAIL, run_dir / "mailbox")
     print(
         f"""
 The platform is running.
@@ -287,11 +366,16 @@ The platform is running.
   Open Badges docs  {platform.url("badge")}/ob/...
   Evidence quests   {platform.url("evidence")}/quests/...  (OpenAPI: .../docs)
   Notifier service  {platform.url("notifier")}/health
+  Organiser console {platform.url("console")}
   Mailbox           {mailbox}   (messages also in {run_dir / "mailbox"})
   Logs              {run_dir / "logs"}
 
   Demo organiser API key (also in {demo_file}):
     {demo["api_key"]}
+
+  Sign the demo organiser ({DEMO_ORGANISER_EMAIL}) in to the console, once, within 15
+  minutes (afterwards: {platform.url("console")}/sign-in, the link comes by email):
+    {sign_in}
 
   Walk the flow:    uv run python -m services.demo
   Stop everything:  bash deploy/local/down.sh

@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contracts.services import SERVICES
-from services.local_runner import free_port
+from services.local_runner import PROCESSES, free_port
 from tests.infrastructure import Infrastructure, infrastructure
 from tests.support import Platform
 
@@ -45,7 +44,7 @@ def platform(
     running = Platform(
         run_dir=Path(tmp_path_factory.mktemp("platform")),
         namespace=f"t{uuid.uuid4().hex[:10]}",
-        ports={service: free_port() for service in SERVICES},
+        ports={service: free_port() for service in PROCESSES},
         extra_env={**infra.env(), **getattr(request.module, "PLATFORM_ENV", {})},
     )
     running.infra = infra

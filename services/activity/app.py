@@ -4,11 +4,14 @@ runtime (spec, handlers), the HTTP app and the operator's commands."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from contracts.activity import TOPIC
+from contracts.tokens import ClaimTokens, ClaimTokenSettings
 from services.activity.adapters.read_models import CHECKSUM_TABLES, DDL
 from services.activity.commands import COMMANDS
 from services.activity.entrypoints.http import build_app
+from services.activity.entrypoints.sign_in import SignInSettings
 from services.activity.handlers import HANDLERS
 from services.activity.settings import ActivitySettings
 from services.kernel.entrypoint import main
@@ -36,12 +39,20 @@ def build_runtime(settings: KernelSettings | None = None) -> ServiceRuntime:
     return ServiceRuntime(SPEC, settings or KernelSettings(), HANDLERS)
 
 
+def sign_in_settings(settings: ActivitySettings) -> SignInSettings:
+    """Read when serving only: the operator's commands need no token secret."""
+    return SignInSettings(
+        tokens=ClaimTokens.from_settings(ClaimTokenSettings()),
+        session_lifetime=timedelta(hours=settings.session_hours),
+    )
+
+
 def run(argv: list[str] | None = None) -> int:
     """`serve`, the kernel's commands and the operator's (commands.py), on one set of settings."""
     settings = Settings()
     return main(
         lambda: build_runtime(settings.kernel),
-        build_app,
+        lambda runtime: build_app(runtime, sign_in_settings(settings.activity)),
         lambda: (settings.activity.http_host, settings.activity.http_port),
         extra=COMMANDS,
         argv=argv,

@@ -1,6 +1,7 @@
-"""What runs on each of the activity service's events. It consumes no other service's log, so
-it has no policies: its decisions are made on commands (service_layer.py), and every event is
-only projected (projections.py; the API keys by the shared `organiser_access` reader)."""
+"""What runs on each of the activity service's events. It consumes no other service's log:
+its decisions are made on commands (service_layer.py), and its events are projected
+(projections.py; the API keys by the shared `organiser_access` reader). One policy decides
+on its own log: which organisers a sign-in ask reaches (policies.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from contracts.activity import (
     OrganisationCreated,
     OrganiserAdded,
     OrganiserAdminRoleGranted,
+    OrganiserKeyIssued,
     OrganiserRemoved,
+    OrganiserSignInAsked,
+    OrganiserSignInRequested,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
 )
 from services.activity import projections as p
+from services.activity.policies import SignInPolicies
 from services.kernel.handlers import Handlers
 from services.organiser_access import key_projections
 
@@ -26,6 +31,8 @@ HANDLERS = (
     .project(OrganisationCreated, p.organisation_created)
     .project(OrganiserAdded, p.organiser_added)
     .include(key_projections())
+    .project(OrganiserKeyIssued, p.sign_in_used)
+    .project(OrganiserSignInRequested, p.sign_in_requested)
     .project(OrganiserAdminRoleGranted, p.admin_role_granted)
     .project(OrganiserRemoved, p.organiser_removed)
     .project(ActivityDrafted, p.activity_drafted)
@@ -35,4 +42,5 @@ HANDLERS = (
     .project(PlaylistDrafted, p.playlist_drafted)
     .project(PlaylistUpdated, p.playlist_changed)
     .project(PlaylistPublished, p.playlist_changed)
+    .react(OrganiserSignInAsked, SignInPolicies().link_sign_in_ask)
 )

@@ -9,7 +9,9 @@ from contracts.activity import (
     OrganisationCreated,
     OrganiserAdded,
     OrganiserAdminRoleGranted,
+    OrganiserKeyIssued,
     OrganiserRemoved,
+    OrganiserSignInRequested,
     PlaylistDrafted,
 )
 from services.activity.adapters import read_models
@@ -61,6 +63,32 @@ async def organiser_removed(uow: UnitOfWork, envelope: Envelope[OrganiserRemoved
     uow.conn.defer(
         "UPDATE organisers SET removed_at = COALESCE(removed_at, $2) WHERE organiser_id = $1",
         envelope.payload.organiser_id,
+        envelope.occurred_at,
+    )
+
+
+async def sign_in_requested(uow: UnitOfWork, envelope: Envelope[OrganiserSignInRequested]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO organiser_sign_ins "
+        "(request_id, organiser_id, organisation_id, requested_at, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        event.request_id,
+        event.organiser_id,
+        event.organisation_id,
+        envelope.occurred_at,
+        event.expires_at,
+    )
+
+
+async def sign_in_used(uow: UnitOfWork, envelope: Envelope[OrganiserKeyIssued]) -> None:
+    """A session made from a sign-in link uses the link up."""
+    event = envelope.payload
+    if event.sign_in_request_id is None:
+        return
+    uow.conn.defer(
+        "UPDATE organiser_sign_ins SET used_at = COALESCE(used_at, $2) WHERE request_id = $1",
+        event.sign_in_request_id,
         envelope.occurred_at,
     )
 

@@ -8,13 +8,18 @@ in the order they reach the log, and the version the lock returns numbers the ne
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
+
+from aiokafka.errors import KafkaError
 
 from contracts import new_envelope
 from contracts.activity import ActivityEvent
+from contracts.tokens import OrganiserSignIn
 from services.activity.adapters.read_models import PostgresState
 from services.activity.domain.keys import NewKey, new_key
 from services.activity.domain.model import (
@@ -40,9 +45,11 @@ from services.activity.domain.organisers import (
     decide_remove,
     decide_revoke_key,
 )
+from services.activity.domain.sign_in import decide_sign_in_ask, decide_start_session
 from services.activity.domain.streams import stream_of
 from services.activity.state import ActivityState, StateOf
-from services.kernel.errors import Forbidden
+from services.kernel.errors import Forbidden, ServiceUnavailable
+from services.kernel.runtime import ServiceRuntime
 from services.kernel.unit_of_work import UnitOfWork
 from services.organiser_access import Organiser
 
@@ -263,3 +270,64 @@ async def make_admin(
         await _append(uow, decide_make_admin(actor, target), actor.actor, locked)
 
     await runs.execute(work)
+
+
+# -- organisers signing in to the console -----------------------------------------------------
+
+APPEND_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    organisation_id: uuid.UUID
+    organiser_id: uuid.UUID
+    key_id: str
+    api_key: str
+    expires_at: datetime
+
+
+async def ask_sign_in(runtime: ServiceRuntime, email: str) -> None:
+    """Append the ask and answer. It goes straight to the log, not through a unit of work:
+    the consumer applies it there and decides which organisers get a link (policies.py), so
+    the request does the same work, one append, whether the address is an organiser's or not."""
+    [asked] = decide_sign_in_ask(uuid.uuid4(), email)
+    ask = new_envelope(asked, stream_id=stream_of(asked), stream_version=1, actor="anonymous")
+    try:
+        await asyncio.wait_for(runtime.publisher.publish(ask), APPEND_TIMEOUT_SECONDS)
+    except (KafkaError, TimeoutError) as error:
+        raise ServiceUnavailable(
+            "We cannot take requests just now. Try again in a minute."
+        ) from error
+
+
+async def start_session(
+    runs: Runs,
+    token: OrganiserSignIn | None,
+    *,
+    lifetime: timedelta,
+    where: str | None,
+    state: StateOf = PostgresState.of,
+) -> SessionKey:
+    """Exchange an emailed sign-in link for a session key, once, under the organiser's lock
+    (two clicks on one link make one session)."""
+
+    async def work(uow: UnitOfWork) -> SessionKey:
+        requests = state(uow)
+        request = await requests.sign_in_request(token.request_id) if token else None
+        locked: dict[uuid.UUID, int] = {}
+        if request is not None:
+            locked = await _lock(uow, request.organiser_id)
+            request = await requests.sign_in_request(request.request_id)
+        member = await requests.member(request.organiser_id) if request else None
+        key, now = new_key(), datetime.now(UTC)
+        events = decide_start_session(
+            token, request, member, key, now=now, lifetime=lifetime, where=where
+        )
+        await _append(uow, events, f"organiser:{events[0].organiser_id}", locked)
+        [issued] = events
+        assert issued.expires_at is not None
+        return SessionKey(
+            issued.organisation_id, issued.organiser_id, key.key_id, key.api_key, issued.expires_at
+        )
+
+    return await runs.execute(work)

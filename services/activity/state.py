@@ -11,6 +11,7 @@ from typing import Protocol
 from services.activity.domain.model import Activity, Playlist
 from services.activity.domain.organisations import Organisation
 from services.activity.domain.organisers import Key, Member
+from services.activity.domain.sign_in import SignInRequest
 from services.kernel.unit_of_work import UnitOfWork
 
 
@@ -21,6 +22,11 @@ class ActivityState(Protocol):
         """The organiser as they are now, `is_admin` as the organisation counts it."""
 
     async def key(self, key_id: str) -> Key | None: ...
+
+    async def organisers_with_email(self, email: str) -> list[Member]:
+        """Every organiser, of any organisation, whose address is `email` (case aside)."""
+
+    async def sign_in_request(self, request_id: uuid.UUID) -> SignInRequest | None: ...
 
     async def keys_of(self, organiser_id: uuid.UUID) -> list[Key]: ...
 

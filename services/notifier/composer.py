@@ -13,6 +13,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
+from contracts.activity import OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -44,6 +45,7 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
     """The emails an event asks for, by the event's type."""
     base = settings.badge_public_url.rstrip("/")
     evidence = settings.evidence_public_url.rstrip("/")
+    console = settings.console_public_url.rstrip("/")
     sender = emails.Sender(settings.smtp_from)
 
     async def compose_offer(conn: Connection, offer: BadgeOffered) -> list[Composed]:
@@ -115,6 +117,20 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
 
         return [Composed("sign_in", asked.learner_email, render)]
 
+    async def compose_organiser_sign_in(
+        conn: Connection, asked: OrganiserSignInRequested
+    ) -> list[Composed]:
+        # The link carries the request's id and expiry, tagged: it is in no event.
+
+        async def render() -> EmailMessage:
+            token = tokens.organiser_sign_in(asked.request_id, asked.expires_at)
+            organisation = await tables.organisation_name(conn, asked.organisation_id)
+            return emails.organiser_sign_in_email(
+                sender, asked, f"{console}/sign-in/{token}", organisation
+            )
+
+        return [Composed("sign_in", asked.email, render)]
+
     async def compose_invitation(
         conn: Connection, invited: PeerReviewerInvited, actor: str
     ) -> list[Composed]:
@@ -151,6 +167,8 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
             return await compose_rejection(conn, event, source.occurred_at)
         if isinstance(event, SignInRequested):
             return await compose_sign_in(conn, event, source.occurred_at)
+        if isinstance(event, OrganiserSignInRequested):
+            return await compose_organiser_sign_in(conn, event)
         return await compose_invitation(conn, event, source.actor)
 
     return compose

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
@@ -14,6 +15,7 @@ from typing import Any
 import qrcode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from contracts.activity import OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -194,6 +196,21 @@ def sign_in_email(
         {},
         "sign_in",
         {"badge": asked.badge_name, "link": link},
+    )
+
+
+def organiser_sign_in_email(
+    sender: Sender, asked: OrganiserSignInRequested, link: str, organisation: str | None
+) -> EmailMessage:
+    """An organiser's one-time link into the console; it says how long it works."""
+    minutes = max(1, round((asked.expires_at - datetime.now(UTC)).total_seconds() / 60))
+    return _rendered(
+        sender.on_behalf_of(organisation),
+        asked.email,
+        "Your sign-in link for the Open Badges console",
+        {},
+        "organiser_sign_in",
+        {"organisation": organisation or "your organisation", "link": link, "minutes": minutes},
     )
 
 

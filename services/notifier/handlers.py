@@ -3,7 +3,7 @@ projections.py), then its policies (what to mail, policies.py)."""
 
 from __future__ import annotations
 
-from contracts.activity import OrganisationCreated, OrganiserAdded
+from contracts.activity import OrganisationCreated, OrganiserAdded, OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeClassCreated,
@@ -37,6 +37,7 @@ PROJECTIONS = (
     .project(SubmissionRejected, p.source_kept)
     .project(SignInRequested, p.source_kept)
     .project(PeerReviewerInvited, p.source_kept, p.reviewer_invited)
+    .project(OrganiserSignInRequested, p.source_kept)
 )
 
 
@@ -50,6 +51,7 @@ def policies(mail: MailPolicies) -> Handlers:
         .react(SubmissionRejected, mail.mail)
         .react(SignInRequested, mail.mail)
         .react(PeerReviewerInvited, mail.mail)
+        .react(OrganiserSignInRequested, mail.mail)
         .react(OfferResendRequested, mail.resend_offer)
     )
 

@@ -3,8 +3,9 @@
 Each such service keeps its own copy of the key hashes, projected from `activity.events` by
 `key_projections`, and checks keys against it: a key revoked there (`OrganiserKeyRevoked`, or
 every key of an `OrganiserRemoved` organiser) is refused by each service as soon as its consumer
-applies the event. The key format is `contracts.organiser_keys`; keys are issued by the activity
-service.
+applies the event. A key with an expiry (a console session, `purpose` "session") is refused
+from its `expires_at` on. The key format is `contracts.organiser_keys`; keys are issued by the
+activity service.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 import asyncpg
@@ -35,6 +37,9 @@ CREATE TABLE IF NOT EXISTS organiser_keys (
 );
 ALTER TABLE organiser_keys ADD COLUMN IF NOT EXISTS issued_at timestamptz;
 ALTER TABLE organiser_keys ADD COLUMN IF NOT EXISTS revoked_at timestamptz;
+ALTER TABLE organiser_keys ADD COLUMN IF NOT EXISTS purpose text NOT NULL DEFAULT 'api';
+ALTER TABLE organiser_keys ADD COLUMN IF NOT EXISTS expires_at timestamptz;
+ALTER TABLE organiser_keys ADD COLUMN IF NOT EXISTS started_from text;
 CREATE INDEX IF NOT EXISTS organiser_keys_by_organiser ON organiser_keys (organiser_id);
 """
 
@@ -65,7 +70,7 @@ async def authenticate(pool: asyncpg.Pool, request: Request) -> Organiser:
         raise Unauthenticated(str(error)) from error
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT organiser_id, organisation_id, secret_sha256, revoked "
+            "SELECT organiser_id, organisation_id, secret_sha256, revoked, expires_at "
             "FROM organiser_keys WHERE key_id = $1",
             key_id,
         )
@@ -73,6 +78,8 @@ async def authenticate(pool: asyncpg.Pool, request: Request) -> Organiser:
         raise Unauthenticated("the API key is not valid")
     if row["revoked"]:
         raise Unauthenticated("the API key has been revoked")
+    if row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC):
+        raise Unauthenticated("the session has expired: sign in again")
     return Organiser(row["organiser_id"], row["organisation_id"])
 
 
@@ -88,14 +95,17 @@ CurrentOrganiser = Annotated[Organiser, Depends(_current_organiser)]
 async def project_key_issued(uow: UnitOfWork, envelope: Envelope[OrganiserKeyIssued]) -> None:
     event = envelope.payload
     uow.conn.defer(
-        "INSERT INTO organiser_keys "
-        "(key_id, organiser_id, organisation_id, secret_sha256, issued_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key_id) DO NOTHING",
+        "INSERT INTO organiser_keys (key_id, organiser_id, organisation_id, secret_sha256, "
+        "issued_at, purpose, expires_at, started_from) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_id) DO NOTHING",
         event.key_id,
         event.organiser_id,
         event.organisation_id,
         event.secret_sha256,
         envelope.occurred_at,
+        event.purpose,
+        event.expires_at,
+        event.started_from,
     )
 
 

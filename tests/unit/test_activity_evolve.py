@@ -21,6 +21,8 @@ from contracts.activity import (
     OrganiserKeyIssued,
     OrganiserKeyRevoked,
     OrganiserRemoved,
+    OrganiserSignInAsked,
+    OrganiserSignInRequested,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
@@ -32,6 +34,7 @@ from services.activity.domain.streams import stream_of
 
 ORG = uuid.uuid4()
 ME = uuid.uuid4()
+ASK = uuid.uuid4()
 KEY = "0123456789ab"
 SHA = "0" * 64
 
@@ -48,7 +51,7 @@ def _envelope(event: ActivityEvent, version: int = 1, day: int = 1):
 
 def test_every_event_of_the_service_belongs_to_a_stream():
     owned = [model for model in registry().values() if model.topic == TOPIC]
-    assert len(owned) == 13
+    assert len(owned) == 15
     for model in owned:
         assert model in EVERY_EVENT
 
@@ -195,6 +198,8 @@ EVERY_EVENT: dict[type[ActivityEvent], object] = {
     OrganiserKeyRevoked: ME,
     OrganiserAdminRoleGranted: ME,
     OrganiserRemoved: ME,
+    OrganiserSignInAsked: "ask",
+    OrganiserSignInRequested: ME,
     ActivityDrafted: "activity",
     ActivityUpdated: "activity",
     ActivityPublished: "activity",
@@ -214,6 +219,10 @@ def test_each_event_is_on_its_aggregates_stream():
         OrganiserKeyRevoked(organiser_id=ME, organisation_id=ORG, key_id=KEY),
         OrganiserAdminRoleGranted(organiser_id=ME, organisation_id=ORG),
         OrganiserRemoved(organiser_id=ME, organisation_id=ORG),
+        OrganiserSignInAsked(ask_id=ASK, email="a@r.org"),
+        OrganiserSignInRequested(
+            request_id=ASK, organiser_id=ME, organisation_id=ORG, email="a@r.org", expires_at=_at(1)
+        ),
         _content(ActivityDrafted, activity_id),
         _content(ActivityUpdated, activity_id),
         _content(ActivityPublished, activity_id),
@@ -223,7 +232,7 @@ def test_each_event_is_on_its_aggregates_stream():
         _playlist(PlaylistPublished, playlist_id, ()),
     ]
     assert {type(event) for event in samples} == set(EVERY_EVENT)
-    expected = {"activity": activity_id, "playlist": playlist_id}
+    expected = {"activity": activity_id, "playlist": playlist_id, "ask": ASK}
     for event in samples:
         wanted = EVERY_EVENT[type(event)]
         assert stream_of(event) == expected.get(str(wanted), wanted)

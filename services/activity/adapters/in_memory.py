@@ -23,6 +23,7 @@ from contracts.activity import (
     OrganiserKeyIssued,
     OrganiserKeyRevoked,
     OrganiserRemoved,
+    OrganiserSignInRequested,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
@@ -44,6 +45,7 @@ from services.activity.domain.organisers import (
     evolve_key,
     evolve_member,
 )
+from services.activity.domain.sign_in import SignInRequest, evolve_sign_in_request
 from services.kernel.handlers import Handlers
 from services.kernel.in_memory import InMemoryUnitOfWork
 from services.kernel.unit_of_work import UnitOfWork
@@ -58,6 +60,7 @@ class InMemoryState:
         self._keys: dict[str, Key] = {}
         self._activities: dict[uuid.UUID, Activity] = {}
         self._playlists: dict[uuid.UUID, Playlist] = {}
+        self._sign_ins: dict[uuid.UUID, SignInRequest] = {}
         # When each organiser was added: the first of an organisation is its admin in old logs.
         self._added: dict[uuid.UUID, datetime] = {}
 
@@ -72,7 +75,8 @@ class InMemoryState:
             .project(OrganiserAdded, self._member)
             .project(OrganiserAdminRoleGranted, self._member)
             .project(OrganiserRemoved, self._member, self._key)
-            .project(OrganiserKeyIssued, self._member, self._key)
+            .project(OrganiserKeyIssued, self._member, self._key, self._sign_in)
+            .project(OrganiserSignInRequested, self._sign_in)
             .project(OrganiserKeyRevoked, self._member, self._key)
             .project(ActivityDrafted, self._activity)
             .project(ActivityUpdated, self._activity)
@@ -100,6 +104,22 @@ class InMemoryState:
                     self._keys[key_id] = evolve_key(key, envelope)
             return
         self._keys[event.key_id] = evolve_key(self._keys.get(event.key_id), envelope)
+
+    async def _sign_in(
+        self,
+        _: UnitOfWork,
+        envelope: Envelope[OrganiserSignInRequested] | Envelope[OrganiserKeyIssued],
+    ) -> None:
+        event = envelope.payload
+        request_id = (
+            event.request_id
+            if isinstance(event, OrganiserSignInRequested)
+            else event.sign_in_request_id
+        )
+        if request_id is None:
+            return
+        found = self._sign_ins.get(request_id)
+        self._sign_ins[request_id] = evolve_sign_in_request(found, envelope)
 
     async def _activity(self, _: UnitOfWork, envelope: ActivityChange) -> None:
         activity_id = envelope.payload.activity_id
@@ -129,6 +149,13 @@ class InMemoryState:
 
     async def key(self, key_id: str) -> Key | None:
         return self._keys.get(key_id)
+
+    async def organisers_with_email(self, email: str) -> list[Member]:
+        found = [m for m in self._members.values() if m.email.lower() == email.lower()]
+        return [member for m in found if (member := await self.member(m.organiser_id))]
+
+    async def sign_in_request(self, request_id: uuid.UUID) -> SignInRequest | None:
+        return self._sign_ins.get(request_id)
 
     async def keys_of(self, organiser_id: uuid.UUID) -> list[Key]:
         return sorted(

@@ -14,6 +14,7 @@ from contracts.organiser_keys import key_prefix
 from services.activity.domain.model import Activity, Playlist, Status
 from services.activity.domain.organisations import Organisation
 from services.activity.domain.organisers import Key, Member
+from services.activity.domain.sign_in import SignInRequest
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.store import Connection
 from services.kernel.unit_of_work import UnitOfWork
@@ -70,11 +71,27 @@ CREATE TABLE IF NOT EXISTS playlists (
     published_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS playlists_by_organisation ON playlists (organisation_id, created_at);
+CREATE INDEX IF NOT EXISTS organisers_by_email ON organisers (lower(email));
+CREATE TABLE IF NOT EXISTS organiser_sign_ins (
+    request_id uuid PRIMARY KEY,
+    organiser_id uuid NOT NULL,
+    organisation_id uuid NOT NULL,
+    requested_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz
+);
 """
     + ORGANISER_KEYS_DDL
 )
 
-CHECKSUM_TABLES = ("organisations", "organisers", "organiser_keys", "activities", "playlists")
+CHECKSUM_TABLES = (
+    "organisations",
+    "organisers",
+    "organiser_keys",
+    "activities",
+    "playlists",
+    "organiser_sign_ins",
+)
 
 
 _PLACE = ("place_name", "place_address", "place_latitude", "place_longitude")
@@ -248,7 +265,14 @@ async def list_organisers(conn: Connection, organisation_id: uuid.UUID) -> list[
 
 
 def _key(row: Any) -> Key:
-    return Key(row["key_id"], row["organiser_id"], row["organisation_id"], row["revoked"])
+    return Key(
+        row["key_id"],
+        row["organiser_id"],
+        row["organisation_id"],
+        row["revoked"],
+        purpose=row["purpose"],
+        expires_at=row["expires_at"],
+    )
 
 
 async def get_key(conn: Connection, key_id: str) -> Key | None:
@@ -263,11 +287,32 @@ async def keys_of(conn: Connection, organiser_id: uuid.UUID) -> list[Key]:
     return [_key(row) for row in rows]
 
 
+async def organisers_with_email(conn: Connection, email: str) -> list[Member]:
+    rows = await conn.fetch(
+        _ORGANISER + "WHERE lower(o.email) = lower($1) ORDER BY o.organiser_id", email
+    )
+    return [_member(row) for row in rows]
+
+
+async def get_sign_in_request(conn: Connection, request_id: uuid.UUID) -> SignInRequest | None:
+    row = await conn.fetchrow("SELECT * FROM organiser_sign_ins WHERE request_id = $1", request_id)
+    if row is None:
+        return None
+    return SignInRequest(
+        row["request_id"],
+        row["organiser_id"],
+        row["organisation_id"],
+        row["expires_at"],
+        used=row["used_at"] is not None,
+    )
+
+
 async def list_keys(conn: Connection, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
     """The organisation's keys as they may be shown: never the secret or its hash."""
     rows = await conn.fetch(
         "SELECT k.key_id, k.organiser_id, o.name AS organiser_name, k.issued_at, k.revoked, "
-        "k.revoked_at FROM organiser_keys k LEFT JOIN organisers o USING (organiser_id) "
+        "k.revoked_at, k.purpose, k.expires_at, k.started_from "
+        "FROM organiser_keys k LEFT JOIN organisers o USING (organiser_id) "
         "WHERE k.organisation_id = $1 ORDER BY k.issued_at NULLS FIRST, k.key_id",
         organisation_id,
     )
@@ -297,6 +342,12 @@ class PostgresState:
 
     async def keys_of(self, organiser_id: uuid.UUID) -> list[Key]:
         return await keys_of(self._conn, organiser_id)
+
+    async def organisers_with_email(self, email: str) -> list[Member]:
+        return await organisers_with_email(self._conn, email)
+
+    async def sign_in_request(self, request_id: uuid.UUID) -> SignInRequest | None:
+        return await get_sign_in_request(self._conn, request_id)
 
     async def activity(self, activity_id: uuid.UUID) -> Activity | None:
         return await get_activity(self._conn, activity_id)

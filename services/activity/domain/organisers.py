@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from contracts import Envelope
 from contracts.activity import (
@@ -54,6 +55,9 @@ class Key:
     organiser_id: uuid.UUID
     organisation_id: uuid.UUID
     revoked: bool
+    # "api" (for integrations) or "session" (a console sign-in, with its expiry).
+    purpose: str = "api"
+    expires_at: datetime | None = None
 
 
 def _admin_of(actor: Actor, organisation_id: uuid.UUID, doing: str) -> None:
@@ -254,7 +258,14 @@ def evolve_key(state: Key | None, envelope: KeyEvent) -> Key:
     if isinstance(event, OrganiserKeyIssued):
         if state is not None:
             return state
-        return Key(event.key_id, event.organiser_id, event.organisation_id, revoked=False)
+        return Key(
+            event.key_id,
+            event.organiser_id,
+            event.organisation_id,
+            revoked=False,
+            purpose=event.purpose,
+            expires_at=event.expires_at,
+        )
     if state is None:
         raise ValueError(f"{envelope.event_type} for a key that was never issued")
     if isinstance(event, OrganiserRemoved) and event.organiser_id != state.organiser_id:

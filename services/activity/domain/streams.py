@@ -1,7 +1,9 @@
 """Which aggregate each of the service's events belongs to: its stream, and its Kafka key.
 
 An organisation's stream holds its creation; an organiser's holds their membership, role and
-keys (so one lock covers whatever changes them); activities and playlists have their own.
+keys and sign-in links (so one lock covers whatever changes them, and a link is used once);
+activities and playlists have their own. A sign-in ask (`OrganiserSignInAsked`) is on a random
+stream of its own (its `ask_id`), appended without a lock.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from contracts.activity import (
     OrganiserKeyIssued,
     OrganiserKeyRevoked,
     OrganiserRemoved,
+    OrganiserSignInAsked,
+    OrganiserSignInRequested,
     PlaylistContent,
 )
 
@@ -31,9 +35,12 @@ def stream_of(event: ActivityEvent) -> uuid.UUID:
         | OrganiserAdminRoleGranted
         | OrganiserRemoved
         | OrganiserKeyIssued
-        | OrganiserKeyRevoked,
+        | OrganiserKeyRevoked
+        | OrganiserSignInRequested,
     ):
         return event.organiser_id
+    if isinstance(event, OrganiserSignInAsked):
+        return event.ask_id
     if isinstance(event, ActivityContent | ActivityArchived):
         return event.activity_id
     if isinstance(event, PlaylistContent):

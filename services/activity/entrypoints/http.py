@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.activity.entrypoints import activities, organisers, playlists
+from services.activity.entrypoints import activities, organisers, playlists, sign_in
 from services.kernel.http import mount, new_app
 from services.kernel.runtime import ServiceRuntime
 
 
-def build_app(runtime: ServiceRuntime) -> FastAPI:
+def build_app(runtime: ServiceRuntime, sign_in_settings: sign_in.SignInSettings) -> FastAPI:
     app = new_app(
         "Activity service",
         "Organisations, organisers, activities and playlists. Publishing an activity or a "
         "playlist creates its badge. Authenticate with `Authorization: Bearer obk_...`.",
     )
     app.state.runtime = runtime
-    mount(app, organisers.router, activities.router, playlists.router)
+    app.state.sign_in = sign_in_settings
+    mount(app, organisers.router, activities.router, playlists.router, sign_in.router)
     return app

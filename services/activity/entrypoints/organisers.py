@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, EmailStr, Field
@@ -68,6 +68,13 @@ class KeyOut(BaseModel):
     issued_at: datetime | None
     revoked: bool
     revoked_at: datetime | None
+    purpose: Literal["api", "session"] = Field(
+        default="api", description="`api`: for integrations; `session`: a console sign-in."
+    )
+    expires_at: datetime | None = Field(default=None, description="A session's end; else null.")
+    started_from: str | None = Field(
+        default=None, description="Where a session was started (browser and address)."
+    )
 
 
 @router.get("/me", tags=["organisers"])

@@ -272,6 +272,13 @@ async def issuer_of_quest(conn: Connection, quest_id: uuid.UUID) -> str | None:
     return name
 
 
+async def organisation_name(conn: Connection, organisation_id: uuid.UUID) -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT name FROM organisations WHERE organisation_id = $1", organisation_id
+    )
+    return name
+
+
 async def organiser_name(conn: Connection, organiser_id: uuid.UUID) -> str | None:
     name: str | None = await conn.fetchval(
         "SELECT name FROM organisers WHERE organiser_id = $1", organiser_id

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts import derived_id
+from contracts.activity import OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -28,6 +29,7 @@ MailEvent = (
     | SubmissionRejected
     | SignInRequested
     | PeerReviewerInvited
+    | OrganiserSignInRequested
 )
 
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Protocol
 
 from contracts import Envelope
+from contracts.activity import OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -26,6 +27,7 @@ MailSource = (
     | Envelope[SubmissionRejected]
     | Envelope[SignInRequested]
     | Envelope[PeerReviewerInvited]
+    | Envelope[OrganiserSignInRequested]
 )
 
 
