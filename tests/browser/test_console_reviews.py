@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.browser.controls import APPROVE, EMAIL_FIELD, FEEDBACK, SIGN_IN, link_or_button
+from tests.browser.audit import assert_accessible
+from tests.browser.console_support import sign_in_organiser
+from tests.browser.controls import APPROVE, FEEDBACK, link_or_button
 from tests.browser.inbox import Inbox
 from tests.browser.organiser import Organiser
 from tests.browser.test_quests import see_the_awarded_badge, start_the_quest, submit
@@ -42,30 +44,17 @@ def _png(colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-async def sign_in(walk: Walk, device: Device, inbox: Inbox, platform: Platform) -> None:
-    """The organiser signs in to the console by the emailed link."""
-    console = platform.url("console")
-    await device.open(f"{console}/reviews")
-    await walk.checkpoint(device, "console-sign-in")
-    await device.page.get_by_label(EMAIL_FIELD).first.fill(inbox.address)
-    await device.click(device.page.get_by_role("button", name=SIGN_IN).first)
-    await walk.checkpoint(device, "console-check-your-inbox")
-    mailed = await inbox.next(f"{console}/sign-in/")
-    await device.follow(mailed, f"{console}/sign-in/")
-    await walk.checkpoint(device, "console-sign-in-link")
-    await device.click(device.page.get_by_role("button", name=SIGN_IN).first)
-    assert device.last is not None and device.last.status == 200, await device.summary()
-
-
 async def open_from_queue(walk: Walk, desk: Device, platform: Platform, task: str) -> None:
     await desk.open(f"{platform.url('console')}/reviews")
     await walk.checkpoint(desk, "review-queue")
+    await assert_accessible(desk.page)
     assert await desk.heading() == "Review queue", await desk.summary()
     entry = desk.page.get_by_role("link", name=task).first
     assert await entry.count(), f"{task!r} is not in the queue: {await desk.summary()}"
     await desk.click(entry)
     await walk.checkpoint(desk, "review-page")
     assert desk.last is not None and desk.last.status == 200, await desk.summary()
+    await assert_accessible(desk.page)
 
 
 async def test_the_organiser_reviews_evidence_in_the_console(http, platform, infra, walk):
@@ -81,7 +70,7 @@ async def test_the_organiser_reviews_evidence_in_the_console(http, platform, inf
         ],
     )
     learner = f"robin.{run}@example.org"
-    inbox, desk_inbox = Inbox(infra.mailbox_dir, learner), Inbox(infra.mailbox_dir, email)
+    inbox = Inbox(infra.mailbox_dir, learner)
     await platform.caught_up("evidence", "activity.events")
     await ines.issue(badge, learner)
     laptop = await walk.new_device()
@@ -91,9 +80,7 @@ async def test_the_organiser_reviews_evidence_in_the_console(http, platform, inf
     await submit(laptop, PHOTO_TASK, "file", _png((120, 80, 40)))
     await walk.checkpoint(laptop, "submitted")
 
-    desk = await walk.new_device()
-    await sign_in(walk, desk, desk_inbox, platform)
-    assert "/reviews" in desk.page.url, await desk.summary()
+    desk = await sign_in_organiser(walk, platform, email, next_path="/reviews", name="organiser")
     await open_from_queue(walk, desk, platform, PHOTO_TASK)
     page = desk.page
     main = await page.inner_text("main")
@@ -114,6 +101,7 @@ async def test_the_organiser_reviews_evidence_in_the_console(http, platform, inf
     await walk.checkpoint(desk, "returned-without-feedback")
     assert desk.last is not None and desk.last.status == 422, await desk.summary()
     assert "Write feedback" in await page.inner_text("main"), await desk.summary()
+    await assert_accessible(page)
     rows = await platform.query("evidence", "SELECT count(*) AS n FROM reviews")
     assert rows[0]["n"] == 0, "a return without feedback was recorded"
 
