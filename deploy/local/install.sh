@@ -30,6 +30,8 @@ command -v mvn >/dev/null || packages+=(maven)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || packages+=(fonts-dejavu-core)
 # npm fetches the console's htmx (below) from the npm registry.
 command -v npm >/dev/null || packages+=(npm)
+# The console's browser test decodes the QR code it downloads (tests/browser/test_issuing_console.py).
+command -v zbarimg >/dev/null || packages+=(zbar-tools)
 
 if ((${#packages[@]})); then
 	say "apt-get install ${packages[*]}"

@@ -67,7 +67,7 @@ async def badge_offered(uow: UnitOfWork, envelope: Envelope[BadgeOffered]) -> No
     event = envelope.payload
     uow.conn.defer(
         "INSERT INTO offers (offer_id, badge_class_id, recipient_email, via, expires_at, "
-        "created_at, open_link_generation) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "created_at, open_link_generation, issue_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
         "ON CONFLICT DO NOTHING",
         event.offer_id,
         event.badge_class_id,
@@ -76,6 +76,8 @@ async def badge_offered(uow: UnitOfWork, envelope: Envelope[BadgeOffered]) -> No
         event.expires_at,
         envelope.occurred_at,
         event.open_link_generation,
+        # A bulk issue correlates its offers (see `service_layer.issue_id_of`).
+        envelope.correlation_id if event.via == "email" else None,
     )
 
 

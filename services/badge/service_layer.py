@@ -48,6 +48,7 @@ async def _append(
     after: int,
     actor: str,
     occurred_at: datetime | None = None,
+    correlation_id: uuid.UUID | None = None,
 ) -> None:
     """Append what was decided to the badge's stream, after version `after` (read under its
     lock). An offer's event id is the offer's id, so a retried request finds it applied."""
@@ -60,6 +61,7 @@ async def _append(
                 stream_version=after + offset,
                 occurred_at=occurred_at,
                 actor=actor,
+                correlation_id=correlation_id,
             )
         )
 
@@ -109,8 +111,15 @@ class Recipient:
 
 @dataclass(frozen=True)
 class IssueResult:
+    issue_id: uuid.UUID
     offers: list[dict[str, Any]]
     created: int
+
+
+def issue_id_of(badge_class_id: uuid.UUID, idempotency_key: str) -> uuid.UUID:
+    """One bulk issue's id: the correlation id of every offer it makes, retries included, so
+    its progress can be counted from the log alone."""
+    return uuid.uuid5(badge_class_id, f"issue:{idempotency_key}")
 
 
 async def offer_to_emails(
@@ -124,6 +133,7 @@ async def offer_to_emails(
     """One offer per recipient. The offer ids follow from the idempotency key (under a server
     secret), so a retried request finds its offers already made and makes none twice."""
     now = datetime.now(UTC)
+    issue_id = issue_id_of(badge_class_id, idempotency_key)
 
     async def work(uow: UnitOfWork) -> IssueResult:
         version = await uow.lock_stream(badge_class_id)
@@ -147,9 +157,10 @@ async def offer_to_emails(
             after=version,
             actor=organiser.actor,
             occurred_at=now,
+            correlation_id=issue_id,
         )
         offers = [{"row": r.row, "email": r.email, "offer_id": offer_id} for r, offer_id in planned]
-        return IssueResult(offers=offers, created=len(offered))
+        return IssueResult(issue_id=issue_id, offers=offers, created=len(offered))
 
     return await runtime.execute(work)
 

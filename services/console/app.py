@@ -21,10 +21,13 @@ from starlette.routing import Route
 from services.console.backends import BackendRefused, Backends, BackendUnavailable
 from services.console.pages import (
     activities,
+    badges,
     colleagues,
     dashboard,
+    issuing,
     keys,
     playlists,
+    reviews,
     sign_in,
 )
 from services.console.rendering import STATIC_DIR, redirect, render
@@ -35,6 +38,7 @@ from services.kernel.web.pages import HEADINGS
 
 log = logging.getLogger("services.console")
 RETRY_AFTER_SECONDS = 5
+UPLOAD_LIMIT = 2 * 1024 * 1024 + 64 * 1024
 
 
 def _retry_target(request: Request) -> str:
@@ -134,6 +138,8 @@ def build_app(settings: ConsoleSettings, backends: Backends | None = None) -> Fa
     app = new_app(
         "Organiser console",
         "Organisers' pages over the platform's public APIs.",
+        # Uploads: a badge image (512 KiB) or a CSV of 10,000 rows, as the badge service takes.
+        max_body_bytes=UPLOAD_LIMIT,
         public_urls=[settings.public_url],
     )
     app.router.lifespan_context = lifespan
@@ -156,5 +162,8 @@ def build_app(settings: ConsoleSettings, backends: Backends | None = None) -> Fa
         playlists.router,
         keys.router,
         colleagues.router,
+        badges.router,
+        issuing.router,
+        reviews.router,
     )
     return app

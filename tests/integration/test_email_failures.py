@@ -49,3 +49,20 @@ async def test_an_email_that_keeps_failing_is_recorded_and_shown_with_the_offer(
         e for e in await platform.read_topic("notifier.events") if e.event_type == "EmailFailed"
     ]
     assert len(events) == 2
+
+
+async def test_a_bulk_issue_counts_its_failed_emails_in_its_progress(http, platform, organiser):
+    badge = await published_badge(http, platform, organiser, "Unmailable progress")
+    answer = await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+        headers=bearer(organiser),
+        json={"emails": ["y1@example.org", "y2@example.org", "y3@example.org"]},
+    )
+    progress_url = answer.json()["progress_url"]
+
+    async def settled():
+        progress = (await http.get(progress_url, headers=bearer(organiser))).json()
+        return progress if progress["done"] else None
+
+    progress = await wait_for(settled)
+    assert (progress["offers"], progress["failed"], progress["sent"]) == (3, 3, 0)

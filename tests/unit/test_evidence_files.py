@@ -13,7 +13,12 @@ from fastapi import Request, Response
 from PIL import Image
 
 from services.evidence.adapters.files import EvidenceFiles
-from services.evidence.domain.evidence_files import clean_filename, content_disposition, sniff
+from services.evidence.domain.evidence_files import (
+    clean_filename,
+    content_disposition,
+    served_as,
+    sniff,
+)
 from services.evidence.domain.limits import limits_said
 from services.evidence.entrypoints.sessions import COOKIE, Sessions
 from services.evidence.settings import EvidenceSettings
@@ -48,6 +53,25 @@ def test_a_download_header_holds_any_name():
     assert "filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.png" in header
     assert 'filename="evidence.png"' in header
     assert 'filename="Cafe.pdf"' in content_disposition("Café.pdf")
+
+
+def test_only_images_pdf_and_plain_text_open_in_place():
+    for shown in ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"):
+        assert served_as(shown).inline and served_as(shown).content_type == shown
+    assert served_as("text/plain").content_type == "text/plain; charset=utf-8"
+    assert served_as("text/plain").inline
+    for saved in (
+        "application/zip",
+        "application/x-msdownload",
+        "text/html",
+        "image/svg+xml",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "",
+    ):
+        assert not served_as(saved).inline
+        assert served_as(saved).content_type == "application/octet-stream"
+    assert content_disposition("photo.png", inline=True).startswith('inline; filename="photo.png"')
+    assert content_disposition("photo.png").startswith("attachment;")
 
 
 def test_limits_are_said_as_people_read_them():

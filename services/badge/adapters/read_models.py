@@ -78,6 +78,9 @@ CREATE TABLE IF NOT EXISTS offers (
     assertion_id uuid
 );
 CREATE INDEX IF NOT EXISTS offers_by_badge ON offers (badge_class_id, created_at);
+-- The bulk issue an offer came from (its event's correlation id), for counting its progress.
+ALTER TABLE offers ADD COLUMN IF NOT EXISTS issue_id uuid;
+CREATE INDEX IF NOT EXISTS offers_by_issue ON offers (issue_id) WHERE issue_id IS NOT NULL;
 -- The notifier's word on each offer's email, in a table of its own that only the outcome
 -- writes. The outcome can be applied before the offer's row is committed (a request appends
 -- BadgeOffered to Kafka, then commits; the notifier may have mailed it meanwhile), and an
@@ -351,16 +354,47 @@ async def reviewers_available(conn: Connection, badge_class_id: uuid.UUID) -> tu
     return int(row["holders"]), int(row["invited"])
 
 
-async def list_offers(conn: Connection, badge_class_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_offers(
+    conn: Connection, badge_class_id: uuid.UUID, issue_id: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT o.offer_id, o.recipient_email, o.via, o.expires_at, o.created_at, "
-        "o.assertion_id, COALESCE(e.status, 'pending') AS email_status, "
+        "o.assertion_id, o.issue_id, COALESCE(e.status, 'pending') AS email_status, "
         "COALESCE(e.detail, '') AS email_detail, COALESCE(e.attempts, 0) AS email_attempts "
         "FROM offers o LEFT JOIN offer_emails e USING (offer_id) WHERE o.badge_class_id = $1 "
-        "ORDER BY o.created_at, o.offer_id",
+        "AND ($2::uuid IS NULL OR o.issue_id = $2) ORDER BY o.created_at, o.offer_id",
         badge_class_id,
+        issue_id,
     )
     return [dict(row) for row in rows]
+
+
+async def issue_progress(
+    conn: Connection, badge_class_id: uuid.UUID, issue_id: uuid.UUID
+) -> dict[str, int]:
+    """How far one bulk issue has got: its offers, and their emails by status."""
+    rows = await conn.fetch(
+        "SELECT COALESCE(e.status, 'pending') AS status, count(*) AS n, "
+        "count(o.assertion_id) AS claimed "
+        "FROM offers o LEFT JOIN offer_emails e USING (offer_id) "
+        "WHERE o.issue_id = $1 AND o.badge_class_id = $2 GROUP BY 1",
+        issue_id,
+        badge_class_id,
+    )
+    counts = {status: 0 for status in ("pending", "retrying", "sent", "failed", "resending")}
+    claimed = 0
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + int(row["n"])
+        claimed += int(row["claimed"])
+    return {"offers": sum(counts.values()), **counts, "claimed": claimed}
+
+
+async def peer_reviewers(conn: Connection, badge_class_id: uuid.UUID) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT email FROM peer_reviewers WHERE badge_class_id = $1 ORDER BY email",
+        badge_class_id,
+    )
+    return [row["email"] for row in rows]
 
 
 async def holds_badge(conn: Connection, badge_class_id: uuid.UUID, email: str) -> bool:

@@ -130,6 +130,8 @@ async def _issue(
     )
     body = {
         "idempotency_key": key,
+        "issue_id": str(result.issue_id),
+        "progress_url": f"{web.urls.base}/v1/badges/{badge_class_id}/issues/{result.issue_id}",
         "created": result.created,
         "offers": [{**o, "offer_id": str(o["offer_id"])} for o in result.offers],
         "rejected": [vars(r) for r in rejected],
@@ -175,10 +177,24 @@ async def offer_to_csv(
 
 
 @router.get("/v1/badges/{badge_class_id}/offers", tags=["issuing"])
-async def list_offers(badge: OwnedBadge, web: Web) -> list[dict[str, Any]]:
-    """Every offer with the state of its email (`pending`, `sent` or `failed` with why)."""
+async def list_offers(
+    badge: OwnedBadge, web: Web, issue_id: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
+    """Every offer with the state of its email (`pending`, `retrying`, `sent`, `failed` with
+    why, `resending`); `issue_id` keeps those of one bulk issue."""
     async with web.runtime.pool.acquire() as conn:
-        return await read_models.list_offers(conn, badge.badge_class_id)
+        return await read_models.list_offers(conn, badge.badge_class_id, issue_id)
+
+
+@router.get("/v1/badges/{badge_class_id}/issues/{issue_id}", tags=["issuing"])
+async def issue_progress(badge: OwnedBadge, issue_id: uuid.UUID, web: Web) -> dict[str, Any]:
+    """How far one bulk issue (the `issue_id` its answer gave) has got, to poll while its
+    emails go out: `offers` made, their emails by status, and how many were claimed. An
+    unknown id counts nothing yet (its offers may still be on their way to the read model)."""
+    async with web.runtime.pool.acquire() as conn:
+        counts = await read_models.issue_progress(conn, badge.badge_class_id, issue_id)
+    settled = counts["sent"] + counts["failed"]
+    return {"issue_id": str(issue_id), **counts, "done": counts["offers"] == settled}
 
 
 def _open_link_url(web: BadgeWeb, badge: BadgeClass) -> str:
@@ -242,6 +258,13 @@ async def invite_peers(
         web.runtime, organiser, badge_class_id, [r.email for r in accepted]
     )
     return {"invited": [r.email for r in accepted], "rejected": [vars(r) for r in rejected]}
+
+
+@router.get("/v1/badges/{badge_class_id}/peer-reviewers", tags=["evidence"])
+async def list_peers(badge: OwnedBadge, web: Web) -> dict[str, list[str]]:
+    """The reviewers invited to this badge, by email."""
+    async with web.runtime.pool.acquire() as conn:
+        return {"emails": await read_models.peer_reviewers(conn, badge.badge_class_id)}
 
 
 @router.get("/v1/badges/{badge_class_id}/assertions", tags=["issuing"])

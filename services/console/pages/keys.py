@@ -59,7 +59,8 @@ async def _revoke(request: Request, session: Session, key_id: str, purpose: str)
     """Revoke one of the organiser's own keys of `purpose`; a refusal's words, if any."""
     mine = {k["key_id"] for k in own_keys(await _keys(request, session), session, purpose)}
     if key_id not in mine:
-        return "There is no such key of yours."
+        # Another organiser's key, or none: a 404 page, whoever's it may be.
+        raise BackendRefused(404, "There is no such key of yours.")
     try:
         await backends_of(request).activity.post(f"/v1/keys/{key_id}/revoke", session)
     except BackendRefused as refused:

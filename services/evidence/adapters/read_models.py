@@ -303,10 +303,23 @@ async def review_by(
     return dict(row) if row else None
 
 
+async def reviews_of(conn: Connection, submission_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every review of a submission, in the order recorded."""
+    rows = await conn.fetch(
+        "SELECT reviewer, role, verdict, feedback, recorded_at FROM reviews "
+        "WHERE submission_id = $1 ORDER BY recorded_at, review_id",
+        submission_id,
+    )
+    return [dict(row) for row in rows]
+
+
 async def review_queue(conn: Connection, organisation_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Oldest first; each with its task's title (from the quest's tasks as they were)."""
     rows = await conn.fetch(
         "SELECT s.submission_id, s.quest_id, s.task_id, s.kind, s.text, s.url, s.file_name, "
-        "s.submitted_at, q.learner_email, q.badge_class_id, q.badge_name "
+        "s.submitted_at, q.learner_email, q.badge_class_id, q.badge_name, "
+        "(SELECT t->>'title' FROM jsonb_array_elements(q.tasks) t "
+        "WHERE t->>'task_id' = s.task_id::text LIMIT 1) AS task_title "
         "FROM submissions s JOIN quests q USING (quest_id) "
         "WHERE q.issuer_id = $1 AND s.status = 'pending' "
         "AND COALESCE(s.review_role, q.evidence_mode) = 'organiser' "

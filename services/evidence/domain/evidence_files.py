@@ -23,6 +23,10 @@ EXTENSIONS = {
     "text/plain": "txt",
 }
 
+# What a browser may open in place: images, PDF and plain text, each under a sandboxing policy
+# and `nosniff`, so none of them runs anything. Every other type is only ever a download.
+SHOWN_INLINE = frozenset(EXTENSIONS)
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -65,11 +69,30 @@ def clean_filename(name: str, extension: str) -> str:
     return stem[: 200 - len(suffix)] + suffix
 
 
-def content_disposition(name: str) -> str:
+@dataclass(frozen=True)
+class ServedFile:
+    """How a stored file is handed to a browser: the type it is served as, and whether it
+    may be opened in place."""
+
+    content_type: str
+    inline: bool
+
+
+def served_as(media_type: str) -> ServedFile:
+    """A type a browser shows harmlessly keeps its own (text as UTF-8); anything else is
+    served as bytes to save, so no browser renders or runs it."""
+    if media_type in SHOWN_INLINE:
+        charset = "; charset=utf-8" if media_type == "text/plain" else ""
+        return ServedFile(media_type + charset, True)
+    return ServedFile("application/octet-stream", False)
+
+
+def content_disposition(name: str, inline: bool = False) -> str:
     """RFC 6266 with RFC 5987's `filename*` for any name, and an ASCII `filename` for
     clients that know only that."""
     fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     fallback = re.sub(r"[^A-Za-z0-9._ -]", "_", fallback).strip() or "evidence"
     if fallback.startswith("."):
         fallback = "evidence" + fallback
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
