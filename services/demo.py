@@ -1,7 +1,8 @@
 """Walks the platform's flow against a running platform and prints each step as a JSON line:
 an organiser drafts and publishes an activity, its badge appears, the organiser issues it to
 three email addresses, the demo reads those emails from the SMTP server's mailbox, follows each
-claim link and accepts, and prints every Assertion URL with its recipient's email."""
+claim link and accepts, and prints every Assertion URL with its recipient's email. Last, it
+says (on stderr, beside the JSON lines) where to sign in to the organiser console to see it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -49,7 +51,8 @@ async def wait_for_badge(
     raise TimeoutError(f"no badge for activity {activity_id} after 30s")
 
 
-async def walk(activity_url: str, badge_url: str, mailbox_url: str, key: str) -> int:
+async def walk(activity_url: str, badge_url: str, mailbox_url: str, key: str) -> str:
+    """The flow, as JSON lines; answers the organiser's email address."""
     auth = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(timeout=30) as client:
         me = (await client.get(f"{activity_url}/v1/me", headers=auth)).raise_for_status().json()
@@ -103,7 +106,8 @@ async def walk(activity_url: str, badge_url: str, mailbox_url: str, key: str) ->
             bytes=len(image.content),
         )
         await issue_and_claim(client, badge_url, mailbox_url, auth, badge)
-    return 0
+    organiser_email = str(me["organiser"]["email"])
+    return organiser_email
 
 
 async def issue_and_claim(
@@ -167,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--badge-url", default=os.environ.get("BADGE_URL", "http://127.0.0.1:8002"))
     parser.add_argument(
+        "--console-url", default=os.environ.get("CONSOLE_URL", "http://127.0.0.1:8005")
+    )
+    parser.add_argument(
         "--mailbox-url",
         default=os.environ.get("MAILBOX_URL", "http://127.0.0.1:8025"),
         help="the local SMTP server's mailbox (deploy/local/mailbox.py)",
@@ -179,7 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     key = os.environ.get("DEMO_API_KEY") or json.loads(args.key_file.read_text())["api_key"]
-    return asyncio.run(walk(args.activity_url, args.badge_url, args.mailbox_url, key))
+    organiser = asyncio.run(walk(args.activity_url, args.badge_url, args.mailbox_url, key))
+    sign_in = f"{args.console_url.rstrip('/')}/sign-in?{urlencode({'email': organiser})}"
+    print(
+        f"\nSee it in the organiser console: sign in as {organiser} at\n  {sign_in}\n"
+        f"(the one-time link it emails arrives in the mailbox, {args.mailbox_url})",
+        file=sys.stderr,
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ command -v mvn >/dev/null || packages+=(maven)
 # The browser tests (tests/browser) drive Debian's Chromium; Playwright downloads no browser.
 [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || packages+=(fonts-dejavu-core)
+# npm fetches the console's htmx (below) from the npm registry.
+command -v npm >/dev/null || packages+=(npm)
 # The console's browser test decodes the QR code it downloads (tests/browser/test_issuing_console.py).
 command -v zbarimg >/dev/null || packages+=(zbar-tools)
 
@@ -69,6 +71,25 @@ if ! compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || [[ ! -f $stamp || $
 	touch "$stamp"
 else
 	say "Kafka jars present"
+fi
+
+# --- the console's htmx, vendored from npm ------------------------------------------------------
+# Served by the console itself (services/console/static/vendor/, not committed), never a CDN.
+# `npm pack` checks the package against the registry's integrity hash. Fetched again when the
+# pinned version changes.
+HTMX_VERSION=2.0.4
+HTMX_DIR=$REPO/services/console/static/vendor
+if [[ ! -f $HTMX_DIR/htmx.min.js || "$(cat "$HTMX_DIR/htmx.version" 2>/dev/null)" != "$HTMX_VERSION" ]]; then
+	say "npm pack htmx.org@$HTMX_VERSION (the console's htmx)"
+	scratch=$(mktemp -d)
+	(cd "$scratch" && npm pack --silent "htmx.org@$HTMX_VERSION" >/dev/null) || die "npm pack htmx.org@$HTMX_VERSION failed"
+	tar -xzf "$scratch"/htmx.org-*.tgz -C "$scratch" package/dist/htmx.min.js
+	mkdir -p "$HTMX_DIR"
+	mv "$scratch/package/dist/htmx.min.js" "$HTMX_DIR/htmx.min.js"
+	printf '%s\n' "$HTMX_VERSION" >"$HTMX_DIR/htmx.version"
+	rm -rf "$scratch"
+else
+	say "htmx $HTMX_VERSION present"
 fi
 
 # --- uv and the venv ---------------------------------------------------------------------------

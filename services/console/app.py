@@ -31,7 +31,7 @@ from services.console.pages import (
 )
 from services.console.rendering import STATIC_DIR, redirect, render
 from services.console.settings import ConsoleSettings
-from services.console.signed_in import COOKIE, NotSignedIn
+from services.console.signed_in import COOKIE, NotSignedIn, page_of
 from services.kernel.http import mount, new_app
 from services.kernel.web.pages import HEADINGS
 
@@ -44,7 +44,7 @@ def _retry_target(request: Request) -> str:
     """Where "Try again" leads: the page itself, or for a form the page it was sent from."""
     if request.method == "GET":
         return str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-    return request.headers.get("x-console-page") or "/"
+    return page_of(request)
 
 
 def install_error_pages(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
 
@@ -60,6 +60,14 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+def page_of(request: Request) -> str:
+    """The console page a form was sent from (its Referer's path), else the dashboard."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if not referer.path or (referer.netloc and referer.netloc != request.url.netloc):
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
 def backends_of(request: Request) -> Backends:
     backends: Backends = request.app.state.backends
     return backends
@@ -103,7 +111,7 @@ async def _signed_in(request: Request) -> Session:
             path += "?" + request.url.query
         # After a form post, come back to the page the form was on rather than the post.
         if request.method != "GET":
-            path = request.headers.get("x-console-page", "") or "/"
+            path = page_of(request)
         raise NotSignedIn(safe_next(path))
     return session
 

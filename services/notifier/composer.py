@@ -13,7 +13,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
-from contracts.activity import OrganiserSignInRequested
+from contracts.activity import OrganiserAdded, OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -131,6 +131,23 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
 
         return [Composed("sign_in", asked.email, render)]
 
+    async def compose_colleague(
+        conn: Connection, added: OrganiserAdded, actor: str
+    ) -> list[Composed]:
+        # Only a colleague's invitation is mailed: an organisation's first organiser is made
+        # by the operator, who tells them themselves.
+        inviter_id = _organiser_id(actor)
+        if inviter_id is None:
+            return []
+
+        async def render() -> EmailMessage:
+            inviter = await tables.organiser_name(conn, inviter_id)
+            organisation = await tables.organisation_name(conn, added.organisation_id)
+            link = f"{console}/sign-in?{urlencode({'email': added.email})}"
+            return emails.colleague_invitation_email(sender, added, inviter, organisation, link)
+
+        return [Composed("sign_in", added.email, render)]
+
     async def compose_invitation(
         conn: Connection, invited: PeerReviewerInvited, actor: str
     ) -> list[Composed]:
@@ -169,6 +186,8 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
             return await compose_sign_in(conn, event, source.occurred_at)
         if isinstance(event, OrganiserSignInRequested):
             return await compose_organiser_sign_in(conn, event)
+        if isinstance(event, OrganiserAdded):
+            return await compose_colleague(conn, event, source.actor)
         return await compose_invitation(conn, event, source.actor)
 
     return compose

@@ -15,7 +15,7 @@ from typing import Any
 import qrcode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from contracts.activity import OrganiserSignInRequested
+from contracts.activity import OrganiserAdded, OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -211,6 +211,30 @@ def organiser_sign_in_email(
         {},
         "organiser_sign_in",
         {"organisation": organisation or "your organisation", "link": link, "minutes": minutes},
+    )
+
+
+def colleague_invitation_email(
+    sender: Sender,
+    added: OrganiserAdded,
+    inviter: str | None,
+    organisation: str | None,
+    link: str,
+) -> EmailMessage:
+    """A new organiser's welcome: who added them, and the console's sign-in."""
+    where = organisation or "an organisation"
+    return _rendered(
+        sender.on_behalf_of(organisation),
+        added.email,
+        f"You are an organiser of {where} on Open Badges",
+        {},
+        "colleague_invited",
+        {
+            "name": added.name,
+            "inviter": inviter or "A colleague",
+            "organisation": where,
+            "link": link,
+        },
     )
 
 

@@ -28,7 +28,7 @@ PROJECTIONS = (
     .project(BadgeClassCreated, p.badge_created)
     .project(BadgeClassEdited, p.badge_edited)
     .project(OrganisationCreated, p.organisation_created)
-    .project(OrganiserAdded, p.organiser_added)
+    .project(OrganiserAdded, p.organiser_added, p.source_kept)
     .project(QuestStarted, p.quest_started)
     .project(BadgeOffered, p.source_kept)
     .project(BadgeAwarded, p.source_kept)
@@ -52,6 +52,7 @@ def policies(mail: MailPolicies) -> Handlers:
         .react(SignInRequested, mail.mail)
         .react(PeerReviewerInvited, mail.mail)
         .react(OrganiserSignInRequested, mail.mail)
+        .react(OrganiserAdded, mail.mail)
         .react(OfferResendRequested, mail.resend_offer)
     )
 

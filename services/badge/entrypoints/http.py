@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.badge.entrypoints import documents, organiser, pages
+from services.badge.entrypoints import counts, documents, organiser, pages
 from services.badge.entrypoints.dependencies import BadgeWeb
 from services.kernel.http import mount, new_app
 
@@ -24,5 +24,5 @@ def build_app(web: BadgeWeb) -> FastAPI:
     )
     app.state.runtime = web.runtime
     app.state.web = web
-    mount(app, organiser.router, documents.router, pages.router)
+    mount(app, organiser.router, counts.router, documents.router, pages.router)
     return app

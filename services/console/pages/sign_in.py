@@ -34,10 +34,11 @@ def _client(request: Request) -> str:
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, next: str = "/") -> Response:
+async def sign_in_page(request: Request, next: str = "/", email: str = "") -> Response:
+    """`email` fills the field in (a colleague's invitation links here with theirs)."""
     if await session_of(request) is not None:
         return redirect(safe_next(next))
-    return render(request, "sign_in.html", next=safe_next(next), email="", error=None)
+    return render(request, "sign_in.html", next=safe_next(next), email=email[:320], error=None)
 
 
 @router.post("/sign-in")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contracts import derived_id
-from contracts.activity import OrganiserSignInRequested
+from contracts.activity import OrganiserAdded, OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -30,6 +30,7 @@ MailEvent = (
     | SignInRequested
     | PeerReviewerInvited
     | OrganiserSignInRequested
+    | OrganiserAdded
 )
 
 

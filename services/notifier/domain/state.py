@@ -8,7 +8,7 @@ import uuid
 from typing import Protocol
 
 from contracts import Envelope
-from contracts.activity import OrganiserSignInRequested
+from contracts.activity import OrganiserAdded, OrganiserSignInRequested
 from contracts.badge import (
     BadgeAwarded,
     BadgeOffered,
@@ -28,6 +28,7 @@ MailSource = (
     | Envelope[SignInRequested]
     | Envelope[PeerReviewerInvited]
     | Envelope[OrganiserSignInRequested]
+    | Envelope[OrganiserAdded]
 )
 
 

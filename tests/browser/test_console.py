@@ -1,0 +1,172 @@
+"""The organiser console in a real Chromium, as an organiser who never saw the API: sign in by
+the emailed link; create and publish an activity; build a playlist and reorder it; search the
+dashboard; create and revoke an API key; end another browser's session; sign out. Every page
+on the way is screenshotted and checked (axe-core, the 375 px layout)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.async_api import expect
+
+from tests.browser.audit import assert_accessible
+from tests.browser.console_support import console_url, sign_in_organiser
+from tests.browser.walk import Device, Walk
+from tests.support import Platform, wait_for
+
+# Three sign-ins of one address in this module, and a few more on a rerun.
+PLATFORM_ENV = {"RATE_LIMIT_PER_ADDRESS": "20"}
+EMAIL = "ana@riverside.example.org"
+
+
+async def _flash(device: Device, text: str) -> None:
+    await expect(device.page.get_by_role("status").filter(has_text=text)).to_be_visible()
+
+
+async def _new_activity(walk: Walk, device: Device, platform: Platform, title: str) -> str:
+    page = device.page
+    await device.open(console_url(platform, "/activities"))
+    await device.click(page.get_by_role("link", name="New activity"))
+    await page.get_by_label("Title").fill(title)
+    await page.get_by_label("Description").fill(f"Learners who took part in {title}.")
+    await page.get_by_label("Criteria").fill(f"Take part in {title}.")
+    await device.click(page.get_by_role("button", name="Save as draft"))
+    await _flash(device, "saved as a draft")
+    return page.url.rsplit("/", 1)[1]
+
+
+async def test_an_organiser_runs_the_console_from_sign_in_to_sign_out(
+    http: httpx.AsyncClient, platform: Platform, organiser: dict[str, str], walk: Walk
+) -> None:
+    device = await sign_in_organiser(walk, platform, EMAIL)
+    page = device.page
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    await walk.checkpoint(device, "dashboard-empty")
+    await assert_accessible(page)
+
+    # An activity: a mistake is told beside its field and saves nothing, then a draft.
+    await device.open(console_url(platform, "/activities/new"))
+    await walk.checkpoint(device, "activity-new")
+    await page.get_by_label("Title").fill("Urban gardening")
+    await page.locator("#starts_at").fill("2027-05-01T16:00")
+    await page.locator("#ends_at").fill("2027-05-01T10:00")
+    await page.get_by_label("Place name").fill("Riverside community garden")
+    await device.click(page.get_by_role("button", name="Save as draft"))
+    assert device.last is not None and device.last.status == 422
+    await expect(page.get_by_role("alert")).to_contain_text("before")
+    await walk.checkpoint(device, "activity-refused")
+    assert await page.get_by_label("Title").input_value() == "Urban gardening"
+    await page.locator("#ends_at").fill("2027-05-01T18:00")
+    await page.get_by_label("Description").fill("Grow food in the city.")
+    await device.click(page.get_by_role("button", name="Save as draft"))
+    await _flash(device, "saved as a draft")
+    await expect(page.get_by_text("from the activity as it is at this moment")).to_be_visible()
+    await walk.checkpoint(device, "activity-draft")
+
+    await device.click(page.get_by_role("button", name="Publish and create the badge"))
+    await _flash(device, "its badge is made from it as it is now")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("published")
+    await walk.checkpoint(device, "activity-published")
+
+    composting = await _new_activity(walk, device, platform, "Composting")
+
+    # A playlist of both, reordered with plain forms; publishing waits for every activity.
+    await device.open(console_url(platform, "/playlists/new"))
+    await page.get_by_label("Title").fill("Green fingers")
+    await device.click(page.get_by_role("button", name="Save as draft"))
+    await _flash(device, "Add activities")
+    for title in ("Urban gardening", "Composting"):
+        await page.get_by_label("Add an activity").select_option(
+            label=f"{title} ({'published' if title == 'Urban gardening' else 'draft'})"
+        )
+        await device.click(page.get_by_role("button", name="Add to the playlist"))
+        await _flash(device, "added at the end")
+    order = page.locator("ol.ordered > li > a")
+    await expect(order).to_have_text(["Urban gardening", "Composting"])
+    await device.click(page.get_by_role("button", name="Move Composting up"))
+    await _flash(device, "Moved up")
+    await expect(order).to_have_text(["Composting", "Urban gardening"])
+    await walk.checkpoint(device, "playlist-reordered")
+    await device.click(page.get_by_role("button", name="Publish the playlist"))
+    assert device.last is not None and device.last.status == 409
+    await expect(page.get_by_role("alert")).to_contain_text("Not published: Composting")
+    await walk.checkpoint(device, "playlist-not-publishable")
+    await device.click(page.get_by_role("button", name="Move Composting down"))
+    await expect(order).to_have_text(["Urban gardening", "Composting"])
+    await device.click(page.get_by_role("button", name="Remove Composting"))
+    await expect(order).to_have_text(["Urban gardening"])
+    await device.click(page.get_by_role("button", name="Publish the playlist"))
+    await _flash(device, "The playlist is published")
+    await walk.checkpoint(device, "playlist-published")
+
+    # The dashboard: both kinds with their badges, searched and filtered on the server.
+    await device.open(console_url(platform, "/"))
+    cards = page.locator("ul.cards > li")
+    await expect(cards).to_have_count(3)
+    await walk.checkpoint(device, "dashboard")
+    await device.open(console_url(platform, "/?q=garden&status=published&kind=activity"))
+    await expect(cards).to_have_count(1)
+    await expect(cards.first).to_contain_text("Urban gardening")
+    await expect(cards.first).to_contain_text("0 offered")
+    await device.open(console_url(platform, "/activities?status=draft"))
+    await expect(page.locator("ul.cards > li")).to_have_text([re.compile("Composting")])
+    assert composting in await page.content()
+    await walk.checkpoint(device, "activities-drafts")
+
+    # An API key: shown once, works on the API, revoked.
+    await device.open(console_url(platform, "/keys"))
+    await walk.checkpoint(device, "keys-empty")
+    await device.click(page.get_by_role("button", name="Create an API key"))
+    key = (await page.locator("#new-key").inner_text()).strip()
+    assert key.startswith("obk_")
+    await walk.checkpoint(device, "key-created")
+    me = await http.get(
+        f"{platform.url('activity')}/v1/me", headers={"authorization": f"Bearer {key}"}
+    )
+    assert me.status_code == 200, me.text
+    await device.open(console_url(platform, "/keys"))
+    assert key not in await page.content()
+    prefix = key[: len("obk_") + 12]
+    await device.click(page.get_by_role("button", name=f"Revoke {prefix}"))
+    await _flash(device, "is revoked")
+    await walk.checkpoint(device, "key-revoked")
+
+    async def refused() -> bool:
+        answer = await http.get(
+            f"{platform.url('activity')}/v1/me", headers={"authorization": f"Bearer {key}"}
+        )
+        return answer.status_code == 401
+
+    await wait_for(refused, timeout=10)
+
+    # Another browser signs in; this one ends that session, and that browser is signed out.
+    other = await sign_in_organiser(walk, platform, EMAIL, name="second-browser")
+    await device.open(console_url(platform, "/sessions"))
+    sessions = page.locator("ul.cards > li")
+    await expect(sessions).to_have_count(2)
+    await walk.checkpoint(device, "sessions")
+    await device.click(
+        sessions.filter(has_not_text="this browser").get_by_role("button", name=re.compile("End"))
+    )
+    await _flash(device, "The session is ended")
+    await expect(sessions).to_have_count(1)
+    await other.open(console_url(platform, "/activities"))
+    assert other.page.url.startswith(console_url(platform, "/sign-in?next=")), other.page.url
+
+    # Colleagues: the admin invites one, who is emailed the way to the console's sign-in.
+    await device.open(console_url(platform, "/colleagues"))
+    await page.get_by_label("Name").fill("Ben")
+    await page.get_by_label("Email address").fill("ben@riverside.example.org")
+    await device.click(page.get_by_role("button", name="Invite"))
+    await _flash(device, "is an organiser now")
+    await expect(page.get_by_role("cell", name="ben@riverside.example.org")).to_be_visible()
+    await walk.checkpoint(device, "colleague-invited")
+
+    # Signing out ends this session too: the console asks to sign in again.
+    await device.click(page.get_by_role("button", name="Sign out"))
+    await _flash(device, "You are signed out")
+    await walk.checkpoint(device, "signed-out")
+    await device.open(console_url(platform, "/"))
+    assert page.url.startswith(console_url(platform, "/sign-in?next=")), page.url
+    walk.assert_clean()
