@@ -29,6 +29,21 @@ PNG = b"\x89PNG\r\n\x1a\n"
 ORGANISER_EMAIL = "ana@riverside.example.org"  # the `organiser` fixture's
 
 
+def zbar_decode(image: Path) -> str:
+    """The text of the one QR code in the image, as zbarimg (Debian's zbar-tools) reads it."""
+    zbarimg = shutil.which("zbarimg")
+    assert zbarimg, "no zbarimg: `bash deploy/local/install.sh` installs Debian's zbar-tools"
+    found = subprocess.run(
+        [zbarimg, "--quiet", "--raw", str(image)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert found.returncode == 0, f"zbarimg found no QR code in {image}: {found.stderr}"
+    return found.stdout.strip()
+
+
 async def _text(page: Page, selector: str) -> str:
     return " ".join((await page.locator(selector).first.inner_text()).split())
 
