@@ -18,6 +18,7 @@ from services.kernel import logs
 from services.kernel.publisher import WriteUnavailable
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.web.answers import error_answer
+from services.kernel.web.metrics import add_metrics
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ async def serve(
         consumer_task = await runtime.start_consuming()
         app = build_app(runtime)
         add_health(app, runtime)
+        add_metrics(app, runtime)
         add_write_unavailable(app)
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
