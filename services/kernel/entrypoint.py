@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.kernel import logs
+from services.kernel import logs, metrics
 from services.kernel.publisher import WriteUnavailable
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.web.answers import error_answer
@@ -124,6 +124,8 @@ def main(
     service = runtime if isinstance(runtime, ServiceRuntime) else runtime()
 
     async def run() -> int:
+        if args.command != "serve":
+            metrics.serve_while_replaying()  # METRICS_PORT: a rebuild's progress
         if args.command == "serve":
             host, port = http_address if isinstance(http_address, tuple) else http_address()
             return await serve(service, build_app, host, port)

@@ -115,7 +115,7 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-class _WhatItIsAbout(logging.Filter):
+class WhatItIsAbout(logging.Filter):
     """Takes the ids from the context where the line is written (a handler formats it there
     too, but a line held back and summed up later is formatted elsewhere)."""
 
@@ -244,7 +244,7 @@ def install(settings: LogSettings | None = None) -> None:
     for handler in root.handlers:
         if settings.log_format == "json":
             handler.setFormatter(JsonLines())
-        handler.addFilter(_WhatItIsAbout())
+        handler.addFilter(WhatItIsAbout())
         repeats = RepeatedLineFilter(settings.log_repeat_seconds, handler.handle)
         handler.addFilter(repeats)
         atexit.register(repeats.flush)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Seconds: requests mostly take milliseconds; writes wait at most KAFKA_WRITE_TIMEOUT_SECONDS.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -155,3 +157,21 @@ class Metrics:
 
 
 METRICS = Metrics()
+
+
+class MetricsSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # Where a command that serves no HTTP (rebuild, verify) answers /metrics while it runs.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, validation_alias="METRICS_PORT")
+    metrics_host: str = Field(default="127.0.0.1", validation_alias="METRICS_HOST")
+
+
+def serve_while_replaying(settings: MetricsSettings | None = None) -> int | None:
+    """For rebuild and verify: /metrics on METRICS_PORT (if set), from a thread of its own."""
+    settings = settings or MetricsSettings()
+    if settings.metrics_port is not None:
+        start_http_server(
+            settings.metrics_port, addr=settings.metrics_host, registry=METRICS.registry
+        )
+    return settings.metrics_port

@@ -26,6 +26,7 @@ from services.kernel.unit_of_work import UnitOfWork
 from services.notifier.domain.attempts import Addressed, Attempt, Delivery, decide_attempt
 from services.notifier.domain.email import deferral_id, outcome_id
 from services.notifier.domain.schedule import RetryPolicy
+from services.notifier.metrics import EMAILS
 
 
 class SendsMail(Protocol):
@@ -210,6 +211,7 @@ class Courier:
         email, at = flight.email, flight.at
         addressed = email.addressed
         now = datetime.now(UTC)
+        EMAILS.attempted(addressed.kind, at.number)
         for outcome in decide_attempt(addressed, at, delivery, flight.subject, now, self._policy):
             record = new_envelope(
                 outcome,
@@ -223,3 +225,4 @@ class Courier:
             )
             self._recorded.keep(record)
             await uow.emit(record, wait=True)
+            EMAILS.recorded(outcome)
