@@ -5,13 +5,17 @@ run, as a ratio; then end to end for a bulk issue through the real services (the
 the offers until the SMTP server has accepted every email).
 
     bash deploy/local/infra.sh start && eval "$(bash deploy/local/infra.sh env)"
-    uv run python -m bench.notifier [--emails 3000] [--offers 10000] [--server sink|mailbox]
+    uv run python -m bench.notifier [--emails 1000] [--offers 10000] [--server sink|mailbox]
+        [--relay-delay-ms 0,5]
 
 `--server sink` (the default) starts a bare aiosmtpd server that keeps nothing (bench/smtp_sink.py)
-in a process of its own; `mailbox` sends to the shared mailbox at SMTP_HOST:SMTP_PORT, which
-writes two files per message. The same messages (real offer emails, with their QR code) go to
-both sides; they are rendered before the clock starts, since rendering is the same work either
-way (the end-to-end number includes it).
+in a process of its own, once per `--relay-delay-ms` (how much later it answers MAIL, RCPT and
+the end of DATA, as a relay across a network would; the end to end runs against the first);
+`mailbox` sends to the shared mailbox at SMTP_HOST:SMTP_PORT, which writes two files per
+message. "8 connections, 8 duplicates" is the notifier with NOTIFIER_SMTP_DUPLICATES_PER_CRASH=8:
+eight messages accepted side by side and recorded with one acknowledgement. The same messages
+(real offer emails, with their QR code) go to both sides; they are rendered before the clock
+starts, since rendering is the same work either way (the end-to-end number includes it).
 """
 
 from __future__ import annotations
@@ -109,7 +113,12 @@ class Outcomes:
 
 
 async def through_the_notifier(
-    settings: KernelSettings, host: str, port: int, batch: list[EmailMessage], connections: int
+    settings: KernelSettings,
+    host: str,
+    port: int,
+    batch: list[EmailMessage],
+    connections: int,
+    duplicates: int = 1,
 ) -> float:
     """The notifier's courier and mailer, with its records appended to Kafka and claimed in
     PostgreSQL as the consumer does, in transactions of BATCH emails."""
@@ -131,7 +140,7 @@ async def through_the_notifier(
         smtp_host=host, smtp_port=port, smtp_connections=connections
     )
     mailer = Mailer(notifier_settings)
-    courier = Courier(mailer, RetryPolicy.of(notifier_settings), connections)
+    courier = Courier(mailer, RetryPolicy.of(notifier_settings), connections, duplicates)
 
     def email(message: EmailMessage) -> Email:
         async def render() -> EmailMessage:
@@ -159,10 +168,11 @@ async def through_the_notifier(
     return elapsed
 
 
-def start_sink() -> tuple[subprocess.Popen[bytes], int]:
+def start_sink(delay_ms: float) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     sink = subprocess.Popen(
-        [sys.executable, "-m", "bench.smtp_sink", "--port", str(port)], stdout=subprocess.PIPE
+        [sys.executable, "-m", "bench.smtp_sink", "--port", str(port), "--delay-ms", str(delay_ms)],
+        stdout=subprocess.PIPE,
     )
     assert sink.stdout is not None
     sink.stdout.readline()  # "sink listening on ..."
@@ -182,6 +192,9 @@ async def sending(
     found["bare 8"] = await bare_loop(host, port, batch, 8)
     found["notifier 1"] = await through_the_notifier(settings, host, port, batch, 1)
     found["notifier 8"] = await through_the_notifier(settings, host, port, batch, 8)
+    found["notifier 8, 8 duplicates"] = await through_the_notifier(
+        settings, host, port, batch, 8, duplicates=8
+    )
     found["bare 8, again"] = await bare_loop(host, port, batch, 8)
     return found
 
@@ -212,45 +225,55 @@ def bulk_issue(connections: int, host: str, port: int, offers: int) -> tuple[flo
     return accepted, total
 
 
+def compare(settings: KernelSettings, host: str, port: int, emails: int) -> None:
+    found = asyncio.run(sending(settings, host, port, emails, f"{settings.namespace}.example.org"))
+    for name, seconds in found.items():
+        print(f"  {name:>26} connection(s): {rate(emails, seconds)}")
+    bare = min(found["bare 8"], found["bare 8, again"])
+    for name in ("notifier 1", "notifier 8", "notifier 8, 8 duplicates"):
+        print(f"  {name} / bare 8 (the faster bare run): {bare / found[name]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--emails", type=int, default=3000, help="for the sending comparison")
+    parser.add_argument("--emails", type=int, default=1000, help="for the sending comparison")
     parser.add_argument("--offers", type=int, default=10_000, help="end to end (0: skip)")
     parser.add_argument(
         "--end-to-end-connections", default="8", help="comma-separated, one platform each"
     )
     parser.add_argument("--server", choices=("sink", "mailbox"), default="sink")
+    parser.add_argument("--relay-delay-ms", default="0,5", help="comma-separated (sink only)")
     args = parser.parse_args()
-    sink = None
+    namespace = f"benchn{uuid.uuid4().hex[:8]}"
+    settings = KernelSettings(NAMESPACE=namespace)
+    servers: list[tuple[str, subprocess.Popen[bytes] | None, str, int]] = []
     if args.server == "sink":
-        sink, port = start_sink()
-        host = "127.0.0.1"
-        where = f"a bare aiosmtpd sink (bench/smtp_sink.py) on {host}:{port}"
+        for delay in [float(d) for d in args.relay_delay_ms.split(",")]:
+            sink, port = start_sink(delay)
+            where = f"a bare aiosmtpd sink answering {delay:g} ms later (bench/smtp_sink.py)"
+            servers.append((where, sink, "127.0.0.1", port))
     else:
         host, port = os.environ.get("SMTP_HOST", "127.0.0.1"), int(os.environ["SMTP_PORT"])
         where = f"the shared mailbox on {host}:{port} (two files written per message)"
-    print(f"SMTP server: {where}")
-    namespace = f"benchn{uuid.uuid4().hex[:8]}"
-    settings = KernelSettings(NAMESPACE=namespace)
+        servers.append((where, None, host, port))
     try:
-        found = asyncio.run(sending(settings, host, port, args.emails, f"{namespace}.example.org"))
-        for name, seconds in found.items():
-            print(f"{name:>24} connection(s): {rate(args.emails, seconds)}")
-        bare = min(found["bare 8"], found["bare 8, again"])
-        for name in ("notifier 1", "notifier 8"):
-            print(f"{name} / bare 8 (the faster bare run): {bare / found[name]:.2f}")
+        for where, _, host, port in servers:
+            print(f"SMTP server: {where}, {args.emails} offer emails")
+            compare(settings, host, port, args.emails)
+        _, _, host, port = servers[0]
         for connections in [int(c) for c in args.end_to_end_connections.split(",") if args.offers]:
             accepted, total = bulk_issue(connections, host, port, args.offers)
             print(
-                f"end to end, {connections} connection(s): {args.offers} offers accepted by the "
-                f"API in {accepted:.1f} s, every email accepted by the SMTP server after "
-                f"{total:.1f} s = {args.offers / total:,.0f} emails/s"
+                f"end to end ({servers[0][0]}), {connections} connection(s): {args.offers} "
+                f"offers accepted by the API in {accepted:.1f} s, every email accepted by the "
+                f"SMTP server after {total:.1f} s = {args.offers / total:,.0f} emails/s"
             )
     finally:
         asyncio.run(drop_schemas(settings))
-        if sink is not None:
-            sink.terminate()
-            sink.wait()
+        for _, server, _, _ in servers:
+            if server is not None:
+                server.terminate()
+                server.wait()
 
 
 if __name__ == "__main__":

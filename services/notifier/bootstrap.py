@@ -95,7 +95,12 @@ class NotifierRuntime(ServiceRuntime):
 
     def __init__(self, settings: Settings, compose: Compose, mailer: SendsMail) -> None:
         notifier = settings.notifier
-        courier = Courier(mailer, RetryPolicy.of(notifier), notifier.smtp_connections)
+        courier = Courier(
+            mailer,
+            RetryPolicy.of(notifier),
+            notifier.smtp_connections,
+            notifier.smtp_duplicates_per_crash,
+        )
         policies = MailPolicies(compose, courier, ReadModels)
         super().__init__(SPEC, settings.kernel, build_handlers(policies))
         self.notifier_settings = settings.notifier

@@ -148,11 +148,20 @@ class Courier:
     Kafka before the next is committed; the last are committed before the unit of work
     commits (its flush)."""
 
-    def __init__(self, mailer: SendsMail, policy: RetryPolicy, connections: int = 1) -> None:
+    def __init__(
+        self,
+        mailer: SendsMail,
+        policy: RetryPolicy,
+        connections: int = 1,
+        unrecorded: int = 1,
+    ) -> None:
         self._mailer = mailer
         self._prepare = _preparer(mailer)
         self._policy = policy
         self._connections = connections
+        # Messages committed together, their records acknowledged by Kafka in one go: the most
+        # a crash can mail twice (1 unless the operator trades duplicates for speed).
+        self._unrecorded = max(1, min(unrecorded, connections))
         self._recorded = Recorded()
         # One message at a time between the server accepting it and Kafka its record.
         self._commit_turn = asyncio.Lock()
@@ -196,18 +205,23 @@ class Courier:
         return flights
 
     async def _commit(self, uow: UnitOfWork, flights: deque[_InFlight]) -> None:
-        flight = flights[0]
+        """The next email (or the next `unrecorded` ones, side by side) accepted and recorded."""
+        group = [flights[n] for n in range(min(self._unrecorded, len(flights)))]
         try:
-            prepared = await flight.prepared
+            prepared = [await flight.prepared for flight in group]
             async with self._commit_turn:
-                flights.popleft()
-                delivery = await prepared.commit()
-                await self._record(uow, flight, delivery)
+                for _ in group:
+                    flights.popleft()
+                deliveries = await asyncio.gather(*(p.commit() for p in prepared))
+                for n, (flight, delivery) in enumerate(zip(group, deliveries, strict=True)):
+                    await self._record(uow, flight, delivery, wait=n == len(group) - 1)
         except BaseException:
-            _abort_all(flights)  # the unit of work fails: nothing after this one is sent
+            _abort_all(flights)  # the unit of work fails: nothing after these is sent
             raise
 
-    async def _record(self, uow: UnitOfWork, flight: _InFlight, delivery: Delivery) -> None:
+    async def _record(
+        self, uow: UnitOfWork, flight: _InFlight, delivery: Delivery, wait: bool = True
+    ) -> None:
         email, at = flight.email, flight.at
         addressed = email.addressed
         now = datetime.now(UTC)
@@ -224,5 +238,5 @@ class Courier:
                 actor="service:notifier",
             )
             self._recorded.keep(record)
-            await uow.emit(record, wait=True)
+            await uow.emit(record, wait=wait)  # the last of a group waits for them all
             EMAILS.recorded(outcome)

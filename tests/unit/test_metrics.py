@@ -9,14 +9,13 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from aiokafka import TopicPartition
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 
-from contracts.notifier import TOPIC, EmailDeferred, EmailSent
+from contracts.notifier import TOPIC, EmailDeferred
 from services.kernel import logs
 from services.kernel.in_memory import InMemoryUnitOfWork
 from services.kernel.metrics import METRICS, Metrics
@@ -181,63 +180,6 @@ def test_text_format_is_kept_for_a_terminal() -> None:
 
 def sample(name: str, **labels: str) -> float:
     return METRICS.registry.get_sample_value(name, labels) or 0.0
-
-
-class Parallel(FakeMailer):
-    """A mailer that prepares messages side by side and says in which order it all went."""
-
-    def __init__(self, steps: list[str]) -> None:
-        super().__init__()
-        self.steps = steps
-
-    async def prepare(self, message: Any) -> Any:
-        self.steps.append(f"prepare {message['To']}")
-        mailer = self
-
-        class Prepared:
-            async def commit(self) -> Any:
-                mailer.steps.append(f"commit {message['To']}")
-                return await mailer.deliver(message)
-
-            def abort(self) -> None:
-                mailer.steps.append(f"abort {message['To']}")
-
-        return Prepared()
-
-
-async def test_several_connections_commit_one_message_at_a_time_each_recorded_first() -> None:
-    steps: list[str] = []
-    mailer = Parallel(steps)
-    courier = Courier(mailer, POLICY, connections=3)
-    state = InMemoryMailState()
-    policies = MailPolicies(fake_compose, courier, lambda uow: state)
-
-    async def recorded(uow: Any, envelope: Any) -> None:
-        steps.append(f"record {envelope.payload.recipient}")
-
-    handlers = build_handlers(policies, projections=state.projections()).project(
-        EmailSent, recorded
-    )
-    sent_before = sample("emails_sent_total", kind="offer")
-    uow = InMemoryUnitOfWork(handlers, own_topic=TOPIC)
-    offers = [offered(f"learner{n}@example.org") for n in range(4)]
-    for offer in offers:
-        await uow.receive(offer)
-    # Three on their way before the first is committed; the fourth waits for a connection.
-    assert steps[:4] == [
-        "prepare learner0@example.org",
-        "prepare learner1@example.org",
-        "prepare learner2@example.org",
-        "commit learner0@example.org",
-    ]
-    await uow.flush()  # the unit of work commits: the last emails first
-    commits = [s for s in steps if not s.startswith("prepare")]
-    expected = []
-    for n in range(4):
-        expected += [f"commit learner{n}@example.org", f"record learner{n}@example.org"]
-    assert commits == expected  # never two accepted and not yet recorded
-    assert len(mailer.sent) == 4
-    assert sample("emails_sent_total", kind="offer") == sent_before + 4
 
 
 async def test_a_deferred_attempt_counts_and_its_retry_counts_as_retried() -> None:
