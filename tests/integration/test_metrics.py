@@ -90,9 +90,7 @@ async def test_metrics_of_every_service_follow_a_burst(
 
     # Requests by route template, never by raw path.
     route = "/v1/badges/{badge_class_id}/offers"
-    posted = total(
-        now["badge"], "http_request_duration_seconds_count", method="POST", route=route
-    )
+    posted = total(now["badge"], "http_request_duration_seconds_count", method="POST", route=route)
     assert posted >= 1
     assert total(now["badge"], "http_request_duration_seconds_bucket", route=route, le="+Inf") >= 1
     routes = {s.labels.get("route") for s in now["badge"] if "route" in s.labels}
