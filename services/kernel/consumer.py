@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from contracts import Envelope, decode
 from services.kernel.handlers import Handlers
+from services.kernel.metrics import METRICS
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
 from services.kernel.unit_of_work import UnitOfWork
@@ -91,6 +92,7 @@ class EventConsumer:
         self._already_in_log: frozenset[uuid.UUID] = frozenset()
         # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
         self._main: AIOKafkaConsumer | None = None
+        METRICS.name_topics(config.contract_topic_of)
 
     # -- catching up -------------------------------------------------------------------------
 
@@ -125,6 +127,7 @@ class EventConsumer:
             if until is not None:
                 # A partition `until` does not name was not read at all by whoever set it.
                 end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
+            METRICS.replay_begins(end)
             if self.config.own_topic in topics:
                 self._already_in_log = await self._ids_ahead(consumer, partitions, end)
                 await self._seek_to_stored(consumer, partitions)
@@ -139,7 +142,9 @@ class EventConsumer:
                     if records:
                         await self.process(records)
                         records_seen += len(records)
+                        METRICS.replayed(records)
         finally:
+            METRICS.replay_ends()
             self._already_in_log = frozenset()
             await consumer.stop()
         return records_seen
@@ -314,20 +319,23 @@ class EventConsumer:
             # A handler re-deciding something whose outcome is further down this batch must not
             # claim it: the outcome is applied when the loop reaches it.
             uow.ahead = set(new)
-            applied = 0
+            applied: list[str] = []
             for envelope in decoded:
                 if envelope.event_id not in uow.ahead:
                     continue  # applied before
                 uow.ahead.discard(envelope.event_id)
                 uow.seen.add(envelope.event_id)
                 await uow.apply(envelope)
-                applied += 1
+                applied.append(envelope.event_type)
             await uow.flush()
             await self._store_offsets(conn, records)
             for record, reason in undecodable:
                 await self._send_dead_letter(record, reason)
-        self.applied += applied
+        self.applied += len(applied)
         self.dead_lettered += len(undecodable)
+        METRICS.applied(records[0].topic if records else "", applied)
+        for record, _ in undecodable:
+            METRICS.dead_lettered(record)
 
     async def _dead_letter_and_skip(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -336,6 +344,7 @@ class EventConsumer:
             await self._send_dead_letter(record, reason)
             await self._store_offsets(conn, [record])
         self.dead_lettered += 1
+        METRICS.dead_lettered(record)
 
     async def _send_dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         log.error("dead-lettering %s: %s", _where(record), reason)

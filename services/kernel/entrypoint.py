@@ -14,10 +14,11 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.kernel import logs
+from services.kernel import logs, metrics
 from services.kernel.publisher import WriteUnavailable
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.web.answers import error_answer
+from services.kernel.web.metrics import add_metrics
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ async def serve(
         consumer_task = await runtime.start_consuming()
         app = build_app(runtime)
         add_health(app, runtime)
+        add_metrics(app, runtime)
         add_write_unavailable(app)
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
@@ -122,6 +124,8 @@ def main(
     service = runtime if isinstance(runtime, ServiceRuntime) else runtime()
 
     async def run() -> int:
+        if args.command != "serve":
+            metrics.serve_while_replaying()  # METRICS_PORT: a rebuild's progress
         if args.command == "serve":
             host, port = http_address if isinstance(http_address, tuple) else http_address()
             return await serve(service, build_app, host, port)

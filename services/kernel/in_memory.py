@@ -38,6 +38,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.versions: dict[uuid.UUID, int] = {}
         # Every event emitted, in order: what the policies decided.
         self.emitted: list[Envelope[Any]] = []
+        self._before_flush = []
 
     async def claim(self, event_id: uuid.UUID) -> bool:
         if event_id in self.seen:
@@ -66,7 +67,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         return True
 
     async def flush(self) -> None:
-        return None
+        await self._run_before_flush()
 
     async def receive(self, envelope: Envelope[Any]) -> bool:
         """An event read from a log, as the consumer applies it: once per id."""

@@ -1,5 +1,12 @@
-"""The services' logging: repeated warnings and errors are rate-limited, and the log file (when
-LOG_FILE names one, as the local runner does) rotates by size.
+"""The services' logging: one JSON object per line (LOG_FORMAT=text keeps the human format for a
+terminal), each carrying the ids of what it is about; repeated warnings and errors are
+rate-limited, and the log file (when LOG_FILE names one, as the local runner does) rotates by
+size.
+
+What a line is about is set by who does the work: the consumer's unit of work while it applies
+an event (`about_event`: its event id, type and correlation id), the HTTP layer for each request
+(`about_request`: the request's correlation id). Context variables carry them, so every line
+written meanwhile, in any module, has them.
 
 During a Kafka outage the client and the consumer log the same few lines over and over (about a
 hundred a second per service), which buries everything else and fills the disk. A repeated line
@@ -12,15 +19,20 @@ that ends is summed up once it has been quiet for that long.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
+import json
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +51,78 @@ class LogSettings(BaseSettings):
     )
     log_file_backups: int = Field(default=3, ge=1, le=50, validation_alias="LOG_FILE_BACKUPS")
     log_repeat_seconds: float = Field(default=30.0, gt=0, validation_alias="LOG_REPEAT_SECONDS")
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
+
+
+# What the line being written is about (None: nothing in particular).
+_EVENT_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
+_EVENT_TYPE: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_type", default=None)
+_CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
+
+
+@contextlib.contextmanager
+def about_event(event_id: object, event_type: str, correlation_id: object | None) -> Iterator[None]:
+    """Lines written inside are about this event (an event a handler derives from it nests)."""
+    tokens = (
+        _EVENT_ID.set(str(event_id)),
+        _EVENT_TYPE.set(event_type),
+        _CORRELATION_ID.set(str(correlation_id) if correlation_id is not None else None),
+    )
+    try:
+        yield
+    finally:
+        for var, token in zip((_EVENT_ID, _EVENT_TYPE, _CORRELATION_ID), tokens, strict=True):
+            var.reset(token)
+
+
+@contextlib.contextmanager
+def about_request(correlation_id: str) -> Iterator[None]:
+    """Lines written while a request is answered carry its correlation id."""
+    token = _CORRELATION_ID.set(correlation_id)
+    try:
+        yield
+    finally:
+        _CORRELATION_ID.reset(token)
+
+
+def context() -> dict[str, str]:
+    """The ids of what is being done now, as a log line carries them."""
+    found = {"event_id": _EVENT_ID.get(), "event_type": _EVENT_TYPE.get()}
+    found["correlation_id"] = _CORRELATION_ID.get()
+    return {name: value for name, value in found.items() if value is not None}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the ids of what
+    the line is about, and the traceback of an exception as one string."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(record.__dict__.get("about") or {})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class WhatItIsAbout(logging.Filter):
+    """Takes the ids from the context where the line is written (a handler formats it there
+    too, but a line held back and summed up later is formatted elsewhere)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "about" not in record.__dict__:
+            record.__dict__["about"] = context()
+        return True
 
 
 @dataclass
@@ -158,6 +242,9 @@ def install(settings: LogSettings | None = None) -> None:
         rotating.setFormatter(formatter)
         root.addHandler(rotating)
     for handler in root.handlers:
+        if settings.log_format == "json":
+            handler.setFormatter(JsonLines())
+        handler.addFilter(WhatItIsAbout())
         repeats = RepeatedLineFilter(settings.log_repeat_seconds, handler.handle)
         handler.addFilter(repeats)
         atexit.register(repeats.flush)

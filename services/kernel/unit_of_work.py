@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from contracts import Envelope
+from services.kernel import logs
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
@@ -56,6 +57,16 @@ class UnitOfWork:
         # Ids applied within this transaction: a derived event can also arrive from the log
         # in the same batch, and must not apply twice.
         self.seen: set[uuid.UUID] = set()
+        # What must be done before the commit (emails still on their way, say).
+        self._before_flush: list[Callable[[UnitOfWork], Awaitable[None]]] = []
+
+    def before_flush(self, step: Callable[[UnitOfWork], Awaitable[None]]) -> None:
+        """Run `step` at the start of `flush`, before this unit's writes and events go."""
+        self._before_flush.append(step)
+
+    async def _run_before_flush(self) -> None:
+        while self._before_flush:
+            await self._before_flush.pop(0)(self)
 
     async def claim(self, event_id: uuid.UUID) -> bool:
         """Record that an event's effect is about to be applied; False if it already was.
@@ -96,8 +107,9 @@ class UnitOfWork:
         if payload_type.topic == self._own_topic:
             stream, version = envelope.stream_id, envelope.stream_version
             self._versions[stream] = max(version, self._versions.get(stream, 0))
-        for handler in self._handlers.for_event(payload_type):
-            await handler(self, envelope)
+        with logs.about_event(envelope.event_id, envelope.event_type, envelope.correlation_id):
+            for handler in self._handlers.for_event(payload_type):
+                await handler(self, envelope)
 
     async def lock_stream(self, stream_id: uuid.UUID) -> int:
         """Take the aggregate's lock until commit; returns its last version (0 if new).
@@ -170,6 +182,7 @@ class UnitOfWork:
 
     async def flush(self) -> None:
         """Send held writes and wait until every emitted event is in Kafka."""
+        await self._run_before_flush()
         await self._write_versions()
         await self.conn.flush()
         await self._send_outbox()

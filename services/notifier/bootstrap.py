@@ -91,10 +91,16 @@ class _SendsNothing:
 
 class NotifierRuntime(ServiceRuntime):
     """The kernel's runtime with the notifier's parts: the consumer's policies and the retry
-    schedule share one courier (one SMTP connection, one record of attempts)."""
+    schedule share one courier (its SMTP connections, one record of attempts)."""
 
     def __init__(self, settings: Settings, compose: Compose, mailer: SendsMail) -> None:
-        courier = Courier(mailer, RetryPolicy.of(settings.notifier))
+        notifier = settings.notifier
+        courier = Courier(
+            mailer,
+            RetryPolicy.of(notifier),
+            notifier.smtp_connections,
+            notifier.smtp_duplicates_per_crash,
+        )
         policies = MailPolicies(compose, courier, ReadModels)
         super().__init__(SPEC, settings.kernel, build_handlers(policies))
         self.notifier_settings = settings.notifier

@@ -19,6 +19,7 @@ from services.notifier.composer import Compose
 from services.notifier.delivery import Courier, Email
 from services.notifier.domain.attempts import Attempt, decide_missing_source
 from services.notifier.domain.email import EmailState
+from services.notifier.metrics import EMAILS
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class RetrySchedule:
         """The event it is composed from is not kept here: it can never be sent."""
         log.warning("email %s: its source %s is missing", retry.email_id, retry.source_event_id)
         for failed in decide_missing_source(retry):
+            EMAILS.recorded(failed)
             await uow.emit(
                 new_envelope(
                     failed,

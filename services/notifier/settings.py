@@ -32,6 +32,14 @@ class NotifierSettings(BaseSettings):
     # ("Open Badges <badges@example.org>") is used where no organisation is known.
     smtp_from: str = "Open Badges <badges@localhost>"
     smtp_timeout_seconds: float = Field(default=15, gt=0)
+    # Messages on their way at once, each over its own kept-open connection. The server
+    # accepts them one at a time, each recorded in Kafka before the next (one duplicate at
+    # most per crash, however many connections).
+    smtp_connections: int = Field(default=8, ge=1, le=64)
+    # Messages the server may accept side by side before their records reach Kafka (in one
+    # acknowledgement): the most a crash can mail twice. More is faster against a relay that
+    # takes its time to accept; 1 keeps the promise of one duplicate per crash at most.
+    smtp_duplicates_per_crash: int = Field(default=1, ge=1, le=64)
     # An email whose attempt fails in a way that may pass (no connection, a 4xx answer) waits
     # in the retry schedule: backoff, 2x backoff, 4x ... up to the maximum between attempts,
     # for the retry period counted from its first failure; then it is recorded as EmailFailed.

@@ -1,14 +1,25 @@
-"""Sends messages through the configured SMTP server, over one kept-open connection, one
-attempt at a time: whether and when to try again is the retry schedule's business."""
+"""Sends messages through the configured SMTP server over up to NOTIFIER_SMTP_CONNECTIONS
+kept-open connections, one attempt per message: whether and when to try again is the retry
+schedule's business.
+
+An attempt comes in two steps. `prepare` does everything but the last: it takes a connection,
+names the sender and recipient and transfers the message, all but the line that ends it
+(`.`), so several messages travel at once. `commit` sends that line and reads the server's
+answer: only then has the server accepted the message. The courier commits one message at a
+time and records it in Kafka before the next commit, so however many connections carry
+messages, at most one is ever accepted and not yet recorded.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from email.message import EmailMessage
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 
 from services.notifier.domain.attempts import Delivery
 from services.notifier.settings import NotifierSettings
@@ -23,6 +34,9 @@ _MESSAGE_REFUSALS = (
     aiosmtplib.SMTPSenderRefused,
     aiosmtplib.SMTPDataError,
 )
+_FAILURES = (aiosmtplib.SMTPException, OSError, TimeoutError)
+_LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
+_LEADING_PERIOD = re.compile(rb"(?m)^\.")
 
 
 def _permanent(error: Exception) -> bool:
@@ -42,21 +56,86 @@ def _described(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _data_lines(flat: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line endings, leading periods doubled, ending
+    with a line break (the terminating `.` line is the commit's)."""
+    data = _LINE_ENDINGS.sub(b"\r\n", flat)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return _LEADING_PERIOD.sub(b"..", data)
+
+
+class Prepared:
+    """A message on its connection, waiting for its last line; or an attempt that ended
+    already (a refusal, an unreachable server), whose outcome `commit` returns."""
+
+    def __init__(
+        self,
+        mailer: Mailer,
+        client: aiosmtplib.SMTP | None,
+        outcome: Delivery | None = None,
+    ) -> None:
+        self._mailer = mailer
+        self._client = client
+        self._outcome = outcome
+        self._done = False
+        # A message left waiting (its unit of work failed before committing it) lets its
+        # connection go by itself: the server drops the message, nothing was sent.
+        self._expiry = (
+            asyncio.get_running_loop().call_later(mailer.settings.smtp_timeout_seconds, self.abort)
+            if client is not None
+            else None
+        )
+
+    async def commit(self) -> Delivery:
+        """Send the last line: the server accepts the message, or says why not."""
+        if self._done:
+            return self._outcome or Delivery(sent=False, error="not sent: the attempt expired")
+        self._finish()
+        client = self._client
+        if client is None:
+            assert self._outcome is not None
+            return self._outcome
+        try:
+            answer = await client.execute_command(b".")
+            if answer.code != 250:
+                raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+        except _FAILURES as failure:
+            return await self._mailer.failed(client, failure)
+        self._mailer.release(client)
+        return Delivery(sent=True)
+
+    def abort(self) -> None:
+        """Give up before the last line: the server drops the message; nothing was sent."""
+        if self._done:
+            return
+        self._finish()
+        if self._client is not None:
+            self._mailer.discard(self._client)
+
+    def _finish(self) -> None:
+        self._done = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+
+
 class Mailer:
     def __init__(self, settings: NotifierSettings) -> None:
-        self._settings = settings
-        self._client: aiosmtplib.SMTP | None = None
+        self.settings = settings
+        self._idle: list[aiosmtplib.SMTP] = []
+        # One message per connection; the consumer and the retry schedule share them.
+        self._slots = asyncio.Semaphore(settings.smtp_connections)
         # While the server is known to be unreachable: until when, and why.
         self._paused_until = 0.0
         self._outage = ""
         self._outages = 0
-        # The consumer and the retry schedule share the one connection, one message at a time.
-        self._lock = asyncio.Lock()
 
     async def _connected(self) -> aiosmtplib.SMTP:
-        if self._client is not None and self._client.is_connected:
-            return self._client
-        s = self._settings
+        while self._idle:
+            client = self._idle.pop()
+            if client.is_connected:
+                return client
+        s = self.settings
         client = aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
@@ -67,45 +146,111 @@ class Mailer:
         await client.connect()
         if s.smtp_username:
             await client.login(s.smtp_username, s.smtp_password or "")
-        self._client = client
         return client
 
-    async def _drop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
+    async def deliver(self, message: EmailMessage) -> Delivery:
+        """One whole attempt. Never raises for SMTP trouble; says whether it may pass later."""
+        prepared = await self.prepare(message)
+        return await prepared.commit()
+
+    async def prepare(self, message: EmailMessage) -> Prepared:
+        """All of an attempt but the last line (see the module's note). Never raises for SMTP
+        trouble: an attempt that ended already is a Prepared holding its outcome."""
+        if time.monotonic() < self._paused_until:
+            return self._ended(f"not tried: the server is away ({self._outage})")
+        await self._slots.acquire()
+        client: aiosmtplib.SMTP | None = None
+        try:
+            client = await self._connected()
+            await self._transfer(client, message)
+        except _FAILURES as failure:
+            if client is None:
+                self._slots.release()
+                return Prepared(self, None, self._unreachable(failure))
+            return Prepared(self, None, await self.failed(client, failure))
+        except BaseException:
+            if client is not None:
+                self.discard(client)
+            else:
+                self._slots.release()
+            raise
+        return Prepared(self, client)
+
+    async def _transfer(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+        sender = extract_sender(message)
+        recipients = extract_recipients(message)
+        if sender is None or not recipients:
+            raise ValueError("the message names no sender or no recipient")
+        options: list[str] = []
+        cte = "7bit"
+        if client.supports_extension("8BITMIME"):
+            options.append("BODY=8BITMIME")
+            cte = "8bit"
+        try:
+            (sender + "".join(recipients)).encode("ascii")
+            utf8 = False
+        except UnicodeEncodeError:
+            utf8 = True
+            options.append("SMTPUTF8")
+        data = _data_lines(flatten_message(message, utf8=utf8, cte_type=cte))
+        if client.supports_extension("size"):
+            options.insert(0, f"SIZE={len(data)}")
+        encoding = "utf-8" if utf8 else "ascii"
+        await client.mail(sender, options=options, encoding=encoding)
+        refused = []
+        for recipient in recipients:
+            try:
+                await client.rcpt(recipient, encoding=encoding)
+            except aiosmtplib.SMTPRecipientRefused as refusal:
+                refused.append(refusal)
+        if len(refused) == len(recipients):
+            raise aiosmtplib.SMTPRecipientsRefused(refused)
+        started = await client.execute_command(b"DATA")
+        if started.code != 354:
+            raise aiosmtplib.SMTPDataError(started.code, started.message)
+        assert client.protocol is not None
+        client.protocol.write(data)
+
+    def _ended(self, error: str) -> Prepared:
+        return Prepared(self, None, Delivery(sent=False, error=error))
+
+    def _unreachable(self, failure: Exception) -> Delivery:
+        if _permanent(failure):
+            return Delivery(sent=False, permanent=True, error=_described(failure))
+        if not isinstance(failure, _MESSAGE_REFUSALS):
+            # Each failed probe of a server still away doubles the pause (up to a minute), so
+            # a server that hangs costs one connection timeout now and then, not one per email.
+            self._outages += 1
+            pause = self.settings.smtp_outage_pause_seconds * 2 ** min(self._outages - 1, 5)
+            self._outage = _described(failure)
+            self._paused_until = time.monotonic() + min(pause, 60.0)
+            log.warning("SMTP server unreachable (%s)", self._outage)
+        return Delivery(sent=False, error=_described(failure))
+
+    async def failed(self, client: aiosmtplib.SMTP, failure: Exception) -> Delivery:
+        """An attempt that failed on its connection: the connection is let go."""
+        self._slots.release()
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+        return self._unreachable(failure)
+
+    def release(self, client: aiosmtplib.SMTP) -> None:
+        """A message accepted: its connection carries the next one."""
+        self._paused_until = 0.0
+        self._outages = 0
+        self._idle.append(client)
+        self._slots.release()
+
+    def discard(self, client: aiosmtplib.SMTP) -> None:
+        client.close()
+        self._slots.release()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
-
-    async def deliver(self, message: EmailMessage) -> Delivery:
-        """One attempt. Never raises for SMTP trouble; says whether it may pass later."""
-        async with self._lock:
-            return await self._deliver(message)
-
-    async def _deliver(self, message: EmailMessage) -> Delivery:
-        if time.monotonic() < self._paused_until:
-            return Delivery(sent=False, error=f"not tried: the server is away ({self._outage})")
-        try:
-            client = await self._connected()
-            await client.send_message(message)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as failure:
-            await self._drop()
-            if _permanent(failure):
-                return Delivery(sent=False, permanent=True, error=_described(failure))
-            if not isinstance(failure, _MESSAGE_REFUSALS):
-                # Each failed probe of a server still away doubles the pause (up to a minute),
-                # so a server that hangs costs one connection timeout now and then, not one per
-                # email.
-                self._outages += 1
-                pause = self._settings.smtp_outage_pause_seconds * 2 ** min(self._outages - 1, 5)
-                self._outage = _described(failure)
-                self._paused_until = time.monotonic() + min(pause, 60.0)
-                log.warning("SMTP server unreachable (%s)", self._outage)
-            return Delivery(sent=False, error=_described(failure))
-        self._paused_until = 0.0
-        self._outages = 0
-        return Delivery(sent=True)
-
-    async def close(self) -> None:
-        await self._drop()

@@ -1,0 +1,280 @@
+"""Benchmark of the notifier's sending: emails/s through its courier and mailer (each email
+recorded in Kafka, acknowledged, before the next is committed) with 1 and with 8 SMTP
+connections, next to a bare aiosmtplib loop over 8 connections to the same server in the same
+run, as a ratio; then end to end for a bulk issue through the real services (the API accepting
+the offers until the SMTP server has accepted every email).
+
+    bash deploy/local/infra.sh start && eval "$(bash deploy/local/infra.sh env)"
+    uv run python -m bench.notifier [--emails 1000] [--offers 10000] [--server sink|mailbox]
+        [--relay-delay-ms 0,5]
+
+`--server sink` (the default) starts a bare aiosmtpd server that keeps nothing (bench/smtp_sink.py)
+in a process of its own, once per `--relay-delay-ms` (how much later it answers MAIL, RCPT and
+the end of DATA, as a relay across a network would; the end to end runs against the first);
+`mailbox` sends to the shared mailbox at SMTP_HOST:SMTP_PORT, which writes two files per
+message. "8 connections, 8 duplicates" is the notifier with NOTIFIER_SMTP_DUPLICATES_PER_CRASH=8:
+eight messages accepted side by side and recorded with one acknowledgement. The same messages
+(real offer emails, with their QR code) go to both sides; they are rendered before the clock
+starts, since rendering is the same work either way (the end-to-end number includes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+
+from bench.badge_pipeline import drop_schemas
+from bench.issue_pipeline import end_to_end
+from contracts import Envelope
+from contracts.badge import BadgeOffered
+from contracts.notifier import TOPIC, EmailDeferred, EmailFailed, EmailSent
+from services.kernel import store
+from services.kernel.handlers import Handlers
+from services.kernel.publisher import EventPublisher
+from services.kernel.settings import KernelSettings
+from services.kernel.topics import ensure_topics
+from services.kernel.unit_of_work import UnitOfWork
+from services.local_runner import SERVICES, LocalPlatform, free_port
+from services.notifier.adapters.smtp import Mailer
+from services.notifier.delivery import Composed, Courier, Email
+from services.notifier.domain.attempts import FIRST
+from services.notifier.domain.schedule import RetryPolicy
+from services.notifier.emails import Sender, offer_email
+from services.notifier.settings import NotifierSettings
+
+BATCH = 500  # records the consumer applies in one transaction
+DISTINCT = 50  # messages rendered; the others are copies with their own recipient
+
+
+def messages(count: int, domain: str) -> list[EmailMessage]:
+    rendered = []
+    for n in range(min(count, DISTINCT)):
+        offer = BadgeOffered(
+            offer_id=uuid.uuid4(),
+            badge_class_id=uuid.uuid4(),
+            issuer_id=uuid.uuid4(),
+            recipient_email=f"learner{n}@{domain}",
+            via="email",
+            expires_at=datetime.now(UTC) + timedelta(days=90),
+            badge_name="Bench badge",
+            badge_description="A badge for the benchmark.",
+            issuer_name="Bench Centre",
+        )
+        link = f"http://127.0.0.1/claim/p{uuid.uuid4().hex}{uuid.uuid4().hex[:11]}"
+        rendered.append(offer_email(Sender("bench@localhost"), offer, link))
+    found = []
+    for n in range(count):
+        message = copy.deepcopy(rendered[n % len(rendered)])
+        message.replace_header("To", f"learner{n}@{domain}")
+        found.append(message)
+    return found
+
+
+async def bare_loop(host: str, port: int, batch: list[EmailMessage], connections: int) -> float:
+    """aiosmtplib's send_message over `connections` connections, as fast as they go."""
+    queue: Iterator[EmailMessage] = iter(batch)
+
+    async def sender() -> None:
+        client = aiosmtplib.SMTP(hostname=host, port=port)
+        await client.connect()
+        for message in queue:
+            await client.send_message(message)
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(connections)))
+    return time.perf_counter() - started
+
+
+class Outcomes:
+    def __init__(self) -> None:
+        self.sent = 0
+        self.not_sent = 0
+
+    async def sent_one(self, uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+        self.sent += 1
+
+    async def not_sent_one(self, uow: UnitOfWork, envelope: Envelope[Any]) -> None:
+        self.not_sent += 1
+
+
+async def through_the_notifier(
+    settings: KernelSettings,
+    host: str,
+    port: int,
+    batch: list[EmailMessage],
+    connections: int,
+    duplicates: int = 1,
+) -> float:
+    """The notifier's courier and mailer, with its records appended to Kafka and claimed in
+    PostgreSQL as the consumer does, in transactions of BATCH emails."""
+    schema = settings.schema_name(f"bench_courier_{connections}")
+    pool = await store.create_pool(settings.database_url, schema, max_size=2)
+    await store.migrate(pool, "SELECT 1;")
+    publisher = EventPublisher(
+        settings.kafka_bootstrap_servers, {TOPIC: settings.topic(TOPIC)}, write_timeout=30
+    )
+    await publisher.start()
+    outcomes = Outcomes()
+    handlers = (
+        Handlers()
+        .project(EmailSent, outcomes.sent_one)
+        .project(EmailFailed, outcomes.not_sent_one)
+        .project(EmailDeferred, outcomes.not_sent_one)
+    )
+    notifier_settings = NotifierSettings(
+        smtp_host=host, smtp_port=port, smtp_connections=connections
+    )
+    mailer = Mailer(notifier_settings)
+    courier = Courier(mailer, RetryPolicy.of(notifier_settings), connections, duplicates)
+
+    def email(message: EmailMessage) -> Email:
+        async def render() -> EmailMessage:
+            return message
+
+        composed = Composed("offer", str(message["To"]), render, uuid.uuid4())
+        return Email(composed, uuid.uuid4(), uuid.uuid4(), None)
+
+    emails = [email(message) for message in batch]
+    try:
+        started = time.perf_counter()
+        for at in range(0, len(emails), BATCH):
+            async with pool.acquire() as conn, conn.transaction():
+                uow = UnitOfWork(conn, publisher, handlers, TOPIC)
+                for one in emails[at : at + BATCH]:
+                    await courier.attempt(uow, one, FIRST)
+                await uow.flush()
+        elapsed = time.perf_counter() - started
+    finally:
+        await mailer.close()
+        await publisher.stop()
+        await pool.close()
+        await store.drop_schema(settings.database_url, schema)
+    assert outcomes.sent == len(batch), f"{outcomes.sent} sent, {outcomes.not_sent} not sent"
+    return elapsed
+
+
+def start_sink(delay_ms: float) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "bench.smtp_sink", "--port", str(port), "--delay-ms", str(delay_ms)],
+        stdout=subprocess.PIPE,
+    )
+    assert sink.stdout is not None
+    sink.stdout.readline()  # "sink listening on ..."
+    return sink, port
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count} in {seconds:.2f} s = {count / seconds:,.0f} emails/s"
+
+
+async def sending(
+    settings: KernelSettings, host: str, port: int, count: int, domain: str
+) -> dict[str, float]:
+    await ensure_topics(settings)
+    batch = messages(count, domain)
+    found = {}
+    found["bare 8"] = await bare_loop(host, port, batch, 8)
+    found["notifier 1"] = await through_the_notifier(settings, host, port, batch, 1)
+    found["notifier 8"] = await through_the_notifier(settings, host, port, batch, 8)
+    found["notifier 8, 8 duplicates"] = await through_the_notifier(
+        settings, host, port, batch, 8, duplicates=8
+    )
+    found["bare 8, again"] = await bare_loop(host, port, batch, 8)
+    return found
+
+
+def bulk_issue(connections: int, host: str, port: int, offers: int) -> tuple[float, float]:
+    namespace = f"benchn{uuid.uuid4().hex[:8]}"
+    settings = KernelSettings(NAMESPACE=namespace)
+    platform = LocalPlatform(
+        run_dir=Path(tempfile.mkdtemp(prefix="bench-notifier-")),
+        namespace=namespace,
+        ports={service: free_port() for service in SERVICES},
+        extra_env={
+            "NAMESPACE": namespace,
+            "NOTIFIER_SMTP_HOST": host,
+            "NOTIFIER_SMTP_PORT": str(port),
+            "NOTIFIER_SMTP_CONNECTIONS": str(connections),
+        },
+    )
+    platform.start_all()
+    try:
+        organiser = platform.bootstrap("Bench Centre", "bench@bench.example.org")
+        _, _, accepted, total = asyncio.run(
+            end_to_end(platform, settings, organiser["api_key"], offers, f"{namespace}.example.org")
+        )
+    finally:
+        platform.stop_all()
+        asyncio.run(drop_schemas(settings))
+    return accepted, total
+
+
+def compare(settings: KernelSettings, host: str, port: int, emails: int) -> None:
+    found = asyncio.run(sending(settings, host, port, emails, f"{settings.namespace}.example.org"))
+    for name, seconds in found.items():
+        print(f"  {name:>26} connection(s): {rate(emails, seconds)}")
+    bare = min(found["bare 8"], found["bare 8, again"])
+    for name in ("notifier 1", "notifier 8", "notifier 8, 8 duplicates"):
+        print(f"  {name} / bare 8 (the faster bare run): {bare / found[name]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--emails", type=int, default=1000, help="for the sending comparison")
+    parser.add_argument("--offers", type=int, default=10_000, help="end to end (0: skip)")
+    parser.add_argument(
+        "--end-to-end-connections", default="8", help="comma-separated, one platform each"
+    )
+    parser.add_argument("--server", choices=("sink", "mailbox"), default="sink")
+    parser.add_argument("--relay-delay-ms", default="0,5", help="comma-separated (sink only)")
+    args = parser.parse_args()
+    namespace = f"benchn{uuid.uuid4().hex[:8]}"
+    settings = KernelSettings(NAMESPACE=namespace)
+    servers: list[tuple[str, subprocess.Popen[bytes] | None, str, int]] = []
+    if args.server == "sink":
+        for delay in [float(d) for d in args.relay_delay_ms.split(",")]:
+            sink, port = start_sink(delay)
+            where = f"a bare aiosmtpd sink answering {delay:g} ms later (bench/smtp_sink.py)"
+            servers.append((where, sink, "127.0.0.1", port))
+    else:
+        host, port = os.environ.get("SMTP_HOST", "127.0.0.1"), int(os.environ["SMTP_PORT"])
+        where = f"the shared mailbox on {host}:{port} (two files written per message)"
+        servers.append((where, None, host, port))
+    try:
+        for where, _, host, port in servers:
+            print(f"SMTP server: {where}, {args.emails} offer emails")
+            compare(settings, host, port, args.emails)
+        _, _, host, port = servers[0]
+        for connections in [int(c) for c in args.end_to_end_connections.split(",") if args.offers]:
+            accepted, total = bulk_issue(connections, host, port, args.offers)
+            print(
+                f"end to end ({servers[0][0]}), {connections} connection(s): {args.offers} "
+                f"offers accepted by the API in {accepted:.1f} s, every email accepted by the "
+                f"SMTP server after {total:.1f} s = {args.offers / total:,.0f} emails/s"
+            )
+    finally:
+        asyncio.run(drop_schemas(settings))
+        for _, server, _, _ in servers:
+            if server is not None:
+                server.terminate()
+                server.wait()
+
+
+if __name__ == "__main__":
+    main()
