@@ -20,11 +20,13 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from contracts import Envelope, decode
+import contracts
+from contracts import Envelope, Event, decode
 from services.kernel.handlers import Handlers
+from services.kernel.progress import ReplayProgress
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
-from services.kernel.unit_of_work import UnitOfWork
+from services.kernel.unit_of_work import CAUSE_EVENTS, CAUSE_ID, UnitOfWork
 from services.kernel.web.outages import outage
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,9 @@ class ConsumerConfig:
     input_topics: tuple[str, ...]  # namespaced
     dead_letter_topic: str
     max_batch: int = 500
+    # Records per transaction while catching up (a rebuild, a start): larger batches are
+    # written in fewer, larger statements.
+    catch_up_batch: int = 5_000
 
 
 class EventConsumer:
@@ -89,19 +94,29 @@ class EventConsumer:
         # would seek back before it and hand out the same records again.
         self.applying = asyncio.Lock()
         self._already_in_log: frozenset[uuid.UUID] = frozenset()
+        # Ids (as their header bytes) of the events whose decisions are all in our own log,
+        # from our derived events' cause headers: their policies are not run again.
+        self._answered: set[bytes] = set()
+        self._model_of: dict[bytes, type[Event]] = {
+            name.encode(): model for name, model in contracts.registry().items()
+        }
         # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
         self._main: AIOKafkaConsumer | None = None
 
     # -- catching up -------------------------------------------------------------------------
 
     async def catch_up(
-        self, topics: Sequence[str], until: dict[TopicPartition, int] | None = None
+        self,
+        topics: Sequence[str],
+        until: dict[TopicPartition, int] | None = None,
+        progress: ReplayProgress | None = None,
     ) -> int:
         """Apply `topics` from the stored offsets up to their current end, then return.
 
         Run on the service's own topic before anything else, so that its state knows every
         decision it already made before it decides again on its inputs. `until` stops each
         partition at an offset (verify replays inputs only as far as the live service has).
+        `progress` is told the position of every partition as it goes.
         """
         if not topics:
             return 0  # a service without inputs
@@ -126,19 +141,30 @@ class EventConsumer:
                 # A partition `until` does not name was not read at all by whoever set it.
                 end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             if self.config.own_topic in topics:
-                self._already_in_log = await self._ids_ahead(consumer, partitions, end)
+                self._already_in_log, self._answered = await self._ids_ahead(
+                    consumer, partitions, end
+                )
                 await self._seek_to_stored(consumer, partitions)
+            if progress is not None:
+                progress.begin(
+                    {tp: await consumer.position(tp) for tp in partitions},
+                    {tp: end[tp] for tp in partitions},
+                )
             while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.config.max_batch)
-                for records in batches.values():
+                batches = await consumer.getmany(
+                    timeout_ms=500, max_records=self.config.catch_up_batch
+                )
+                for tp, records in batches.items():
                     # Only what existed when catching up began: later records are the main
                     # loop's job.
-                    records = [
-                        r for r in records if r.offset < end[TopicPartition(r.topic, r.partition)]
-                    ]
+                    records = [r for r in records if r.offset < end[tp]]
                     if records:
                         await self.process(records)
                         records_seen += len(records)
+                        if progress is not None:
+                            progress.reached(tp, records[-1].offset + 1, len(records))
+            if progress is not None:
+                progress.done()
         finally:
             self._already_in_log = frozenset()
             await consumer.stop()
@@ -149,22 +175,38 @@ class EventConsumer:
         consumer: AIOKafkaConsumer,
         partitions: Sequence[TopicPartition],
         end: dict[TopicPartition, int],
-    ) -> frozenset[uuid.UUID]:
-        """The ids of the events between the stored offsets and the end, read from headers."""
+    ) -> tuple[frozenset[uuid.UUID], set[bytes]]:
+        """The ids of the events between the stored offsets and the end, read from headers;
+        and the ids of the events they answer in full (see unit_of_work.cause_headers)."""
         ids: set[uuid.UUID] = set()
+        derived: dict[bytes, int] = {}  # cause -> its derived events found
+        expected: dict[bytes, int] = {}  # cause -> how many its last append had
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             batches = await consumer.getmany(timeout_ms=500, max_records=5_000)
             for tp, records in batches.items():
                 for record in records:
                     if record.offset >= end[tp]:
                         continue
-                    header = dict(record.headers or ()).get("event_id")
+                    headers = dict(record.headers or ())
+                    header = headers.get("event_id")
                     if header is not None:
-                        ids.add(uuid.UUID(header.decode()))
+                        event_id = uuid.UUID(header.decode())
                     else:
+                        try:
+                            event_id = decode(record.value or b"").event_id
+                        except ValueError:
+                            continue
+                    if event_id in ids:
+                        continue  # the same event twice: counted once
+                    ids.add(event_id)
+                    cause = headers.get(CAUSE_ID)
+                    count = headers.get(CAUSE_EVENTS)
+                    if cause is not None and count is not None:
+                        derived[cause] = derived.get(cause, 0) + 1
                         with contextlib.suppress(ValueError):
-                            ids.add(decode(record.value or b"").event_id)
-        return frozenset(ids)
+                            expected[cause] = int(count)
+        answered = {cause for cause, n in derived.items() if n >= expected.get(cause, n + 1)}
+        return frozenset(ids), answered
 
     # -- the main loop -----------------------------------------------------------------------
 
@@ -178,6 +220,8 @@ class EventConsumer:
         )
         await consumer.start()
         self._main = consumer
+        # What catching up found answered was for the records it read; the main loop decides.
+        self._answered = set()
         try:
             consumer.subscribe(
                 [self.config.own_topic, *self.config.input_topics],
@@ -291,9 +335,24 @@ class EventConsumer:
             records = await self._not_yet_applied(conn, records)
             decoded: list[Envelope[Any]] = []
             undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = []
+            # Answered already, with nothing to project: recorded as applied, never decoded.
+            answered_ids: list[uuid.UUID] = []
+            answered = self._answered
+            ignored = 0
             for record in records:
+                headers = dict(record.headers or ())
+                event_type = headers.get("event_type")
+                event_id = headers.get("event_id")
+                model = self._model_of.get(event_type) if event_type is not None else None
+                if model is not None and event_id is not None:
+                    if model not in self._handlers:
+                        ignored += 1  # a type this service does not read: nothing to apply
+                        continue
+                    if event_id in answered and not self._handlers.projections_for(model):
+                        answered_ids.append(uuid.UUID(event_id.decode()))
+                        continue
                 try:
-                    decoded.append(decode(record.value or b""))
+                    decoded.append(decode(record.value or b"", model.__name__ if model else None))
                 except ValueError as error:
                     undecodable.append((record, f"undecodable: {error}"))
             uow = UnitOfWork(
@@ -308,7 +367,7 @@ class EventConsumer:
                 for row in await conn.fetch(
                     "INSERT INTO applied_events (event_id) SELECT unnest($1::uuid[]) "
                     "ON CONFLICT DO NOTHING RETURNING event_id",
-                    [envelope.event_id for envelope in decoded],
+                    [envelope.event_id for envelope in decoded] + answered_ids,
                 )
             }
             # A handler re-deciding something whose outcome is further down this batch must not
@@ -320,13 +379,13 @@ class EventConsumer:
                     continue  # applied before
                 uow.ahead.discard(envelope.event_id)
                 uow.seen.add(envelope.event_id)
-                await uow.apply(envelope)
+                await uow.apply(envelope, decide=str(envelope.event_id).encode() not in answered)
                 applied += 1
             await uow.flush()
             await self._store_offsets(conn, records)
             for record, reason in undecodable:
                 await self._send_dead_letter(record, reason)
-        self.applied += applied
+        self.applied += applied + len(answered_ids) + ignored
         self.dead_lettered += len(undecodable)
 
     async def _dead_letter_and_skip(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
