@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +59,9 @@ def is_transient(error: BaseException) -> bool:
 
 
 HANDLER_ATTEMPTS = 3
+
+# This process, as the offset rows name the instance that owns a partition.
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -231,8 +236,11 @@ class EventConsumer:
                 batches = await consumer.getmany(
                     timeout_ms=1_000, max_records=self.config.max_batch
                 )
-                for records in batches.values():
-                    await self.process(records)
+                for tp, records in batches.items():
+                    # Fetched before a rebalance took the partition away: its new owner
+                    # applies them (from the offset stored in PostgreSQL), not this instance.
+                    if tp in consumer.assignment():
+                        await self.process(records)
         finally:
             self._main = None
             await consumer.stop()
@@ -243,7 +251,7 @@ class EventConsumer:
         the lag between them (None where the end is not known yet)."""
         async with self._pool.acquire(timeout=2) as conn:
             rows = await conn.fetch(
-                "SELECT topic, partition, next_offset, applied_at, "
+                "SELECT topic, partition, next_offset, applied_at, owner, "
                 "extract(epoch FROM now() - applied_at) AS age FROM consumer_offsets "
                 "ORDER BY topic, partition"
             )
@@ -266,6 +274,8 @@ class EventConsumer:
                     "end_offset": end,
                     "lag": max(0, end - next_offset) if end is not None else None,
                     "owned": tp in owned,
+                    # The instance that last took the partition ("host:pid").
+                    "owner": row["owner"] if row else None,
                     "last_applied_at": row["applied_at"].isoformat()
                     if row and row["applied_at"]
                     else None,
@@ -275,6 +285,23 @@ class EventConsumer:
                 }
             )
         return found
+
+    async def _claim_partitions(self, partitions: Sequence[TopicPartition]) -> None:
+        """Give each partition gained an offset row (from 0 when it has none) naming this
+        instance. Every batch locks its partition's row before it reads the stored offset,
+        so two instances that both hold a partition for a moment (one not yet told it lost
+        it) take turns, and the second applies only what the first did not."""
+        if not partitions:
+            return
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO consumer_offsets (topic, partition, next_offset, owner) "
+                "SELECT t, p, 0, $3 FROM unnest($1::text[], $2::int[]) AS x(t, p) "
+                "ON CONFLICT (topic, partition) DO UPDATE SET owner = EXCLUDED.owner",
+                [tp.topic for tp in partitions],
+                [tp.partition for tp in partitions],
+                INSTANCE,
+            )
 
     async def _seek_to_stored(
         self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]
@@ -452,10 +479,15 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        pass  # offsets live in PostgreSQL with the state; nothing to commit to Kafka
+        # Offsets live in PostgreSQL with the state: nothing to commit to Kafka. The batch in
+        # flight commits (or rolls back) before the group hands its partition to another
+        # instance, and nothing fetched for a revoked partition is applied after it.
+        async with self._owner.applying:
+            pass
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         async with self._owner.applying:
+            await self._owner._claim_partitions(list(assigned))
             await self._owner._seek_to_stored(self._consumer, list(assigned))
 
 

@@ -51,6 +51,9 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def lock_stream(self, stream_id: uuid.UUID) -> int:
         return self.versions.get(stream_id, 0)
 
+    async def lock_key(self, key: str, *, shared: bool = False) -> None:
+        return None  # one unit of work at a time: nothing to wait for
+
     async def apply(self, envelope: Envelope[Any], *, decide: bool = True) -> None:
         if type(envelope.payload).topic == self._own_topic:
             stream = envelope.stream_id

@@ -131,6 +131,15 @@ class UnitOfWork:
         )
         return version
 
+    async def lock_key(self, key: str, *, shared: bool = False) -> None:
+        """Take a lock on `key` (any text) until commit, held across every instance of the
+        service: for a decision that reads several aggregates (a learner's holdings across
+        badges), so that two of them made at once, on different instances or partitions, are
+        made one after the other and the second sees the first. `shared` locks wait only for
+        the exclusive ones (and those for them)."""
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await self.conn.execute(f"SELECT {function}(hashtextextended($1, 0))", key)
+
     async def emit(self, envelope: Envelope[Any], *, wait: bool = False) -> bool:
         """Apply a new event here and append it to its topic. False if it was already applied.
 
