@@ -146,9 +146,8 @@ class EventConsumer:
                 # A partition `until` does not name was not read at all by whoever set it.
                 end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             if self.config.own_topic in topics:
-                self._already_in_log, self._answered = await self._ids_ahead(
-                    consumer, partitions, end
-                )
+                self._already_in_log, answered = await self._ids_ahead(consumer, partitions, end)
+                self._answered |= answered
                 await self._seek_to_stored(consumer, partitions)
             if progress is not None:
                 progress.begin(
