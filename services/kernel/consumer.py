@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,8 +239,7 @@ class EventConsumer:
                 for tp, records in batches.items():
                     # Fetched before a rebalance took the partition away: its new owner
                     # applies them (from the offset stored in PostgreSQL), not this instance.
-                    if tp in consumer.assignment():
-                        await self.process(records)
+                    await self.process(records, owned=functools.partial(_owns, consumer, tp))
         finally:
             self._main = None
             await consumer.stop()
@@ -316,10 +316,16 @@ class EventConsumer:
 
     # -- applying records --------------------------------------------------------------------
 
-    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply one partition's records, retrying transient failures until they pass."""
+    async def process(
+        self,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        owned: Callable[[], bool] | None = None,
+    ) -> None:
+        """Apply one partition's records, retrying transient failures until they pass; none
+        of them once `owned` says the partition is no longer this instance's."""
         async with self.applying:
-            await self._process(records)
+            if owned is None or owned():
+                await self._process(records)
 
     async def _process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         delay = 0.5
@@ -488,6 +494,10 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._owner.applying:
             await self._owner._claim_partitions(list(assigned))
             await self._owner._seek_to_stored(self._consumer, list(assigned))
+
+
+def _owns(consumer: AIOKafkaConsumer, partition: TopicPartition) -> bool:
+    return partition in consumer.assignment()
 
 
 def _where(record: ConsumerRecord[Any, Any]) -> str:
