@@ -241,7 +241,9 @@ async def run(args: argparse.Namespace) -> None:
             events = activity_log(args.organisations, args.activities)
             _, seconds = await timed(lambda: write_log(settings, events))
             print(f"wrote {len(events):,} activity events in {seconds:.1f} s", flush=True)
-            # The badge service as it runs live: decides a BadgeClass per published activity.
+        if args.seed:
+            # The badge service as it runs live: decides a BadgeClass per published activity
+            # (again with --namespace: what a stopped run left undecided).
             badge = runtime_of("badge", settings, blob_dir)
             await badge.open()
             await badge.consumer.catch_up([badge.consumer.config.own_topic])
@@ -255,6 +257,8 @@ async def run(args: argparse.Namespace) -> None:
                 flush=True,
             )
             for service in ("activity", "evidence", "notifier"):
+                if service not in args.services.split(","):
+                    continue
                 first = runtime_of(service, settings, blob_dir)
                 await first.rebuild()
                 await first.close()
@@ -286,6 +290,12 @@ def main() -> None:
     parser.add_argument("--services", default=",".join(SERVICES))
     parser.add_argument("--keep", action="store_true", help="keep the schemas (and print them)")
     parser.add_argument("--namespace", default="", help="measure an existing namespace again")
+    parser.add_argument(
+        "--no-seed",
+        dest="seed",
+        action="store_false",
+        help="with --namespace: measure the schemas as they are (no live pass, no first builds)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

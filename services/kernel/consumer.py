@@ -347,6 +347,14 @@ class EventConsumer:
                 log.warning("transient failure (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
+                if len(records) > self.config.max_batch:
+                    # A large catch-up batch that Kafka or PostgreSQL could not take in time
+                    # goes on in the main loop's smaller batches, each committed on its own,
+                    # rather than be tried again whole.
+                    size = self.config.max_batch
+                    for start in range(0, len(records), size):
+                        await self._process(records[start : start + size])
+                    return
 
     async def _apply_alone(self, record: ConsumerRecord[Any, Any]) -> None:
         for attempt in range(1, HANDLER_ATTEMPTS + 1):

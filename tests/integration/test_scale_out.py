@@ -119,7 +119,7 @@ async def test_three_badge_and_two_notifier_instances_survive_a_kill_and_a_join(
         platform.kill(badges[1])
         joined = platform.add_instance("badge")
         badges.append(joined)
-        platform.wait_healthy(joined, timeout=120)
+        await asyncio.to_thread(platform.wait_healthy, joined, 120)
         return joined
 
     # Both of a path learner's claims at once, on two different instances.
