@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import os
 import socket
@@ -61,8 +62,10 @@ def is_transient(error: BaseException) -> bool:
 
 HANDLER_ATTEMPTS = 3
 
-# This process, as the offset rows name the instance that owns a partition.
+# This process, as the offset rows name the instance that owns a partition ("host:pid", and
+# "host:pid/2" for a second consumer of the same service in one process, as in tests).
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+_consumers_made = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class EventConsumer:
         # Ids (as their header bytes) of the events whose decisions are all in our own log,
         # from our derived events' cause headers: their policies are not run again.
         self._answered: set[bytes] = set()
+        number = next(_consumers_made)
+        self.instance = INSTANCE if number == 1 else f"{INSTANCE}/{number}"
         self._model_of: dict[bytes, type[Event]] = {
             name.encode(): model for name, model in contracts.registry().items()
         }
@@ -299,7 +304,7 @@ class EventConsumer:
                 "ON CONFLICT (topic, partition) DO UPDATE SET owner = EXCLUDED.owner",
                 [tp.topic for tp in partitions],
                 [tp.partition for tp in partitions],
-                INSTANCE,
+                self.instance,
             )
 
     async def _seek_to_stored(
