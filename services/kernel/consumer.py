@@ -383,13 +383,15 @@ class EventConsumer:
             # Answered already, with nothing to project: recorded as applied, never decoded.
             answered_ids: list[uuid.UUID] = []
             answered = self._answered
+            own = self._own_contract_topic
             ignored = 0
             for record in records:
                 headers = dict(record.headers or ())
                 event_type = headers.get("event_type")
                 event_id = headers.get("event_id")
                 model = self._model_of.get(event_type) if event_type is not None else None
-                if model is not None and event_id is not None:
+                # Our own events are always applied: their streams' versions follow them.
+                if model is not None and event_id is not None and model.topic != own:
                     if model not in self._handlers:
                         ignored += 1  # a type this service does not read: nothing to apply
                         continue
