@@ -34,7 +34,8 @@ class Envelope(BaseModel, Generic[E]):
 
     event_id: uuid.UUID = Field(description="Unique id; consumers deduplicate on it.")
     event_type: str = Field(description="Name of the payload model, e.g. ActivityPublished.")
-    schema_version: int = Field(ge=1, description="Version of the payload's shape.")
+    # Strict: a version is an integer, never `true` or `1.0` (which compare equal to 1).
+    schema_version: int = Field(ge=1, strict=True, description="Version of the payload's shape.")
     stream_id: uuid.UUID = Field(description="Aggregate id; also the Kafka message key.")
     stream_version: int = Field(ge=1, description="Per-aggregate sequence number, from 1.")
     occurred_at: datetime = Field(description="When the fact happened (UTC).")
@@ -181,13 +182,21 @@ def encode(envelope: Envelope[Any]) -> bytes:
     return envelope.model_dump_json().encode()
 
 
-def decode(raw: bytes) -> Envelope[Event]:
+def decode(raw: bytes, event_type: str | None = None) -> Envelope[Event]:
     """Parse a Kafka message value into a typed envelope of the current version: an older
     payload is upcast step by step before it is validated.
+
+    `event_type` is what the record's header says it holds: an event of that type at its
+    current version is then validated once, straight from the bytes (anything refused, an
+    older version or another type takes the full path below: the outcome is the same).
 
     Raises ValueError (UnknownEventType or pydantic's ValidationError) for anything that is
     not a valid event, so the consumer can send it to the dead-letter topic.
     """
+    if event_type is not None:
+        found = _decode_current(raw, event_type)
+        if found is not None:
+            return found
     try:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -211,3 +220,19 @@ def decode(raw: bytes) -> Envelope[Event]:
         return Envelope[model].model_validate(document)  # type: ignore[valid-type]
     except ValidationError as error:
         raise ValueError(f"invalid {event_type}: {error}") from error
+
+
+def _decode_current(raw: bytes, event_type: str) -> Envelope[Event] | None:
+    """The envelope, if `raw` is a valid `event_type` at its current version; else None."""
+    model = _REGISTRY.get(event_type)
+    if model is None:
+        return None
+    try:
+        envelope: Envelope[Event] = Envelope[model].model_validate_json(  # type: ignore[valid-type]
+            raw
+        )
+    except ValidationError:
+        return None
+    if envelope.event_type != event_type or envelope.schema_version != model.schema_version:
+        return None
+    return envelope

@@ -62,10 +62,39 @@ class LocalPlatform:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
+        """Where a service (or one instance of it, "badge.2") answers."""
         port = self.ports.get(service) or {**DEFAULT_PORTS, **FRONTENDS}[service]
         return f"http://127.0.0.1:{port}"
 
-    def env(self) -> dict[str, str]:
+    @staticmethod
+    def service_of(name: str) -> str:
+        """The service an instance name stands for: "badge.2" -> "badge"."""
+        return name.split(".", 1)[0]
+
+    def instances(self, service: str) -> list[str]:
+        """The running instances of a service: "badge", then "badge.2", "badge.3", ..."""
+        return [name for name in self.processes if self.service_of(name) == service]
+
+    def add_instance(self, service: str, port: int | None = None) -> str:
+        """Start one more instance of `service` in its consumer group (its share of the
+        partitions, its own HTTP port and log file); returns its name, e.g. "badge.2"."""
+        number = 2
+        while f"{service}.{number}" in self.ports:
+            number += 1
+        name = f"{service}.{number}"
+        self.ports[name] = port or free_port()
+        self.start(name)
+        return name
+
+    def kill(self, name: str) -> None:
+        """`kill -9` one instance: no shutdown of any kind."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
+    def env(self, instance: str | None = None) -> dict[str, str]:
+        """The environment of the services; of one instance when `instance` names it (its
+        own HTTP port; the public addresses stay the first instance's)."""
         env = dict(os.environ)
         env.update(
             {
@@ -98,6 +127,13 @@ class LocalPlatform:
                 env[f"{name.upper()}_HTTP_PORT"] = str(self.ports[name])
                 env[f"{name.upper()}_HTTP_HOST"] = "127.0.0.1"
         env.update(self.extra_env)
+        if (
+            instance is not None
+            and instance in self.ports
+            and self.service_of(instance) in SERVICES
+        ):
+            entry = next(e for e in CATALOGUE if e.name == self.service_of(instance))
+            env[entry.http_port_setting] = str(self.ports[instance])
         return env
 
     def command(self, service: str, *args: str) -> list[str]:
@@ -107,16 +143,17 @@ class LocalPlatform:
         return self.run_dir / "logs" / f"{service}.log"
 
     def start(self, service: str, *, detach: bool = False) -> subprocess.Popen[bytes]:
+        """Start a service, or one instance of it by its name ("badge.2", see add_instance)."""
         log_file = self.log_file(service)
         log_file.parent.mkdir(parents=True, exist_ok=True)
         # The service writes and rotates its log file itself (services/kernel/logs.py: size
         # LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS kept); until its logging is set up (an import
         # error, say) what it prints goes to the same file.
-        env = self.env()
+        env = self.env(service)
         env["LOG_FILE"] = str(log_file)
         with log_file.open("ab") as log:
             process = subprocess.Popen(
-                self.command(service, "serve"),
+                self.command(self.service_of(service), "serve"),
                 cwd=REPO,
                 env=env,
                 stdout=log,
@@ -266,8 +303,9 @@ def console_sign_in_link(platform: LocalPlatform, email: str, mailbox: Path) -> 
 
 def _stop_detached(run_dir: Path) -> list[str]:
     stopped = []
-    # The console first: it stands on the others.
-    for service in reversed(PROCESSES):
+    # The console first: it stands on the others; then each service's extra instances.
+    extra = sorted(p.stem for p in (run_dir / "pids").glob("*.*.pid"))
+    for service in [*reversed(PROCESSES), *extra]:
         pid_file = run_dir / "pids" / f"{service}.pid"
         if not pid_file.exists():
             continue
@@ -307,9 +345,33 @@ def _log_tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def up(run_dir: Path) -> int:
+def parse_scale(text: str) -> dict[str, int]:
+    """ "badge=3,notifier=2" -> {"badge": 3, "notifier": 2}; every other service runs once."""
+    counts: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        service, _, count = part.partition("=")
+        if service not in SERVICES or not count.isdigit() or int(count) < 1:
+            raise ValueError(
+                f"--scale {part!r}: say SERVICE=N with N at least 1, SERVICE one of "
+                f"{', '.join(SERVICES)}"
+            )
+        counts[service] = int(count)
+    return counts
+
+
+def instance_ports(ports: dict[str, int], counts: dict[str, int]) -> dict[str, int]:
+    """The ports of the extra instances: the service's port + 100, + 200, ..."""
+    extra = {}
+    for service, count in counts.items():
+        for number in range(2, count + 1):
+            extra[f"{service}.{number}"] = ports[service] + 100 * (number - 1)
+    return extra
+
+
+def up(run_dir: Path, scale: dict[str, int] | None = None) -> int:
     _stop_detached(run_dir)
     ports = _configured_ports()
+    ports.update(instance_ports(ports, scale or {}))
     # Something else answering on a port would pass for the service's health check.
     taken = [f"{s} {p}" for s, p in ports.items() if _port_taken(p)]
     if taken:
@@ -329,11 +391,11 @@ def up(run_dir: Path) -> int:
         run_dir=run_dir, ports=ports, claim_token_secret=secret_file.read_text().strip()
     )
     demo_file = run_dir / "demo-organiser.json"
-    for service in SERVICES:
+    for service in ports:
         platform.start(service, detach=True)
     step = "starting the services"
     try:
-        for service in SERVICES:
+        for service in ports:
             step = f"starting {service}"
             platform.wait_healthy(service)
         for service in FRONTENDS:
@@ -370,7 +432,7 @@ The platform is running.
   Organiser console {platform.url("console")}
   Mailbox           {mailbox}   (messages also in {mailbox_dir})
   Logs              {run_dir / "logs"}
-
+{_instances_note(platform)}
   Demo organiser API key (also in {demo_file}):
     {demo["api_key"]}
 
@@ -385,15 +447,33 @@ The platform is running.
     return 0
 
 
+def _instances_note(platform: LocalPlatform) -> str:
+    extra = [name for name in platform.ports if "." in name]
+    if not extra:
+        return ""
+    listed = ", ".join(f"{name} {platform.url(name)}" for name in extra)
+    return f"  More instances    {listed}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=("up", "down"))
     parser.add_argument(
         "--run-dir", type=Path, default=Path(os.environ.get("RUN_DIR", REPO / ".run"))
     )
+    parser.add_argument(
+        "--scale",
+        default=os.environ.get("SCALE", ""),
+        help="instances per service, e.g. badge=3,notifier=2 (SCALE; default one of each)",
+    )
     args = parser.parse_args(argv)
     if args.command == "up":
-        return up(args.run_dir)
+        try:
+            scale = parse_scale(args.scale)
+        except ValueError as error:
+            print(f"up: {error}", file=sys.stderr)
+            return 2
+        return up(args.run_dir, scale)
     print("stopped:", ", ".join(_stop_detached(args.run_dir)) or "nothing was running")
     return 0
 

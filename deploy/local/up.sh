@@ -17,7 +17,7 @@ eval "$(bash deploy/local/infra.sh env)"
 
 uv=(uv)
 command -v uv >/dev/null || uv=(python3 -m uv)
-if ! "${uv[@]}" run --frozen python -m services.local_runner up; then
+if ! "${uv[@]}" run --frozen python -m services.local_runner up "$@"; then
 	# Newest first: the reverse of the order they were started in.
 	mapfile -t parts < <(tac "$started")
 	if ((${#parts[@]})); then

@@ -31,6 +31,10 @@ from services.kernel.blob_store import BlobStore
 from services.kernel.unit_of_work import UnitOfWork
 
 ACTOR = "service:badge"
+# Taken (shared) by every activity badge award before it looks for playlists it completes, and
+# (exclusive) by a new playlist badge before it looks for holders: whichever commits second
+# sees the other.
+PLAYLISTS_LOCK = "badge-playlists"
 
 
 class Policies:
@@ -82,9 +86,16 @@ class Policies:
         badge = await states.badge_class(event.badge_class_id)
         if badge is None or badge.source_kind != "activity":
             return
+        # A playlist badge being created now (see badge_class_created) is waited for, so
+        # either it sees this award or this sees it.
+        await uow.lock_key(PLAYLISTS_LOCK, shared=True)
         playlists = await states.playlists_requiring(badge.source_id)
         if not playlists:
             return
+        # Two badges of one playlist awarded at once (two claims, on two instances or
+        # partitions): each reads the learner's holdings after the other has committed, so
+        # the one that completes the playlist sees the other and awards it.
+        await uow.lock_key(f"badge-holder:{event.recipient_email}")
         holder = await states.holder(event.recipient_email)
         for playlist in playlists:
             issuer = await states.issuer_name(playlist.issuer_id)
@@ -98,6 +109,8 @@ class Policies:
         event = cause.payload
         if event.source_kind != "playlist" or not event.required_activity_ids:
             return
+        # Awards being made now (badge_awarded) finish first, and are among the holders.
+        await uow.lock_key(PLAYLISTS_LOCK)
         states = self._states(uow)
         playlist = await states.badge_class(event.badge_class_id)
         assert playlist is not None

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import logging
+import os
+import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +24,14 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from contracts import Envelope, decode
+import contracts
+from contracts import Envelope, Event, decode
 from services.kernel.handlers import Handlers
 from services.kernel.metrics import METRICS
+from services.kernel.progress import ReplayProgress
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
-from services.kernel.unit_of_work import UnitOfWork
+from services.kernel.unit_of_work import CAUSE_EVENTS, CAUSE_ID, UnitOfWork
 from services.kernel.web.outages import outage
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,11 @@ def is_transient(error: BaseException) -> bool:
 
 HANDLER_ATTEMPTS = 3
 
+# This process, as the offset rows name the instance that owns a partition ("host:pid", and
+# "host:pid/2" for a second consumer of the same service in one process, as in tests).
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+_consumers_made = itertools.count(1)
+
 
 @dataclass(frozen=True)
 class ConsumerConfig:
@@ -68,6 +79,9 @@ class ConsumerConfig:
     input_topics: tuple[str, ...]  # namespaced
     dead_letter_topic: str
     max_batch: int = 500
+    # Records per transaction while catching up (a rebuild, a start): larger batches are
+    # written in fewer, larger statements.
+    catch_up_batch: int = 5_000
 
 
 class EventConsumer:
@@ -90,6 +104,14 @@ class EventConsumer:
         # would seek back before it and hand out the same records again.
         self.applying = asyncio.Lock()
         self._already_in_log: frozenset[uuid.UUID] = frozenset()
+        # Ids (as their header bytes) of the events whose decisions are all in our own log,
+        # from our derived events' cause headers: their policies are not run again.
+        self._answered: set[bytes] = set()
+        number = next(_consumers_made)
+        self.instance = INSTANCE if number == 1 else f"{INSTANCE}/{number}"
+        self._model_of: dict[bytes, type[Event]] = {
+            name.encode(): model for name, model in contracts.registry().items()
+        }
         # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
         self._main: AIOKafkaConsumer | None = None
         METRICS.name_topics(config.contract_topic_of)
@@ -97,13 +119,17 @@ class EventConsumer:
     # -- catching up -------------------------------------------------------------------------
 
     async def catch_up(
-        self, topics: Sequence[str], until: dict[TopicPartition, int] | None = None
+        self,
+        topics: Sequence[str],
+        until: dict[TopicPartition, int] | None = None,
+        progress: ReplayProgress | None = None,
     ) -> int:
         """Apply `topics` from the stored offsets up to their current end, then return.
 
         Run on the service's own topic before anything else, so that its state knows every
         decision it already made before it decides again on its inputs. `until` stops each
         partition at an offset (verify replays inputs only as far as the live service has).
+        `progress` is told the position of every partition as it goes.
         """
         if not topics:
             return 0  # a service without inputs
@@ -129,20 +155,30 @@ class EventConsumer:
                 end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             METRICS.replay_begins(end)
             if self.config.own_topic in topics:
-                self._already_in_log = await self._ids_ahead(consumer, partitions, end)
+                self._already_in_log, answered = await self._ids_ahead(consumer, partitions, end)
+                self._answered |= answered
                 await self._seek_to_stored(consumer, partitions)
+            if progress is not None:
+                progress.begin(
+                    {tp: await consumer.position(tp) for tp in partitions},
+                    {tp: end[tp] for tp in partitions},
+                )
             while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.config.max_batch)
-                for records in batches.values():
+                batches = await consumer.getmany(
+                    timeout_ms=500, max_records=self.config.catch_up_batch
+                )
+                for tp, records in batches.items():
                     # Only what existed when catching up began: later records are the main
                     # loop's job.
-                    records = [
-                        r for r in records if r.offset < end[TopicPartition(r.topic, r.partition)]
-                    ]
+                    records = [r for r in records if r.offset < end[tp]]
                     if records:
                         await self.process(records)
                         records_seen += len(records)
                         METRICS.replayed(records)
+                        if progress is not None:
+                            progress.reached(tp, records[-1].offset + 1, len(records))
+            if progress is not None:
+                progress.done()
         finally:
             METRICS.replay_ends()
             self._already_in_log = frozenset()
@@ -154,22 +190,38 @@ class EventConsumer:
         consumer: AIOKafkaConsumer,
         partitions: Sequence[TopicPartition],
         end: dict[TopicPartition, int],
-    ) -> frozenset[uuid.UUID]:
-        """The ids of the events between the stored offsets and the end, read from headers."""
+    ) -> tuple[frozenset[uuid.UUID], set[bytes]]:
+        """The ids of the events between the stored offsets and the end, read from headers;
+        and the ids of the events they answer in full (see unit_of_work.cause_headers)."""
         ids: set[uuid.UUID] = set()
+        derived: dict[bytes, int] = {}  # cause -> its derived events found
+        expected: dict[bytes, int] = {}  # cause -> how many its last append had
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             batches = await consumer.getmany(timeout_ms=500, max_records=5_000)
             for tp, records in batches.items():
                 for record in records:
                     if record.offset >= end[tp]:
                         continue
-                    header = dict(record.headers or ()).get("event_id")
+                    headers = dict(record.headers or ())
+                    header = headers.get("event_id")
                     if header is not None:
-                        ids.add(uuid.UUID(header.decode()))
+                        event_id = uuid.UUID(header.decode())
                     else:
+                        try:
+                            event_id = decode(record.value or b"").event_id
+                        except ValueError:
+                            continue
+                    if event_id in ids:
+                        continue  # the same event twice: counted once
+                    ids.add(event_id)
+                    cause = headers.get(CAUSE_ID)
+                    count = headers.get(CAUSE_EVENTS)
+                    if cause is not None and count is not None:
+                        derived[cause] = derived.get(cause, 0) + 1
                         with contextlib.suppress(ValueError):
-                            ids.add(decode(record.value or b"").event_id)
-        return frozenset(ids)
+                            expected[cause] = int(count)
+        answered = {cause for cause, n in derived.items() if n >= expected.get(cause, n + 1)}
+        return frozenset(ids), answered
 
     # -- the main loop -----------------------------------------------------------------------
 
@@ -183,6 +235,8 @@ class EventConsumer:
         )
         await consumer.start()
         self._main = consumer
+        # What catching up found answered was for the records it read; the main loop decides.
+        self._answered = set()
         try:
             consumer.subscribe(
                 [self.config.own_topic, *self.config.input_topics],
@@ -192,8 +246,10 @@ class EventConsumer:
                 batches = await consumer.getmany(
                     timeout_ms=1_000, max_records=self.config.max_batch
                 )
-                for records in batches.values():
-                    await self.process(records)
+                for tp, records in batches.items():
+                    # Fetched before a rebalance took the partition away: its new owner
+                    # applies them (from the offset stored in PostgreSQL), not this instance.
+                    await self.process(records, owned=functools.partial(_owns, consumer, tp))
         finally:
             self._main = None
             await consumer.stop()
@@ -204,7 +260,7 @@ class EventConsumer:
         the lag between them (None where the end is not known yet)."""
         async with self._pool.acquire(timeout=2) as conn:
             rows = await conn.fetch(
-                "SELECT topic, partition, next_offset, applied_at, "
+                "SELECT topic, partition, next_offset, applied_at, owner, "
                 "extract(epoch FROM now() - applied_at) AS age FROM consumer_offsets "
                 "ORDER BY topic, partition"
             )
@@ -227,6 +283,8 @@ class EventConsumer:
                     "end_offset": end,
                     "lag": max(0, end - next_offset) if end is not None else None,
                     "owned": tp in owned,
+                    # The instance that last took the partition ("host:pid").
+                    "owner": row["owner"] if row else None,
                     "last_applied_at": row["applied_at"].isoformat()
                     if row and row["applied_at"]
                     else None,
@@ -236,6 +294,23 @@ class EventConsumer:
                 }
             )
         return found
+
+    async def _claim_partitions(self, partitions: Sequence[TopicPartition]) -> None:
+        """Give each partition gained an offset row (from 0 when it has none) naming this
+        instance. Every batch locks its partition's row before it reads the stored offset,
+        so two instances that both hold a partition for a moment (one not yet told it lost
+        it) take turns, and the second applies only what the first did not."""
+        if not partitions:
+            return
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO consumer_offsets (topic, partition, next_offset, owner) "
+                "SELECT t, p, 0, $3 FROM unnest($1::text[], $2::int[]) AS x(t, p) "
+                "ON CONFLICT (topic, partition) DO UPDATE SET owner = EXCLUDED.owner",
+                [tp.topic for tp in partitions],
+                [tp.partition for tp in partitions],
+                self.instance,
+            )
 
     async def _seek_to_stored(
         self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]
@@ -251,10 +326,16 @@ class EventConsumer:
 
     # -- applying records --------------------------------------------------------------------
 
-    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply one partition's records, retrying transient failures until they pass."""
+    async def process(
+        self,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        owned: Callable[[], bool] | None = None,
+    ) -> None:
+        """Apply one partition's records, retrying transient failures until they pass; none
+        of them once `owned` says the partition is no longer this instance's."""
         async with self.applying:
-            await self._process(records)
+            if owned is None or owned():
+                await self._process(records)
 
     async def _process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         delay = 0.5
@@ -276,6 +357,14 @@ class EventConsumer:
                 log.warning("transient failure (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
+                if len(records) > self.config.max_batch:
+                    # A large catch-up batch that Kafka or PostgreSQL could not take in time
+                    # goes on in the main loop's smaller batches, each committed on its own,
+                    # rather than be tried again whole.
+                    size = self.config.max_batch
+                    for start in range(0, len(records), size):
+                        await self._process(records[start : start + size])
+                    return
 
     async def _apply_alone(self, record: ConsumerRecord[Any, Any]) -> None:
         for attempt in range(1, HANDLER_ATTEMPTS + 1):
@@ -296,9 +385,26 @@ class EventConsumer:
             records = await self._not_yet_applied(conn, records)
             decoded: list[Envelope[Any]] = []
             undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = []
+            # Answered already, with nothing to project: recorded as applied, never decoded.
+            answered_ids: list[uuid.UUID] = []
+            answered = self._answered
+            own = self._own_contract_topic
+            ignored = 0
             for record in records:
+                headers = dict(record.headers or ())
+                event_type = headers.get("event_type")
+                event_id = headers.get("event_id")
+                model = self._model_of.get(event_type) if event_type is not None else None
+                # Our own events are always applied: their streams' versions follow them.
+                if model is not None and event_id is not None and model.topic != own:
+                    if model not in self._handlers:
+                        ignored += 1  # a type this service does not read: nothing to apply
+                        continue
+                    if event_id in answered and not self._handlers.projections_for(model):
+                        answered_ids.append(uuid.UUID(event_id.decode()))
+                        continue
                 try:
-                    decoded.append(decode(record.value or b""))
+                    decoded.append(decode(record.value or b"", model.__name__ if model else None))
                 except ValueError as error:
                     undecodable.append((record, f"undecodable: {error}"))
             uow = UnitOfWork(
@@ -313,7 +419,7 @@ class EventConsumer:
                 for row in await conn.fetch(
                     "INSERT INTO applied_events (event_id) SELECT unnest($1::uuid[]) "
                     "ON CONFLICT DO NOTHING RETURNING event_id",
-                    [envelope.event_id for envelope in decoded],
+                    [envelope.event_id for envelope in decoded] + answered_ids,
                 )
             }
             # A handler re-deciding something whose outcome is further down this batch must not
@@ -325,13 +431,13 @@ class EventConsumer:
                     continue  # applied before
                 uow.ahead.discard(envelope.event_id)
                 uow.seen.add(envelope.event_id)
-                await uow.apply(envelope)
+                await uow.apply(envelope, decide=str(envelope.event_id).encode() not in answered)
                 applied.append(envelope.event_type)
             await uow.flush()
             await self._store_offsets(conn, records)
             for record, reason in undecodable:
                 await self._send_dead_letter(record, reason)
-        self.applied += len(applied)
+        self.applied += len(applied) + len(answered_ids) + ignored
         self.dead_lettered += len(undecodable)
         METRICS.applied(records[0].topic if records else "", applied)
         for record, _ in undecodable:
@@ -402,11 +508,20 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        pass  # offsets live in PostgreSQL with the state; nothing to commit to Kafka
+        # Offsets live in PostgreSQL with the state: nothing to commit to Kafka. The batch in
+        # flight commits (or rolls back) before the group hands its partition to another
+        # instance, and nothing fetched for a revoked partition is applied after it.
+        async with self._owner.applying:
+            pass
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         async with self._owner.applying:
+            await self._owner._claim_partitions(list(assigned))
             await self._owner._seek_to_stored(self._consumer, list(assigned))
+
+
+def _owns(consumer: AIOKafkaConsumer, partition: TopicPartition) -> bool:
+    return partition in consumer.assignment()
 
 
 def _where(record: ConsumerRecord[Any, Any]) -> str:

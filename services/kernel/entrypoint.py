@@ -133,7 +133,7 @@ def main(
             return await (extra or {})[args.command][1](service, args)
         if args.command == "rebuild":
             try:
-                report = await service.rebuild()
+                report = await service.rebuild(progress=_to_stderr)
                 report["checksum"] = await service.checksum()
             finally:
                 await service.close()
@@ -154,6 +154,10 @@ def main(
         return asyncio.run(run())
     except KeyboardInterrupt:
         return 130
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 async def _verify(runtime: ServiceRuntime, rounds: int) -> int:

@@ -62,6 +62,11 @@ class Handlers:
         """What runs on one event of `event_type`: projections, then policies."""
         return (*self._projections.get(event_type, ()), *self._policies.get(event_type, ()))
 
+    def projections_for(self, event_type: type[Event]) -> Sequence[Handler]:
+        """Only the projections of `event_type`: what a replay runs on an event whose
+        decisions are already in the log."""
+        return self._projections.get(event_type, ())
+
     def event_types(self) -> Iterator[type[Event]]:
         """Every type something is registered for (the service's inputs and own events)."""
         yield from dict.fromkeys((*self._projections, *self._policies))

@@ -52,11 +52,18 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def lock_stream(self, stream_id: uuid.UUID) -> int:
         return self.versions.get(stream_id, 0)
 
-    async def apply(self, envelope: Envelope[Any]) -> None:
+    async def lock_key(self, key: str, *, shared: bool = False) -> None:
+        return None  # one unit of work at a time: nothing to wait for
+
+    async def apply(self, envelope: Envelope[Any], *, decide: bool = True) -> None:
         if type(envelope.payload).topic == self._own_topic:
             stream = envelope.stream_id
             self.versions[stream] = max(envelope.stream_version, self.versions.get(stream, 0))
-        for handler in self._handlers.for_event(type(envelope.payload)):
+        kind = type(envelope.payload)
+        handlers = (
+            self._handlers.for_event(kind) if decide else self._handlers.projections_for(kind)
+        )
+        for handler in handlers:
             await handler(self, envelope)
 
     async def emit(self, envelope: Envelope[Any], *, wait: bool = False) -> bool:

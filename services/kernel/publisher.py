@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -155,7 +155,9 @@ class EventPublisher:
             if found is not None and found[1] is future:
                 del self._recent[envelope.event_id]
 
-    async def send(self, envelope: Envelope[Any]) -> asyncio.Future[Any]:
+    async def send(
+        self, envelope: Envelope[Any], extra_headers: Sequence[tuple[str, bytes]] = ()
+    ) -> asyncio.Future[Any]:
         """Queue an event; the returned future resolves once every replica has it."""
         if not self._appending:
             self.withheld.append(envelope)
@@ -168,6 +170,7 @@ class EventPublisher:
         headers = [
             ("event_id", str(envelope.event_id).encode()),
             ("event_type", envelope.event_type.encode()),
+            *extra_headers,
         ]
         future: asyncio.Future[Any] = await self._producer.send(
             topic, encode(envelope), key=str(envelope.stream_id).encode(), headers=headers
@@ -181,6 +184,7 @@ class EventPublisher:
         envelopes: Sequence[Envelope[Any]],
         deadline: float | None = None,
         earlier: Sequence[asyncio.Future[Any]] = (),
+        headers: Mapping[uuid.UUID, Sequence[tuple[str, bytes]]] | None = None,
     ) -> None:
         """Send events in order and wait until Kafka has them all.
 
@@ -224,7 +228,8 @@ class EventPublisher:
                     future.add_done_callback(on_ack)
             pending = {future for future in pending if not future.done()}
             for envelope in envelopes:
-                future = await asyncio.wait_for(self.send(envelope), remaining())
+                extra = headers.get(envelope.event_id, ()) if headers else ()
+                future = await asyncio.wait_for(self.send(envelope, extra), remaining())
                 future.add_done_callback(on_ack)
                 pending.add(future)
             while pending:

@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS consumer_offsets (
 );
 -- When the offset was last stored: readiness tells a stuck consumer from an idle one.
 ALTER TABLE consumer_offsets ADD COLUMN IF NOT EXISTS applied_at timestamptz;
+-- The instance that last took the partition in the consumer group (for operators).
+ALTER TABLE consumer_offsets ADD COLUMN IF NOT EXISTS owner text;
 """
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -57,6 +57,10 @@ class UnitOfWork:
         # Ids applied within this transaction: a derived event can also arrive from the log
         # in the same batch, and must not apply twice.
         self.seen: set[uuid.UUID] = set()
+        # The events whose handlers run now, innermost last: what an emitted event answers.
+        self._causes: list[uuid.UUID] = []
+        # Emitted event id -> the event whose policy decided it (see `cause_headers`).
+        self._answers: dict[uuid.UUID, uuid.UUID] = {}
         # What must be done before the commit (emails still on their way, say).
         self._before_flush: list[Callable[[UnitOfWork], Awaitable[None]]] = []
 
@@ -102,14 +106,25 @@ class UnitOfWork:
         recorded under another id is then not made again under a new one."""
         return event_id in self._already_in_log or event_id in self.ahead
 
-    async def apply(self, envelope: Envelope[Any]) -> None:
+    async def apply(self, envelope: Envelope[Any], *, decide: bool = True) -> None:
+        """Run the event's projections, then (unless `decide` is False: what it causes is
+        already in our log) its policies."""
         payload_type = type(envelope.payload)
         if payload_type.topic == self._own_topic:
             stream, version = envelope.stream_id, envelope.stream_version
             self._versions[stream] = max(version, self._versions.get(stream, 0))
-        with logs.about_event(envelope.event_id, envelope.event_type, envelope.correlation_id):
-            for handler in self._handlers.for_event(payload_type):
-                await handler(self, envelope)
+        handlers = (
+            self._handlers.for_event(payload_type)
+            if decide
+            else self._handlers.projections_for(payload_type)
+        )
+        self._causes.append(envelope.event_id)
+        try:
+            with logs.about_event(envelope.event_id, envelope.event_type, envelope.correlation_id):
+                for handler in handlers:
+                    await handler(self, envelope)
+        finally:
+            self._causes.pop()
 
     async def lock_stream(self, stream_id: uuid.UUID) -> int:
         """Take the aggregate's lock until commit; returns its last version (0 if new).
@@ -127,6 +142,15 @@ class UnitOfWork:
             "SELECT version FROM stream_versions WHERE stream_id = $1 FOR UPDATE", stream_id
         )
         return version
+
+    async def lock_key(self, key: str, *, shared: bool = False) -> None:
+        """Take a lock on `key` (any text) until commit, held across every instance of the
+        service: for a decision that reads several aggregates (a learner's holdings across
+        badges), so that two of them made at once, on different instances or partitions, are
+        made one after the other and the second sees the first. `shared` locks wait only for
+        the exclusive ones (and those for them)."""
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await self.conn.execute(f"SELECT {function}(hashtextextended($1, 0))", key)
 
     async def emit(self, envelope: Envelope[Any], *, wait: bool = False) -> bool:
         """Apply a new event here and append it to its topic. False if it was already applied.
@@ -150,22 +174,25 @@ class UnitOfWork:
         earlier = self._publisher.recently_appended(envelope.event_id)
         if earlier is None:
             self._outbox.append(envelope)
+            if self._causes:
+                self._answers[envelope.event_id] = self._causes[-1]
         else:
             envelope, delivery = earlier
             self._earlier.append(delivery)
         await self.apply(envelope)
         if wait:
-            await self._send_outbox()
+            await self._send_outbox(final=False)
         return True
 
-    async def _send_outbox(self) -> None:
+    async def _send_outbox(self, *, final: bool) -> None:
         outbox, self._outbox = self._outbox, []
         earlier, self._earlier = self._earlier, []
+        headers = cause_headers(outbox, self._answers, final=final)
         # Bounded: if Kafka takes nothing for a while this raises, and the transaction (with
         # its locks and its connection) is let go instead of waiting for the broker. The
         # request's deadline stands: its waits for a connection and for locks ended
         # KAFKA_SHARE before it (see run_unit_of_work), so Kafka has that time of its own.
-        await self._publisher.append(outbox, self._deadline, earlier)
+        await self._publisher.append(outbox, self._deadline, earlier, headers)
 
     async def _write_versions(self) -> None:
         if not self._versions:
@@ -185,7 +212,35 @@ class UnitOfWork:
         await self._run_before_flush()
         await self._write_versions()
         await self.conn.flush()
-        await self._send_outbox()
+        await self._send_outbox(final=True)
+
+
+# Headers of a derived event that say which decision it belongs to, so that a replay can tell
+# an input already answered in its own log from one still to decide, without decoding it:
+# CAUSE_ID is the id of the event whose policy emitted it; CAUSE_EVENTS, only on the events a
+# unit of work appends last (when it commits), how many of those that cause has. Earlier
+# appends of the unit (an email's record, sent before the next email) were acknowledged
+# before the last ones were sent: once every event of the last append is in the log, so is
+# everything the decision emitted.
+CAUSE_ID = "cause_id"
+CAUSE_EVENTS = "cause_events"
+
+
+def cause_headers(
+    outbox: list[Envelope[Any]], answers: dict[uuid.UUID, uuid.UUID], *, final: bool
+) -> dict[uuid.UUID, list[tuple[str, bytes]]]:
+    """Per emitted event id, its cause headers (none for an event no event caused)."""
+    causes = {e.event_id: answers.pop(e.event_id) for e in outbox if e.event_id in answers}
+    counts: dict[uuid.UUID, int] = {}
+    for cause in causes.values():
+        counts[cause] = counts.get(cause, 0) + 1
+    found: dict[uuid.UUID, list[tuple[str, bytes]]] = {}
+    for event_id, cause in causes.items():
+        headers = [(CAUSE_ID, str(cause).encode())]
+        if final:
+            headers.append((CAUSE_EVENTS, str(counts[cause]).encode()))
+        found[event_id] = headers
+    return found
 
 
 async def run_unit_of_work(
