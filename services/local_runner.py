@@ -71,6 +71,7 @@ class LocalPlatform:
                 "EVIDENCE_PUBLIC_URL": self.url("evidence"),
                 "EVIDENCE_BLOB_DIR": str(self.run_dir / "evidence"),
                 "EVIDENCE_SESSION_SECRET": self.claim_token_secret + "-sessions",
+                "BADGE_ISSUER_KEY_SECRETS": self.claim_token_secret + "-issuer-keys",
                 "NOTIFIER_SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
                 "NOTIFIER_SMTP_PORT": os.environ.get("SMTP_PORT", "2525"),
             }
