@@ -28,6 +28,9 @@ command -v mvn >/dev/null || packages+=(maven)
 # The browser tests (tests/browser) drive Debian's Chromium; Playwright downloads no browser.
 [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || packages+=(fonts-dejavu-core)
+# The independent Open Badges 3.0 verifiers the tests run (tests/verifiers) are Node.js packages.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 if ((${#packages[@]})); then
 	say "apt-get install ${packages[*]}"
@@ -83,4 +86,15 @@ fi
 
 say "uv sync --frozen"
 (cd "$REPO" && "${UV[@]}" sync --frozen --quiet)
+# --- independent Open Badges 3.0 verifiers -----------------------------------------------------
+# The DCC's verifier-core and Digital Bazaar's vc stack, at the versions in package-lock.json,
+# into tests/verifiers/node_modules; the tests run them offline (nothing is fetched then).
+VERIFIERS=$REPO/tests/verifiers
+if [[ ! -f $VERIFIERS/node_modules/.package-lock.json || $VERIFIERS/package-lock.json -nt $VERIFIERS/node_modules/.package-lock.json ]]; then
+	say "npm ci in tests/verifiers"
+	(cd "$VERIFIERS" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+else
+	say "Open Badges 3.0 verifiers present"
+fi
+
 say "done; next: bash deploy/local/infra.sh start"

@@ -56,6 +56,11 @@ def build_web(
     runtime: ServiceRuntime, settings: BadgeSettings, token_settings: ClaimTokenSettings
 ) -> FastAPI:
     """The HTTP app: the organiser API, the public Open Badges documents, the learner pages."""
+    signer = credential_signer(settings)
+    if not signer.keys.configured:
+        # Serving awards badges, and every award is signed: refuse to start rather than fail
+        # at the first claim. (rebuild and checksum read signed credentials from the log.)
+        raise SystemExit("BADGE_ISSUER_KEY_SECRETS is required to serve (32+ characters)")
     web = BadgeWeb(
         runtime=runtime,
         urls=OpenBadgesUrls(settings.public_url),
@@ -63,6 +68,6 @@ def build_web(
         tokens=ClaimTokens.from_settings(token_settings),
         offer_ids=OfferIds(token_settings.claim_token_secret),
         evidence_public_url=settings.evidence_public_url,
-        credentials=credential_signer(settings),
+        credentials=signer,
     )
     return build_app(web)

@@ -46,6 +46,10 @@ class IssuerKeys:
         return cls(tuple(part.strip() for part in value.split(",") if part.strip()))
 
     @property
+    def configured(self) -> bool:
+        return self._current is not None
+
+    @property
     def current_secret_id(self) -> str:
         if self._current is None:
             raise MissingIssuerKeySecret("BADGE_ISSUER_KEY_SECRETS is not set")
