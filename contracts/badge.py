@@ -235,6 +235,17 @@ class IssuerKeyCompromised(IssuerCredentialEvent):
     compromised_since: datetime
 
 
+class SignedAssertionsEnabled(IssuerCredentialEvent):
+    """The issuer's Open Badges 2.0 Assertions are offered signed too (`verification: signed`,
+    a JWS with RS256). Its RSA key's private half travels only encrypted (AES-256-GCM under a
+    key derived from the operator's secret `secret_id` names)."""
+
+    issuer_id: uuid.UUID
+    public_key_pem: str = Field(max_length=2_000, pattern=r"^-----BEGIN PUBLIC KEY-----")
+    wrapped_private_key: str = Field(max_length=4_000, description="base64url(nonce + sealed)")
+    secret_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+
+
 class CredentialIssued(IssuerCredentialEvent):
     """The award's Open Badges 3.0 credential, signed, as the exact JSON text served."""
 
@@ -249,6 +260,7 @@ class CredentialIssued(IssuerCredentialEvent):
 register(
     IssuerKeyCreated,
     IssuerKeyCompromised,
+    SignedAssertionsEnabled,
     CredentialIssued,
     BadgeClassCreated,
     BadgeClassEdited,

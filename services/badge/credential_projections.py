@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from contracts import Envelope
-from contracts.badge import CredentialIssued, IssuerKeyCompromised, IssuerKeyCreated
+from contracts.badge import (
+    CredentialIssued,
+    IssuerKeyCompromised,
+    IssuerKeyCreated,
+    SignedAssertionsEnabled,
+)
 from services.kernel.unit_of_work import UnitOfWork
 
 
@@ -27,6 +32,21 @@ async def issuer_key_compromised(uow: UnitOfWork, envelope: Envelope[IssuerKeyCo
         event.issuer_id,
         event.generation,
         event.compromised_since,
+    )
+
+
+async def signed_assertions_enabled(
+    uow: UnitOfWork, envelope: Envelope[SignedAssertionsEnabled]
+) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO issuer_rsa_keys (issuer_id, public_key_pem, wrapped_private_key, "
+        "secret_id, enabled_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        event.issuer_id,
+        event.public_key_pem,
+        event.wrapped_private_key,
+        event.secret_id,
+        envelope.occurred_at,
     )
 
 

@@ -18,6 +18,7 @@ from contracts.badge import (
     OfferResendRequested,
     OpenLinkRegenerated,
     PeerReviewerInvited,
+    SignedAssertionsEnabled,
 )
 from contracts.evidence import QuestCompleted
 from contracts.notifier import EmailDeferred, EmailFailed, EmailSent
@@ -73,6 +74,7 @@ def credential_projections() -> Handlers:
         .project(IssuerKeyCreated, cp.issuer_key_created)
         .project(IssuerKeyCompromised, cp.issuer_key_compromised)
         .project(CredentialIssued, cp.credential_issued)
+        .project(SignedAssertionsEnabled, cp.signed_assertions_enabled)
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.badge import STATUS_LIST_SIZE, BlobRef, EvidenceItem
@@ -287,3 +288,33 @@ def test_baked_png_and_svg_give_back_the_signed_credential() -> None:
     assert credential_baking.read_svg(baked) == text.replace("Three", "]]> Three")
     methods = methods_of(ob3.did_document(signer.urls, ISSUER_ID, [key]))
     data_integrity.verify(json.loads(credential_baking.read_png(png) or ""), methods)
+
+
+def test_signed_2_0_keys_travel_sealed_and_sign_deterministic_jws() -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from services.badge.adapters import signed_assertions
+
+    keys = IssuerKeys((SECRET,))
+    pem, der = signed_assertions.new_key()
+    wrapped = keys.wrap(ISSUER_ID, der)
+    assert der not in base64.urlsafe_b64decode(wrapped)
+    assert keys.unwrap(ISSUER_ID, keys.current_secret_id, wrapped) == der
+    with pytest.raises(InvalidTag):  # another issuer's sealed key does not open as this one's
+        keys.unwrap(uuid.uuid4(), keys.current_secret_id, wrapped)
+    document = {"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": "urn:x"}
+    jws = signed_assertions.sign(document, der)
+    assert jws == signed_assertions.sign(document, der)
+    header, payload, signature = jws.split(".")
+    public = serialization.load_pem_public_key(pem.encode())
+    assert isinstance(public, rsa.RSAPublicKey)
+    public.verify(
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+        f"{header}.{payload}".encode(),
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
+    assert json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))) == document

@@ -31,7 +31,23 @@ CREATE TABLE IF NOT EXISTS credentials (
 );
 """
 
-CREDENTIAL_TABLES = ("issuer_keys", "credentials")
+CREDENTIAL_DDL += """
+CREATE TABLE IF NOT EXISTS issuer_rsa_keys (
+    issuer_id uuid PRIMARY KEY,
+    public_key_pem text NOT NULL,
+    wrapped_private_key text NOT NULL,
+    secret_id text NOT NULL,
+    enabled_at timestamptz NOT NULL
+);
+"""
+
+CREDENTIAL_TABLES = ("issuer_keys", "credentials", "issuer_rsa_keys")
+
+
+async def rsa_key(conn: Connection, issuer_id: uuid.UUID) -> dict[str, Any] | None:
+    """The issuer's Open Badges 2.0 signing key, if it signs its Assertions."""
+    row = await conn.fetchrow("SELECT * FROM issuer_rsa_keys WHERE issuer_id = $1", issuer_id)
+    return dict(row) if row else None
 
 
 async def issuer_keys(conn: Connection, issuer_id: uuid.UUID) -> list[IssuerKey]:

@@ -10,12 +10,15 @@ to sign with keys made under them, as after a rotation of the secret).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import uuid
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _SALT = b"open-badges issuer keys v1"
@@ -71,6 +74,35 @@ class IssuerKeys:
             info=f"ed25519:{issuer_id}:{generation}".encode(),
         ).derive(secret.encode())
         return Ed25519PrivateKey.from_private_bytes(seed)
+
+    def _wrapping_key(self, issuer_id: uuid.UUID, secret_id: str) -> AESGCM:
+        secret = self._secrets.get(secret_id)
+        if secret is None:
+            raise MissingIssuerKeySecret(
+                f"no secret in BADGE_ISSUER_KEY_SECRETS has fingerprint {secret_id} "
+                f"(issuer {issuer_id}'s signing key for Open Badges 2.0): restore it"
+            )
+        key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=_SALT,
+            info=f"rsa-key-wrapping:{issuer_id}".encode(),
+        ).derive(secret.encode())
+        return AESGCM(key)
+
+    def wrap(self, issuer_id: uuid.UUID, private_key_der: bytes) -> str:
+        """The private key sealed for an event: only the operator's secret opens it."""
+        nonce = os.urandom(12)
+        sealed = self._wrapping_key(issuer_id, self.current_secret_id).encrypt(
+            nonce, private_key_der, str(issuer_id).encode()
+        )
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def unwrap(self, issuer_id: uuid.UUID, secret_id: str, wrapped: str) -> bytes:
+        data = base64.urlsafe_b64decode(wrapped)
+        return self._wrapping_key(issuer_id, secret_id).decrypt(
+            data[:12], data[12:], str(issuer_id).encode()
+        )
 
     def status_index_key(self, issuer_id: uuid.UUID) -> bytes:
         """A key under which an issuer's status list indexes are drawn (see status_lists)."""

@@ -26,10 +26,11 @@ from services.badge.domain.credentials import (
     moment,
     profile_document,
 )
+from services.badge.entrypoints.credential_access import signer_of
 from services.badge.entrypoints.dependencies import Web, load_badge_class
 from services.badge.entrypoints.documents import SAFE_IMAGE_HEADERS
 from services.badge.entrypoints.rendering import parse_id, wants_html
-from services.kernel.errors import NotFound, ServiceUnavailable
+from services.kernel.errors import NotFound
 from services.kernel.web.route_notes import RouteNote
 from services.organiser_access import CurrentOrganiser
 
@@ -48,13 +49,6 @@ ROUTE_NOTES = {
 }
 
 router = APIRouter(tags=["open badges 3.0"])
-
-
-def _signer(web: Any) -> CredentialSigner:
-    signer: CredentialSigner | None = web.credentials
-    if signer is None:
-        raise ServiceUnavailable("Open Badges 3.0 signing is not configured on this service")
-    return signer
 
 
 def _document(
@@ -80,7 +74,7 @@ def _json(document: dict[str, Any], media_type: str) -> Response:
 async def issuer_did_document(issuer_id: uuid.UUID, web: Web) -> Response:
     """The issuer's DID document (did:web): every key it has had, as Multikey assertion
     methods; a compromised one with `revoked` from its compromise."""
-    signer = _signer(web)
+    signer = signer_of(web)
     async with web.runtime.pool.acquire() as conn:
         keys = await credential_store.issuer_keys(conn, issuer_id)
     if not keys:
@@ -91,7 +85,7 @@ async def issuer_did_document(issuer_id: uuid.UUID, web: Web) -> Response:
 @router.get("/ob/issuers/{issuer_id}/profile")
 async def issuer_profile(issuer_id: uuid.UUID, web: Web) -> Response:
     """The issuer as an Open Badges 3.0 Profile; its id is its DID."""
-    signer = _signer(web)
+    signer = signer_of(web)
     async with web.runtime.pool.acquire() as conn:
         issuer = await credential_store.issuer(conn, issuer_id)
     if issuer is None:
@@ -102,7 +96,7 @@ async def issuer_profile(issuer_id: uuid.UUID, web: Web) -> Response:
 @router.get("/ob/issuers/{issuer_id}/status-list")
 async def status_list(issuer_id: uuid.UUID, web: Web) -> Response:
     """The issuer's signed BitstringStatusListCredential (revocation, 131,072 entries)."""
-    signer = _signer(web)
+    signer = signer_of(web)
     async with web.runtime.pool.acquire() as conn:
         text = await credential_service.signed_status_list(conn, signer, issuer_id)
     if text is None:
@@ -188,7 +182,7 @@ class CompromisedIn(BaseModel):
 
 
 async def _keys_of(web: Any, organisation_id: uuid.UUID) -> list[KeyOut]:
-    signer = _signer(web)
+    signer = signer_of(web)
     async with web.runtime.pool.acquire() as conn:
         keys = await credential_store.issuer_keys(conn, organisation_id)
     newest = max((key.generation for key in keys), default=0)
@@ -209,7 +203,7 @@ async def _keys_of(web: Any, organisation_id: uuid.UUID) -> list[KeyOut]:
 async def list_keys(organiser: CurrentOrganiser, web: Web) -> dict[str, Any]:
     """Your organisation's signing keys (public halves only: the private keys are derived
     from the operator's secret and never leave the service)."""
-    signer = _signer(web)
+    signer = signer_of(web)
     return {
         "did": signer.urls.did(organiser.organisation_id),
         "keys": await _keys_of(web, organiser.organisation_id),
@@ -219,7 +213,7 @@ async def list_keys(organiser: CurrentOrganiser, web: Web) -> dict[str, Any]:
 @router.post("/v1/issuer/keys/rotate", tags=["issuer keys"])
 async def rotate(organiser: CurrentOrganiser, web: Web) -> dict[str, Any]:
     """A new key signs from now on; credentials signed by older keys keep verifying."""
-    signer = _signer(web)
+    signer = signer_of(web)
     await credential_service.rotate_key(
         web.runtime, signer, organiser.organisation_id, organiser.actor
     )
@@ -232,7 +226,7 @@ async def compromised(
 ) -> dict[str, Any]:
     """Credentials the key signed from `since` on stop verifying (its DID document entry
     gets `revoked`); the signing key is rotated first if it is this one."""
-    signer = _signer(web)
+    signer = signer_of(web)
     await credential_service.mark_compromised(
         web.runtime, signer, organiser.organisation_id, generation, body.since, organiser.actor
     )
@@ -240,4 +234,22 @@ async def compromised(
         "compromised": generation,
         "since": moment(body.since),
         "keys": await _keys_of(web, organiser.organisation_id),
+    }
+
+
+async def credential_links(web: Any, assertion_id: uuid.UUID, *, revoked: bool) -> dict[str, Any]:
+    """What the badge page links of the award's Open Badges 3.0 credential (nothing while it
+    is not signed yet, or once revoked)."""
+    signer: CredentialSigner | None = web.credentials
+    if signer is None or revoked:
+        return {"credential_download_url": None}
+    async with web.runtime.pool.acquire() as conn:
+        found = await credential_store.credential(conn, assertion_id)
+    if found is None:
+        return {"credential_download_url": None}
+    url = signer.urls.credential(assertion_id)
+    return {
+        "credential_url": url,
+        "credential_download_url": f"{url}/download",
+        "credential_baked_url": f"{url}/baked",
     }
