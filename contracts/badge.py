@@ -202,7 +202,66 @@ class AssertionRevoked(BadgeEvent):
     reason: RevocationReason
 
 
+# A Bitstring Status List of 131,072 entries (16 KiB), the spec's minimum for privacy: an
+# index drawn at random among them says nothing of how many badges an issuer gave.
+STATUS_LIST_SIZE = 131_072
+MultibaseKey = Annotated[str, Field(pattern=r"^z[1-9A-HJ-NP-Za-km-z]{44,50}$")]
+
+
+class IssuerCredentialEvent(Event):
+    """An event of an issuer's Open Badges 3.0 credentials (its keys, the credentials it
+    signed), keyed by the issuer's id: one stream per issuing organisation."""
+
+    topic: ClassVar[str] = TOPIC
+
+
+class IssuerKeyCreated(IssuerCredentialEvent):
+    """A signing key of the issuing organisation (keyed by its id), the newest one signing
+    from now on; keys of earlier generations stay published. The private key is derived from
+    the operator's secret (`secret_id` names which, without revealing it) and is in no event."""
+
+    issuer_id: uuid.UUID
+    generation: int = Field(ge=1, description="1 when the organisation is created, +1 a rotation.")
+    public_key_multibase: MultibaseKey = Field(description="Ed25519, as a Multikey.")
+    secret_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+
+
+class IssuerKeyCompromised(IssuerCredentialEvent):
+    """The key is known to others from `compromised_since`: what it signed from then on is not
+    the issuer's. Its verification method is published with `revoked` at that time."""
+
+    issuer_id: uuid.UUID
+    generation: int = Field(ge=1)
+    compromised_since: datetime
+
+
+class SignedAssertionsEnabled(IssuerCredentialEvent):
+    """The issuer's Open Badges 2.0 Assertions are offered signed too (`verification: signed`,
+    a JWS with RS256). Its RSA key's private half travels only encrypted (AES-256-GCM under a
+    key derived from the operator's secret `secret_id` names)."""
+
+    issuer_id: uuid.UUID
+    public_key_pem: str = Field(max_length=2_000, pattern=r"^-----BEGIN PUBLIC KEY-----")
+    wrapped_private_key: str = Field(max_length=4_000, description="base64url(nonce + sealed)")
+    secret_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+
+
+class CredentialIssued(IssuerCredentialEvent):
+    """The award's Open Badges 3.0 credential, signed, as the exact JSON text served."""
+
+    assertion_id: uuid.UUID
+    badge_class_id: uuid.UUID
+    issuer_id: uuid.UUID
+    key_generation: int = Field(ge=1)
+    status_list_index: int = Field(ge=0, lt=STATUS_LIST_SIZE)
+    credential: str = Field(max_length=200_000)
+
+
 register(
+    IssuerKeyCreated,
+    IssuerKeyCompromised,
+    SignedAssertionsEnabled,
+    CredentialIssued,
     BadgeClassCreated,
     BadgeClassEdited,
     OpenLinkRegenerated,

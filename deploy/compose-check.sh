@@ -26,12 +26,13 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 fi
 
 # Never let the caller's environment or a local .env decide the outcome.
-unset POSTGRES_PASSWORD CLAIM_TOKEN_SECRET EVIDENCE_SESSION_SECRET \
+unset POSTGRES_PASSWORD CLAIM_TOKEN_SECRET EVIDENCE_SESSION_SECRET BADGE_ISSUER_KEY_SECRETS \
       BADGE_PUBLIC_URL NOTIFIER_SMTP_FROM COMPOSE_FILE COMPOSE_PROJECT_NAME
 envfile=$(mktemp)
 trap 'rm -f "$envfile" "$envfile.err"' EXIT
 dummy=(POSTGRES_PASSWORD=ci-dummy-password CLAIM_TOKEN_SECRET=ci-dummy-claim-token-secret-0123456789abcdef
-       EVIDENCE_SESSION_SECRET=ci-dummy-session-secret-0123456789abcdef)
+       EVIDENCE_SESSION_SECRET=ci-dummy-session-secret-0123456789abcdef
+       BADGE_ISSUER_KEY_SECRETS=ci-dummy-issuer-key-secret-0123456789abcdef)
 
 failures=0
 pass() { echo "  PASS: $*"; }

@@ -114,6 +114,7 @@ class LocalPlatform:
                 "CONSOLE_ACTIVITY_URL": self.url("activity"),
                 "CONSOLE_BADGE_URL": self.url("badge"),
                 "CONSOLE_EVIDENCE_URL": self.url("evidence"),
+                "BADGE_ISSUER_KEY_SECRETS": self.claim_token_secret + "-issuer-keys",
                 "NOTIFIER_SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
                 "NOTIFIER_SMTP_PORT": os.environ.get("SMTP_PORT", "2525"),
             }

@@ -28,7 +28,9 @@ command -v mvn >/dev/null || packages+=(maven)
 # The browser tests (tests/browser) drive Debian's Chromium; Playwright downloads no browser.
 [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || packages+=(fonts-dejavu-core)
-# npm fetches the console's htmx (below) from the npm registry.
+# Node.js and npm: the console's htmx and the independent Open Badges 3.0 verifiers the tests
+# run (tests/verifiers) come from the npm registry.
+command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 # The console's browser test decodes the QR code it downloads (tests/browser/test_issuing_console.py).
 command -v zbarimg >/dev/null || packages+=(zbar-tools)
@@ -106,4 +108,15 @@ fi
 
 say "uv sync --frozen"
 (cd "$REPO" && "${UV[@]}" sync --frozen --quiet)
+# --- independent Open Badges 3.0 verifiers -----------------------------------------------------
+# The DCC's verifier-core and Digital Bazaar's vc stack, at the versions in package-lock.json,
+# into tests/verifiers/node_modules; the tests run them offline (nothing is fetched then).
+VERIFIERS=$REPO/tests/verifiers
+if [[ ! -f $VERIFIERS/node_modules/.package-lock.json || $VERIFIERS/package-lock.json -nt $VERIFIERS/node_modules/.package-lock.json ]]; then
+	say "npm ci in tests/verifiers"
+	(cd "$VERIFIERS" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+else
+	say "Open Badges 3.0 verifiers present"
+fi
+
 say "done; next: bash deploy/local/infra.sh start"

@@ -11,16 +11,23 @@ from contracts.badge import (
     BadgeOffered,
     ClaimRejected,
     ClaimRequested,
+    CredentialIssued,
     HeldBadgeRequested,
+    IssuerKeyCompromised,
+    IssuerKeyCreated,
     OfferResendRequested,
     OpenLinkRegenerated,
     PeerReviewerInvited,
+    SignedAssertionsEnabled,
 )
 from contracts.evidence import QuestCompleted
 from contracts.notifier import EmailDeferred, EmailFailed, EmailSent
+from services.badge import credential_projections as cp
 from services.badge import projections as p
+from services.badge.adapters.credential_signing import CredentialSigner
 from services.badge.adapters.read_models import PostgresBadgeStates
 from services.badge.adapters.state import StatesFor
+from services.badge.credential_policies import CredentialPolicies
 from services.badge.policies import Policies
 from services.kernel.blob_store import BlobStore
 from services.kernel.handlers import Handlers
@@ -61,5 +68,32 @@ def policies(policy: Policies) -> Handlers:
     )
 
 
-def build_handlers(blobs: BlobStore, states: StatesFor = PostgresBadgeStates.of) -> Handlers:
-    return projections().include(policies(Policies(states, blobs)))
+def credential_projections() -> Handlers:
+    return (
+        Handlers()
+        .project(IssuerKeyCreated, cp.issuer_key_created)
+        .project(IssuerKeyCompromised, cp.issuer_key_compromised)
+        .project(CredentialIssued, cp.credential_issued)
+        .project(SignedAssertionsEnabled, cp.signed_assertions_enabled)
+    )
+
+
+def credential_policies(policy: CredentialPolicies) -> Handlers:
+    return (
+        Handlers()
+        .react(OrganisationCreated, policy.organisation_created)
+        .react(BadgeAwarded, policy.badge_awarded)
+    )
+
+
+def build_handlers(
+    blobs: BlobStore,
+    states: StatesFor = PostgresBadgeStates.of,
+    signer: CredentialSigner | None = None,
+) -> Handlers:
+    """Without a signer, awards get no Open Badges 3.0 credential (policy tests in memory)."""
+    handlers = projections().include(credential_projections())
+    handlers = handlers.include(policies(Policies(states, blobs)))
+    if signer is not None:
+        handlers = handlers.include(credential_policies(CredentialPolicies(signer)))
+    return handlers

@@ -18,3 +18,7 @@ class BadgeSettings(BaseSettings):
     blob_dir: Path = Path(".run/blobs")
     # Where learners do evidence quests (the evidence service).
     evidence_public_url: str = "http://127.0.0.1:8003"
+    # Issuers' signing keys are derived from the first of these (comma-separated, 32+
+    # characters each; older ones after it still derive the keys made under them). Back them
+    # up: without them no new credential can be signed. See the README, "Issuer keys".
+    issuer_key_secrets: str = Field(default="", repr=False)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from contracts.tokens import ClaimTokens
 from services.badge.adapters import read_models
+from services.badge.adapters.credential_signing import CredentialSigner
 from services.badge.domain.model import BadgeClass, OfferIds, check_owner
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.kernel.blob_store import BlobStore
@@ -27,6 +28,8 @@ class BadgeWeb:
     offer_ids: OfferIds
     # Where learners do evidence quests (the evidence service).
     evidence_public_url: str
+    # Signs Open Badges 3.0 documents (entrypoints/credentials.py); None: not offered.
+    credentials: CredentialSigner | None = None
 
 
 def _web(request: Request) -> BadgeWeb:

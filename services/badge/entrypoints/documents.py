@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from services.badge.adapters import read_models
 from services.badge.adapters.baking import bake_png, bake_svg
 from services.badge.domain.model import BadgeClass
+from services.badge.entrypoints import signed_assertions
 from services.badge.entrypoints.dependencies import BadgeWeb, Web, load_badge_class
 from services.badge.entrypoints.open_badges import (
     MEDIA_TYPE,
@@ -72,7 +73,8 @@ async def issuer(issuer_id: uuid.UUID, web: Web) -> JSONResponse:
         found = await read_models.get_issuer(conn, issuer_id)
     if found is None:
         raise NotFound("issuer not found")
-    return _json_ld(issuer_profile(web.urls, found))
+    signed = await signed_assertions.issuer_public_key(web, issuer_id)
+    return _json_ld({**issuer_profile(web.urls, found), **signed})
 
 
 @router.get("/ob/issuers/{issuer_id}/revocations")

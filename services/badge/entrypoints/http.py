@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.badge.entrypoints import counts, documents, organiser, pages
+from services.badge.entrypoints import (
+    counts,
+    credentials,
+    documents,
+    organiser,
+    pages,
+    signed_assertions,
+)
 from services.badge.entrypoints.dependencies import BadgeWeb
 from services.kernel.http import mount, new_app
 
@@ -20,9 +27,22 @@ def build_app(web: BadgeWeb) -> FastAPI:
         "take `Authorization: Bearer obk_...`.",
         max_body_bytes=MAX_BODY_BYTES,
         public_urls=[web.urls.base],
-        route_notes={**documents.ROUTE_NOTES, **organiser.ROUTE_NOTES},
+        route_notes={
+            **documents.ROUTE_NOTES,
+            **organiser.ROUTE_NOTES,
+            **credentials.ROUTE_NOTES,
+            **signed_assertions.ROUTE_NOTES,
+        },
     )
     app.state.runtime = web.runtime
     app.state.web = web
-    mount(app, organiser.router, counts.router, documents.router, pages.router)
+    mount(
+        app,
+        organiser.router,
+        counts.router,
+        documents.router,
+        credentials.router,
+        signed_assertions.router,
+        pages.router,
+    )
     return app

@@ -22,6 +22,7 @@ from services.badge.domain.model import (
     check_open_link_room,
     claim_refusal,
 )
+from services.badge.entrypoints.credentials import credential_links
 from services.badge.entrypoints.dependencies import BadgeWeb, Web, load_badge_class
 from services.badge.entrypoints.recipients import valid_address
 from services.badge.entrypoints.rendering import message, page, parse_id, wants_html
@@ -280,4 +281,5 @@ async def badge_page(assertion_id: str, request: Request, web: Web) -> Response:
         masked_email=_mask(found["recipient_email"]),
         baked_url=None if found["revoked"] else urls.baked(found_id),
         assertion_url=urls.assertion(found_id),
+        **await credential_links(web, found["assertion_id"], revoked=found["revoked"]),
     )
