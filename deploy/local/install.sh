@@ -28,6 +28,8 @@ command -v mvn >/dev/null || packages+=(maven)
 # The browser tests (tests/browser) drive Debian's Chromium; Playwright downloads no browser.
 [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 [[ -d /usr/share/fonts/truetype/dejavu ]] || packages+=(fonts-dejavu-core)
+# npm fetches the catalogue map's Leaflet (below); no CDN serves it to learners.
+command -v npm >/dev/null || packages+=(npm)
 
 if ((${#packages[@]})); then
 	say "apt-get install ${packages[*]}"
@@ -67,6 +69,29 @@ if ! compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || [[ ! -f $stamp || $
 	touch "$stamp"
 else
 	say "Kafka jars present"
+fi
+
+# --- Leaflet for the catalogue map, from npm into the activity service's static files ---------
+# The catalogue's search uses PostgreSQL's pg_trgm: Debian ships it in postgresql-<version>.
+compgen -G '/usr/share/postgresql/*/extension/pg_trgm.control' >/dev/null ||
+	die "PostgreSQL's pg_trgm extension is missing (Debian ships it in the postgresql-<version> package)"
+LEAFLET_VERSION=1.9.4
+leaflet_dir=$REPO/services/activity/static/vendor/leaflet
+if [[ ! -f $leaflet_dir/leaflet.js || $(cat "$leaflet_dir/VERSION" 2>/dev/null) != "$LEAFLET_VERSION" ]]; then
+	say "npm pack leaflet@$LEAFLET_VERSION"
+	leaflet_tmp=$(mktemp -d)
+	(cd "$leaflet_tmp" && npm pack --silent "leaflet@$LEAFLET_VERSION" >/dev/null) ||
+		die "npm pack leaflet@$LEAFLET_VERSION failed"
+	tar -xzf "$leaflet_tmp/leaflet-$LEAFLET_VERSION.tgz" -C "$leaflet_tmp"
+	rm -rf "$leaflet_dir"
+	mkdir -p "$leaflet_dir"
+	cp "$leaflet_tmp/package/dist/leaflet.js" "$leaflet_tmp/package/dist/leaflet.css" \
+		"$leaflet_tmp/package/LICENSE" "$leaflet_dir/"
+	cp -r "$leaflet_tmp/package/dist/images" "$leaflet_dir/"
+	echo "$LEAFLET_VERSION" >"$leaflet_dir/VERSION"
+	rm -rf "$leaflet_tmp"
+else
+	say "Leaflet $LEAFLET_VERSION present"
 fi
 
 # --- uv and the venv ---------------------------------------------------------------------------

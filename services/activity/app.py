@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from contracts.activity import TOPIC
+from contracts.badge import TOPIC as BADGE_TOPIC
 from services.activity.adapters.read_models import CHECKSUM_TABLES, DDL
 from services.activity.commands import COMMANDS
 from services.activity.entrypoints.http import build_app
@@ -18,7 +19,7 @@ from services.kernel.settings import KernelSettings
 SPEC = ServiceSpec(
     name="activity",
     own_topic=TOPIC,
-    input_topics=(),
+    input_topics=(BADGE_TOPIC,),
     ddl=DDL,
     checksum_tables=CHECKSUM_TABLES,
 )
@@ -41,7 +42,7 @@ def run(argv: list[str] | None = None) -> int:
     settings = Settings()
     return main(
         lambda: build_runtime(settings.kernel),
-        build_app,
+        lambda runtime: build_app(runtime, settings.activity),
         lambda: (settings.activity.http_host, settings.activity.http_port),
         extra=COMMANDS,
         argv=argv,

@@ -1,6 +1,7 @@
-"""What runs on each of the activity service's events. It consumes no other service's log, so
-it has no policies: its decisions are made on commands (service_layer.py), and every event is
-only projected (projections.py; the API keys by the shared `organiser_access` reader)."""
+"""What runs on each event the activity service reads. It has no policies: its decisions are
+made on commands (service_layer.py), and every event is only projected (projections.py; the
+API keys by the shared `organiser_access` reader). Of the badge service's log it reads only
+the badges made for activities and playlists, for the public catalogue."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from contracts.activity import (
     PlaylistPublished,
     PlaylistUpdated,
 )
+from contracts.badge import BadgeClassCreated, BadgeClassEdited
 from services.activity import projections as p
 from services.kernel.handlers import Handlers
 from services.organiser_access import key_projections
@@ -35,4 +37,6 @@ HANDLERS = (
     .project(PlaylistDrafted, p.playlist_drafted)
     .project(PlaylistUpdated, p.playlist_changed)
     .project(PlaylistPublished, p.playlist_changed)
+    .project(BadgeClassCreated, p.badge_class_created)
+    .project(BadgeClassEdited, p.badge_class_edited)
 )

@@ -79,11 +79,16 @@ def test_activities_gained_dates_and_a_place_in_version_2():
         None,
     )
     old = json.loads(raw)["payload"]
-    assert json.loads(encode(decoded))["payload"] == old | {
-        "starts_at": None,
-        "ends_at": None,
-        "place": None,
-    } | V3_DEFAULTS
+    assert (
+        json.loads(encode(decoded))["payload"]
+        == old
+        | {
+            "starts_at": None,
+            "ends_at": None,
+            "place": None,
+        }
+        | V3_DEFAULTS
+    )
     # The v2 shape on its own: every field is stated by the producer, none is defaulted.
     with pytest.raises(ValueError, match="starts_at"):
         decode(raw.replace(b'"schema_version":1', b'"schema_version":2'))
@@ -292,7 +297,7 @@ def test_a_language_is_a_bcp_47_tag_kept_in_its_standard_case(given: str, kept: 
 
 @pytest.mark.parametrize("tag", ["english", "e", "en_GB", "en-", "x-klingon", "en-GB-x-priv", ""])
 def test_a_language_that_is_no_tag_is_refused_saying_what_a_tag_is(tag: str):
-    with pytest.raises(ValueError, match="BCP 47 tag|at least 2 characters"):
+    with pytest.raises(ValueError, match=r"BCP 47 tag|at least 2 characters"):
         _published(language=tag)
 
 

@@ -11,6 +11,7 @@ import asyncpg
 
 from contracts.activity import ActivityImage, Place
 from contracts.organiser_keys import key_prefix
+from services.activity.adapters.catalogue import CATALOGUE_DDL, CATALOGUE_TABLES
 from services.activity.domain.model import Activity, Playlist, Status
 from services.activity.domain.organisations import Organisation
 from services.activity.domain.organisers import Key, Member
@@ -77,9 +78,17 @@ CREATE TABLE IF NOT EXISTS playlists (
 CREATE INDEX IF NOT EXISTS playlists_by_organisation ON playlists (organisation_id, created_at);
 """
     + ORGANISER_KEYS_DDL
+    + CATALOGUE_DDL
 )
 
-CHECKSUM_TABLES = ("organisations", "organisers", "organiser_keys", "activities", "playlists")
+CHECKSUM_TABLES = (
+    "organisations",
+    "organisers",
+    "organiser_keys",
+    "activities",
+    "playlists",
+    *CATALOGUE_TABLES,
+)
 
 
 _PLACE = ("place_name", "place_address", "place_latitude", "place_longitude")
@@ -99,9 +108,7 @@ def _activity(row: asyncpg.Record) -> Activity:
         if row["image_url"] is not None
         else None
     )
-    return Activity(
-        **{**fields, "status": Status(row["status"]), "place": place, "image": image}
-    )
+    return Activity(**{**fields, "status": Status(row["status"]), "place": place, "image": image})
 
 
 def _playlist(row: asyncpg.Record) -> Playlist:
