@@ -4,8 +4,10 @@ index for typos, and the badges the badge service made for them. Also the search
 
 Full-text search: `search_vector` weighs the title (A), description (B), organiser's name (C)
 and criteria (D), with the English configuration (stems: "gardening" finds "garden"), ranked
-with ts_rank. Typos: pg_trgm's word similarity of the words asked against the same text, so
-"gardneing" still finds it; those matches rank after the exact ones.
+with ts_rank over its GIN index. Typos, as PostgreSQL's pg_trgm documentation suggests: every
+word ever published is kept in `catalogue_words` (trigram-indexed); a word asked that is not
+one of them is widened to the published words most like it (pg_trgm similarity), so
+"gardneing" finds "gardening". Matches of the words as asked rank before the widened ones.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from services.activity.domain.catalogue import (
     Kind,
     Mode,
     is_listed,
+    query_words,
+    widened_query,
 )
 from services.activity.domain.model import Activity, Playlist
 from services.kernel.deferred_writes import DeferringConnection
@@ -31,9 +35,11 @@ from services.kernel.store import Connection
 if TYPE_CHECKING:
     import asyncpg
 
-# How close a word must be to one of the text's to count as a typo of it (pg_trgm's
-# word_similarity; its default of 0.6 misses a swapped pair of letters in a short word).
-TYPO_SIMILARITY = 0.4
+# How close a published word must be to a word asked to be taken for what was meant (pg_trgm's
+# similarity; 0.3 still takes "webiste" for "website", two letters swapped in seven).
+TYPO_SIMILARITY = 0.3
+# At most this many published words stand in for one word asked.
+ALTERNATIVES = 3
 
 # pg_trgm lives in a schema of its own, made once per database: the services' connections see
 # only their own schema, and a test that drops a service's schema must not drop the extension
@@ -60,9 +66,6 @@ CREATE TABLE IF NOT EXISTS catalogue_entries (
     signup_url text,
     activity_ids uuid[] NOT NULL DEFAULT '{}',
     published_at timestamptz NOT NULL,
-    search_text text GENERATED ALWAYS AS (
-        title || ' ' || organisation_name || ' ' || description || ' ' || criteria
-    ) STORED,
     search_vector tsvector GENERATED ALWAYS AS (
         setweight(to_tsvector('english'::regconfig, title), 'A')
         || setweight(to_tsvector('english'::regconfig, description), 'B')
@@ -88,6 +91,7 @@ CREATE TABLE IF NOT EXISTS catalogue_badges (
     task_titles text[] NOT NULL
 );
 CREATE INDEX IF NOT EXISTS catalogue_badges_by_source ON catalogue_badges (source_id);
+CREATE TABLE IF NOT EXISTS catalogue_words (word text PRIMARY KEY);
 DO $$
 DECLARE
     found text;
@@ -99,13 +103,13 @@ BEGIN
     END IF;
     SELECT extnamespace::regnamespace::text INTO found FROM pg_extension WHERE extname = 'pg_trgm';
     EXECUTE format(
-        'CREATE INDEX IF NOT EXISTS catalogue_entries_typos ON catalogue_entries '
-        'USING gin (search_text %s.gin_trgm_ops)', found);
+        'CREATE INDEX IF NOT EXISTS catalogue_words_typos ON catalogue_words '
+        'USING gin (word %s.gin_trgm_ops)', found);
 END
 $$;
 """
 
-CATALOGUE_TABLES = ("catalogue_entries", "catalogue_badges")
+CATALOGUE_TABLES = ("catalogue_entries", "catalogue_badges", "catalogue_words")
 
 _TRGM_SCHEMA = (
     "SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'pg_trgm'"
@@ -162,6 +166,14 @@ _PLAYLIST_COLUMNS = (
 _UPSERT_ACTIVITY = _upsert(_ACTIVITY_COLUMNS)
 _UPSERT_PLAYLIST = _upsert(_PLAYLIST_COLUMNS)
 _UNLIST = "DELETE FROM catalogue_entries WHERE entry_id = $1"
+# The words of what is published, as the 'simple' configuration splits them (lower case, not
+# stemmed): a union over the log, so replay in any order gives the same set. A word stays once
+# published; it only ever widens a search, which still finds only what is published now.
+_KEEP_WORDS = (
+    "INSERT INTO catalogue_words (word) "
+    "SELECT DISTINCT w FROM unnest(tsvector_to_array(to_tsvector('simple', $1))) AS w "
+    "WHERE length(w) BETWEEN 3 AND 40 ON CONFLICT DO NOTHING"
+)
 
 
 def list_activity(conn: DeferringConnection, activity: Activity) -> None:
@@ -191,6 +203,7 @@ def list_activity(conn: DeferringConnection, activity: Activity) -> None:
         activity.signup_url,
         activity.published_at,
     )
+    conn.defer(_KEEP_WORDS, f"{activity.title} {activity.description} {activity.criteria}")
 
 
 def list_playlist(conn: DeferringConnection, playlist: Playlist) -> None:
@@ -208,6 +221,7 @@ def list_playlist(conn: DeferringConnection, playlist: Playlist) -> None:
         list(playlist.activity_ids),
         playlist.published_at,
     )
+    conn.defer(_KEEP_WORDS, f"{playlist.title} {playlist.description}")
 
 
 def name_organisation(conn: DeferringConnection, organisation_id: uuid.UUID, name: str) -> None:
@@ -216,6 +230,8 @@ def name_organisation(conn: DeferringConnection, organisation_id: uuid.UUID, nam
         organisation_id,
         name,
     )
+    # Kept whether or not it has published yet: its name is public in its badges' Issuer.
+    conn.defer(_KEEP_WORDS, name)
 
 
 def save_badge(conn: DeferringConnection, badge: CatalogueBadge) -> None:
@@ -261,6 +277,13 @@ ENTRY_COLUMNS = (
 )
 
 
+# What the map and the list beside it show of each activity (no long texts: up to 500 of them).
+MAP_COLUMNS = (
+    "entry_id, kind, organisation_id, organisation_name, title, starts_at, ends_at, online, "
+    "place_name, place_address, latitude, longitude, language, activity_ids"
+)
+
+
 @dataclass(frozen=True)
 class Query:
     """SQL and its arguments, built apart from running them (so tests read what is asked)."""
@@ -269,7 +292,7 @@ class Query:
     args: tuple[Any, ...]
 
 
-def _filters(search: CatalogueSearch, args: list[Any], trgm: str) -> list[str]:
+def _filters(search: CatalogueSearch, args: list[Any], widened: str | None) -> list[str]:
     def arg(value: Any) -> str:
         args.append(value)
         return f"${len(args)}"
@@ -277,10 +300,10 @@ def _filters(search: CatalogueSearch, args: list[Any], trgm: str) -> list[str]:
     where: list[str] = []
     if search.text:
         text = arg(search.text)
-        where.append(
-            f"(search_vector @@ websearch_to_tsquery('english', {text}) "
-            f"OR {text} OPERATOR({trgm}.<%) search_text)"
-        )
+        match = f"search_vector @@ websearch_to_tsquery('english', {text})"
+        if widened:
+            match = f"({match} OR search_vector @@ to_tsquery('english', {arg(widened)}))"
+        where.append(match)
     if search.organisation_id:
         where.append(f"organisation_id = {arg(search.organisation_id)}")
     if search.kind:
@@ -304,48 +327,60 @@ def _filters(search: CatalogueSearch, args: list[Any], trgm: str) -> list[str]:
     return where
 
 
-def _ordering(search: CatalogueSearch, args: list[Any], trgm: str) -> str:
+def _ordering(search: CatalogueSearch, widened: str | None) -> str:
     if not search.text:
         return "published_at DESC, entry_id"
-    text = f"${args.index(search.text) + 1}"
-    tsquery = f"websearch_to_tsquery('english', {text})"
-    # Exact (stemmed) matches first, by rank; then the typo matches, closest first.
+    exact = "websearch_to_tsquery('english', $1)"  # the text is always the first argument
+    if not widened:
+        return f"ts_rank(search_vector, {exact}) DESC, published_at DESC, entry_id"
+    # The words as asked first, by rank; then what only the widened words find, by rank.
     return (
-        f"(search_vector @@ {tsquery}) DESC, ts_rank(search_vector, {tsquery}) DESC, "
-        f"{trgm}.word_similarity({text}, search_text) DESC, published_at DESC, entry_id"
+        f"(search_vector @@ {exact}) DESC, ts_rank(search_vector, {exact}) DESC, "
+        "ts_rank(search_vector, to_tsquery('english', $2)) DESC, published_at DESC, entry_id"
     )
 
 
-def search_query(search: CatalogueSearch, trgm: str = "trgm") -> Query:
-    """One page of the search, each row with the number of all matches (`total`)."""
+def search_query(search: CatalogueSearch, widened: str | None = None) -> Query:
+    """One page of the search, each row with the number of all matches (`total`). `widened`
+    is the tsquery of the words asked or their stand-ins (`widened_query`)."""
     args: list[Any] = []
-    where = _filters(search, args, trgm)
-    order = _ordering(search, args, trgm)
+    where = _filters(search, args, widened)
     sql = (
         f"SELECT {ENTRY_COLUMNS}, count(*) OVER () AS total FROM catalogue_entries "  # noqa: S608
-        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} "
-        f"LIMIT {PAGE_SIZE} OFFSET {search.offset}"
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} "
+        f"ORDER BY {_ordering(search, widened)} LIMIT {PAGE_SIZE} OFFSET {search.offset}"
     )
     return Query(sql, tuple(args))
 
 
-def map_query(search: CatalogueSearch, trgm: str = "trgm") -> Query:
+def map_query(search: CatalogueSearch, widened: str | None = None) -> Query:
     """The in-person activities with a point on the map that the same search finds (any
     page), one more than the map shows so a cut can be told."""
     args: list[Any] = []
     where = [
-        *_filters(search, args, trgm),
+        *_filters(search, args, widened),
         "kind = 'activity'",
         "NOT online",
         "latitude IS NOT NULL",
         "longitude IS NOT NULL",
     ]
-    order = _ordering(search, args, trgm)
     sql = (
-        f"SELECT {ENTRY_COLUMNS} FROM catalogue_entries WHERE {' AND '.join(where)} "  # noqa: S608
-        f"ORDER BY {order} LIMIT {MAP_LIMIT + 1}"
+        f"SELECT {MAP_COLUMNS} FROM catalogue_entries WHERE {' AND '.join(where)} "  # noqa: S608
+        f"ORDER BY {_ordering(search, widened)} LIMIT {MAP_LIMIT + 1}"
     )
     return Query(sql, tuple(args))
+
+
+def alternatives_query(trgm: str) -> str:
+    """For each word asked ($1, an array) that no published text holds: the published words
+    most like it. A word published as asked gets none (it is no typo)."""
+    return (
+        "SELECT a.word AS asked, s.word AS alternative FROM unnest($1::text[]) AS a(word) "  # noqa: S608
+        "CROSS JOIN LATERAL (SELECT w.word FROM catalogue_words w "
+        "WHERE NOT EXISTS (SELECT 1 FROM catalogue_words e WHERE e.word = a.word) "
+        f"AND w.word OPERATOR({trgm}.%) a.word "
+        f"ORDER BY {trgm}.similarity(w.word, a.word) DESC, w.word LIMIT {ALTERNATIVES}) s"
+    )
 
 
 class CatalogueReader:
@@ -365,13 +400,27 @@ class CatalogueReader:
         return self._trgm
 
     async def run(self, query: Query) -> list[dict[str, Any]]:
+        async with self._pool().acquire() as conn:
+            return [dict(row) for row in await conn.fetch(query.sql, *query.args)]
+
+    async def widened(self, text: str) -> str | None:
+        """The tsquery of the words asked or their published stand-ins; None when no word
+        asked needs one (the words as asked are the whole search)."""
+        words = query_words(text)
+        if not words:
+            return None
+        trgm = await self.trgm_schema()
         async with self._pool().acquire() as conn, conn.transaction():
-            # pg_trgm's operator reads its threshold from this setting, for this query only.
+            # pg_trgm's % operator reads its threshold from this setting; for this query only.
             await conn.execute(
-                "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)",
+                "SELECT set_config('pg_trgm.similarity_threshold', $1, true)",
                 str(TYPO_SIMILARITY),
             )
-            return [dict(row) for row in await conn.fetch(query.sql, *query.args)]
+            rows = await conn.fetch(alternatives_query(trgm), words)
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row["asked"], []).append(row["alternative"])
+        return widened_query(words, found) if found else None
 
     async def _fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         async with self._pool().acquire() as conn:
@@ -379,18 +428,19 @@ class CatalogueReader:
 
     async def search(self, search: CatalogueSearch) -> tuple[list[dict[str, Any]], int]:
         """One page of what the search finds, and how many it finds in all."""
-        trgm = await self.trgm_schema()
-        rows = await self.run(search_query(search, trgm))
+        widened = await self.widened(search.text) if search.text else None
+        rows = await self.run(search_query(search, widened))
         total = rows[0]["total"] if rows else 0
         if not rows and search.page > 1:
             # Past the last page: count what there is, so the page can say so.
-            counted = await self.run(search_query(replace(search, page=1), trgm))
+            counted = await self.run(search_query(replace(search, page=1), widened))
             total = counted[0]["total"] if counted else 0
         return rows, total
 
     async def on_the_map(self, search: CatalogueSearch) -> tuple[list[dict[str, Any]], bool]:
         """The activities to put on the map, and whether there were more than it shows."""
-        rows = await self.run(map_query(search, await self.trgm_schema()))
+        widened = await self.widened(search.text) if search.text else None
+        rows = await self.run(map_query(search, widened))
         return rows[:MAP_LIMIT], len(rows) > MAP_LIMIT
 
     async def entry(self, kind: Kind, entry_id: uuid.UUID) -> dict[str, Any] | None:

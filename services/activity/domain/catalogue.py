@@ -5,6 +5,7 @@ and checked here), and how the badge of an activity or a playlist is earned."""
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -206,6 +207,29 @@ def read_search(params: Mapping[str, str]) -> CatalogueSearch:
         page=page,
         bbox=bbox,
     )
+
+
+# -- typos ------------------------------------------------------------------------------------
+
+MAX_WORDS = 8
+_WORD = re.compile(r"[^\W_]+")
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a search that may be typos: lower case, letters and digits only (so they
+    can be written into a tsquery as they are), three letters or more, each once."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return list(dict.fromkeys(w for w in words if len(w) >= 3))[:MAX_WORDS]
+
+
+def widened_query(words: list[str], alternatives: Mapping[str, list[str]]) -> str:
+    """A tsquery (to_tsquery syntax) that every word must match, as asked or as one of the
+    published words taken for it: `(gardneing | gardening) & rooftop`."""
+    terms = []
+    for word in words:
+        spellings = [word, *(a for a in alternatives.get(word, []) if _WORD.fullmatch(a))]
+        terms.append(spellings[0] if len(spellings) == 1 else f"({' | '.join(spellings)})")
+    return " & ".join(terms)
 
 
 # -- how a badge is earned --------------------------------------------------------------------

@@ -353,6 +353,10 @@ async def organisation_page(organisation_id: uuid.UUID, request: Request, web: W
     )
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
+
+
 def feature(entry: dict[str, Any]) -> dict[str, Any]:
     """One activity as a GeoJSON Feature (coordinates are longitude, latitude)."""
     return {
@@ -365,8 +369,8 @@ def feature(entry: dict[str, Any]) -> dict[str, Any]:
             "organiser": entry["organisation_name"],
             "place": entry["place_name"],
             "address": entry["place_address"],
-            "starts_at": entry["starts_at"],
-            "ends_at": entry["ends_at"],
+            "starts_at": _iso(entry["starts_at"]),
+            "ends_at": _iso(entry["ends_at"]),
             "when": when(entry),
         },
     }
@@ -392,7 +396,8 @@ async def map_geojson(request: Request, web: Web) -> Response:
         "features": [feature(row) for row in rows],
         "truncated": truncated,
     }
-    return _json(collection, media_type="application/geo+json")
+    # Plain JSON already (ids and times are text): no encoder pass over up to 500 features.
+    return JSONResponse(collection, media_type="application/geo+json")
 
 
 @router.get("/map", summary="A map of in-person activities")
