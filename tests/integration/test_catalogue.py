@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from tests.infrastructure import Infrastructure
 from tests.support import Platform, badge_of, bearer, wait_for
@@ -225,7 +226,7 @@ async def test_bad_filters_are_refused_saying_what_to_fix(
         page = await http.get(_catalogue(platform), params=params, headers={"Accept": "text/html"})
         assert page.status_code == 400
         assert page.headers["content-type"].startswith("text/html")
-        assert problem in page.text and '<form class="filters"' in page.text
+        assert str(escape(problem)) in page.text and '<form class="filters"' in page.text
     for box in ("1,2,3", "a,b,c,d", "-1,54,-2,53", "0,91,1,92", "-181,0,0,1"):
         answer = await http.get(f"{_catalogue(platform)}/map.geojson", params={"bbox": box})
         assert answer.status_code == 400, (box, answer.text)

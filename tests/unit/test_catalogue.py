@@ -130,6 +130,7 @@ def test_a_bad_search_is_refused_naming_every_problem_at_once():
         ({"kind": "course"}, "kind is activity or playlist"),
         ({"page": "501"}, "page is a whole number"),
         ({"page": "1.5"}, "page is a whole number"),
+        ({"to": "9999-12-31"}, "to is a day from 1900-01-01 to 9000-12-31"),
         ({"kind": "playlist", "from": "2027-01-01"}, "playlists have no dates"),
         ({"bbox": "1,2,3"}, "bbox is four numbers"),
         ({"bbox": "a,b,c,d"}, "bbox is four numbers"),

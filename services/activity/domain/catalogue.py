@@ -22,6 +22,8 @@ MAX_QUERY_CHARS = 200
 # The map shows at most this many activities at once (the GeoJSON and the list beside it);
 # a box or filter that matches more says so, and the learner zooms in or narrows it.
 MAP_LIMIT = 500
+# Days a search may name (PostgreSQL and Python both count well past these).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)
 
 
 class Kind(StrEnum):
@@ -156,10 +158,14 @@ def _day(name: str, value: str, problems: list[str]) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         problems.append(f"{name} is a date as YYYY-MM-DD, e.g. 2027-05-01, not {value[:40]!r}")
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        problems.append(f"{name} is a day from {FIRST_DAY} to {LAST_DAY}")
+        return None
+    return day
 
 
 def read_search(params: Mapping[str, str]) -> CatalogueSearch:

@@ -36,6 +36,23 @@ STATIC_DIR = HERE.parent / "static"
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 
+# A page to browsers, its content as JSON to `Accept: application/json`.
+PAGE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The page (HTML), or JSON to `Accept: application/json`",
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/json": {"schema": {}},
+        },
+    }
+}
+GEOJSON: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A GeoJSON FeatureCollection (RFC 7946)",
+        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+    }
+}
+
 LANGUAGES = {
     "ar": "Arabic",
     "bn": "Bengali",
@@ -201,7 +218,7 @@ def _link(path: str, search: CatalogueSearch, **changes: Any) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
 
-@router.get("", summary="Search the catalogue")
+@router.get("", summary="Search the catalogue", responses=PAGE)
 async def search_page(request: Request, web: Web) -> Response:
     """Published activities and playlists: words (`q`, typos forgiven), `organisation` (id),
     `from` and `to` (days, YYYY-MM-DD), `mode` (`online`, `in_person`), `kind` (`activity`,
@@ -245,7 +262,7 @@ def _not_found(what: str) -> NotFound:
     return NotFound(f"there is no published {what} at this address")
 
 
-@router.get("/activities/{activity_id}", summary="An activity's public page")
+@router.get("/activities/{activity_id}", summary="An activity's public page", responses=PAGE)
 async def activity_page(activity_id: uuid.UUID, request: Request, web: Web) -> Response:
     entry = await web.reader.entry(Kind.ACTIVITY, activity_id)
     if entry is None:
@@ -294,7 +311,7 @@ def _badge_json(web: CatalogueWeb, badge: Any, ways: list[Any]) -> dict[str, Any
     }
 
 
-@router.get("/playlists/{playlist_id}", summary="A playlist's public page")
+@router.get("/playlists/{playlist_id}", summary="A playlist's public page", responses=PAGE)
 async def playlist_page(playlist_id: uuid.UUID, request: Request, web: Web) -> Response:
     entry = await web.reader.entry(Kind.PLAYLIST, playlist_id)
     if entry is None:
@@ -376,7 +393,7 @@ def feature(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/map.geojson", summary="In-person activities on the map, as GeoJSON")
+@router.get("/map.geojson", summary="In-person activities, as GeoJSON", responses=GEOJSON)
 async def map_geojson(request: Request, web: Web) -> Response:
     """A FeatureCollection of the published in-person activities with a point, filtered like
     the search (`q`, `organisation`, `from`, `to`) and by `bbox` (west,south,east,north). At
@@ -400,7 +417,7 @@ async def map_geojson(request: Request, web: Web) -> Response:
     return JSONResponse(collection, media_type="application/geo+json")
 
 
-@router.get("/map", summary="A map of in-person activities")
+@router.get("/map", summary="A map of in-person activities", responses=PAGE)
 async def map_page(request: Request, web: Web) -> Response:
     search, problem = _search_or_problem(request)
     if search.kind is Kind.PLAYLIST or search.mode is Mode.ONLINE:
