@@ -142,6 +142,9 @@ async def _found(http: httpx.AsyncClient, platform: Platform, **params: str) -> 
         _catalogue(platform), params=params, headers={"Accept": "application/json"}
     )
     assert answer.status_code == 200, answer.text
+    for result in answer.json()["results"]:
+        folder = {"activity": "activities", "playlist": "playlists"}[result["kind"]]
+        assert result["url"] == f"/catalogue/{folder}/{result['id']}"
     return [result["id"] for result in answer.json()["results"]]
 
 

@@ -41,7 +41,13 @@ from services.activity.domain.model import (
     decide_activity,
     evolve_activity,
 )
-from services.activity.entrypoints.catalogue import CatalogueWeb, feature, origin, when
+from services.activity.entrypoints.catalogue import (
+    CatalogueWeb,
+    feature,
+    origin,
+    page_of,
+    when,
+)
 from services.kernel.errors import BadRequest
 
 ORG = uuid.uuid4()
@@ -362,6 +368,12 @@ def test_dates_are_said_in_words_in_utc():
     )
     assert when({"starts_at": start, "ends_at": None}) == "From Sat 1 May 2027, 09:00 UTC"
     assert when({"starts_at": None, "ends_at": None}) == ""
+
+
+def test_the_pages_are_at_the_addresses_others_link_to():
+    entry_id = uuid.uuid4()
+    assert page_of("activity", entry_id) == f"/catalogue/activities/{entry_id}"
+    assert page_of("playlist", entry_id) == f"/catalogue/playlists/{entry_id}"
 
 
 def test_a_feature_is_longitude_then_latitude_with_its_page():

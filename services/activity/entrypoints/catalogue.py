@@ -199,9 +199,15 @@ def _public(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": entry["entry_id"],
         "kind": kind,
-        "url": f"/catalogue/{kind}s/{entry['entry_id']}",
+        "url": page_of(kind, entry["entry_id"]),
         **{k: v for k, v in entry.items() if k not in ("entry_id", "kind", "total")},
     }
+
+
+def page_of(kind: str, entry_id: uuid.UUID) -> str:
+    """The public page of an activity or a playlist (the addresses others link to)."""
+    folder = "playlists" if kind == Kind.PLAYLIST else "activities"
+    return f"/catalogue/{folder}/{entry_id}"
 
 
 def _search_or_problem(request: Request) -> tuple[CatalogueSearch, str]:
