@@ -1,6 +1,13 @@
 # One image for all four services (activity, badge, evidence, notifier).
 # The service is chosen by the command, e.g. `python -m services.badge serve`;
 # see docker-compose.yml.
+# Leaflet for the catalogue map, from npm (as deploy/local/install.sh fetches it); no CDN.
+FROM node:20-slim AS leaflet
+WORKDIR /leaflet
+RUN npm pack --silent leaflet@1.9.4 && tar -xzf leaflet-1.9.4.tgz \
+    && mkdir out && cp -r package/dist/leaflet.js package/dist/leaflet.css package/dist/images \
+       package/LICENSE out/ && echo 1.9.4 > out/VERSION
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,6 +33,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY README.md ./
 COPY contracts/ ./contracts/
 COPY services/ ./services/
+COPY --from=leaflet /leaflet/out/ ./services/activity/static/vendor/leaflet/
 RUN uv sync --frozen --no-dev
 
 # Unprivileged runtime user. The blob directories exist in the image and are

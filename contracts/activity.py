@@ -3,11 +3,21 @@ activities, playlists."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from contracts.envelope import Event, register, upcaster
 
@@ -156,10 +166,93 @@ class Place(BaseModel):
         return self
 
 
+# A BCP 47 language tag (RFC 5646) as catalogues use them: a language of 2 or 3 letters, then
+# an optional script (4 letters), region (2 letters or 3 digits) and variants. Private-use and
+# extension subtags are not taken: no learner's browser or screen reader knows them.
+_LANGUAGE_TAG = re.compile(
+    r"^[a-z]{2,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*$",
+    re.IGNORECASE,
+)
+
+
+def _language_tag(value: str) -> str:
+    if _LANGUAGE_TAG.match(value) is None:
+        raise ValueError(
+            "a language is a BCP 47 tag such as en, cy, pt-BR or zh-Hant: a language code of "
+            "2 or 3 letters, then an optional script, region and variants, joined by -"
+        )
+    # In the case the standard recommends: en-GB, zh-Hant-TW, sr-Latn.
+    language, *rest = value.split("-")
+    out = [language.lower()]
+    for n, part in enumerate(rest):
+        if n == 0 and len(part) == 4 and part.isalpha():
+            out.append(part.title())
+        elif n <= 1 and len(part) == 2:
+            out.append(part.upper())
+        else:
+            out.append(part.lower())
+    return "-".join(out)
+
+
+LanguageTag = Annotated[
+    str,
+    Field(min_length=2, max_length=35, examples=["en", "cy", "pt-BR"]),
+    AfterValidator(_language_tag),
+]
+
+
+def _web_address(schemes: tuple[str, ...]) -> AfterValidator:
+    def check(value: str) -> str:
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("an address has no spaces or control characters")
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in schemes:
+            raise ValueError(
+                f"the address must start with {' or '.join(s + '://' for s in schemes)}"
+            )
+        if not parts.hostname:
+            raise ValueError("the address has no host name")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("the address may not carry a user name or password")
+        return value
+
+    return AfterValidator(check)
+
+
+# A link learners follow to sign up (the organiser's booking page, a form).
+SignUpLink = Annotated[
+    str,
+    Field(max_length=2_000, examples=["https://riverside.example.org/book/planting"]),
+    _web_address(("https", "http")),
+]
+# An image learners' browsers load from the organiser's site: https only, since the catalogue
+# is served over https in production and a browser blocks plain-http images there.
+ImageAddress = Annotated[
+    str,
+    Field(max_length=2_000, examples=["https://riverside.example.org/img/planting.jpg"]),
+    _web_address(("https",)),
+]
+
+
+class ActivityImage(BaseModel):
+    """A picture of the activity, hosted by the organiser, with its text for those who cannot
+    see it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: ImageAddress
+    alt: str = Field(
+        min_length=1,
+        max_length=300,
+        description="What the picture shows, read out by screen readers.",
+        examples=["Volunteers planting seedlings in raised beds"],
+    )
+
+
 class ActivityContent(ActivityEvent):
     """The organiser-editable part of an activity, carried whole by each event that changes it."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     activity_id: uuid.UUID
     organisation_id: uuid.UUID
@@ -170,6 +263,19 @@ class ActivityContent(ActivityEvent):
     starts_at: Moment | None = Field(description="When it begins; null: no set time.")
     ends_at: Moment | None = Field(description="When it ends; not before `starts_at`.")
     place: Place | None = Field(description="Where it happens; null: anywhere or online.")
+    # Since version 3. Defaults, unlike version 2's fields: each is what an activity that says
+    # nothing of it is (as the upcaster from version 2 says too), so producers that predate
+    # them still make valid events. `encode` always writes them.
+    online: bool = Field(
+        default=False,
+        description="Taken part in online; an online activity has no place (it is in person "
+        "at its place otherwise, or anywhere when it has none).",
+    )
+    language: LanguageTag | None = Field(default=None, description="BCP 47; null: not said.")
+    image: ActivityImage | None = Field(default=None, description="null: no picture of its own.")
+    signup_url: SignUpLink | None = Field(
+        default=None, description="Where to sign up; null: no sign-up link."
+    )
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> ActivityContent:
@@ -179,6 +285,12 @@ class ActivityContent(ActivityEvent):
             and self.ends_at < self.starts_at
         ):
             raise ValueError("ends_at is before starts_at")
+        return self
+
+    @model_validator(mode="after")
+    def _online_or_at_a_place(self) -> ActivityContent:
+        if self.online and self.place is not None:
+            raise ValueError("an online activity has no place")
         return self
 
 
@@ -199,6 +311,14 @@ def upcast_activity_content_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """Version 2 gave activities dates and a place, for the learner catalogue and its map.
     An activity written before said neither: it had no set time and no place."""
     return {**payload, "starts_at": None, "ends_at": None, "place": None}
+
+
+@upcaster(ActivityDrafted, ActivityUpdated, ActivityPublished, from_version=2)
+def upcast_activity_content_v2_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 gave activities a language, a picture, a sign-up link and whether they are
+    online. An activity written before said none of them; it was not marked online (one with
+    no place was "anywhere or online", and stays that: neither online nor at a place)."""
+    return {**payload, "online": False, "language": None, "image": None, "signup_url": None}
 
 
 class ActivityArchived(ActivityEvent):

@@ -34,7 +34,8 @@ class Service:
 
 # In the order the runner starts them.
 CATALOGUE: tuple[Service, ...] = (
-    Service("activity", activity.TOPIC, (), 8001),
+    # Badge: the badge each published activity and playlist earns, for the public catalogue.
+    Service("activity", activity.TOPIC, (badge.TOPIC,), 8001),
     Service("badge", badge.TOPIC, (activity.TOPIC, evidence.TOPIC, notifier.TOPIC), 8002),
     Service("evidence", evidence.TOPIC, (badge.TOPIC, activity.TOPIC), 8003),
     # Activity: organisation and organiser names, for senders and invitations.

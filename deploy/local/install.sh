@@ -94,6 +94,29 @@ else
 	say "htmx $HTMX_VERSION present"
 fi
 
+# --- Leaflet for the catalogue map, from npm into the activity service's static files ---------
+# The catalogue's search uses PostgreSQL's pg_trgm: Debian ships it in postgresql-<version>.
+compgen -G '/usr/share/postgresql/*/extension/pg_trgm.control' >/dev/null ||
+	die "PostgreSQL's pg_trgm extension is missing (Debian ships it in the postgresql-<version> package)"
+LEAFLET_VERSION=1.9.4
+leaflet_dir=$REPO/services/activity/static/vendor/leaflet
+if [[ ! -f $leaflet_dir/leaflet.js || $(cat "$leaflet_dir/VERSION" 2>/dev/null) != "$LEAFLET_VERSION" ]]; then
+	say "npm pack leaflet@$LEAFLET_VERSION"
+	leaflet_tmp=$(mktemp -d)
+	(cd "$leaflet_tmp" && npm pack --silent "leaflet@$LEAFLET_VERSION" >/dev/null) ||
+		die "npm pack leaflet@$LEAFLET_VERSION failed"
+	tar -xzf "$leaflet_tmp/leaflet-$LEAFLET_VERSION.tgz" -C "$leaflet_tmp"
+	rm -rf "$leaflet_dir"
+	mkdir -p "$leaflet_dir"
+	cp "$leaflet_tmp/package/dist/leaflet.js" "$leaflet_tmp/package/dist/leaflet.css" \
+		"$leaflet_tmp/package/LICENSE" "$leaflet_dir/"
+	cp -r "$leaflet_tmp/package/dist/images" "$leaflet_dir/"
+	echo "$LEAFLET_VERSION" >"$leaflet_dir/VERSION"
+	rm -rf "$leaflet_tmp"
+else
+	say "Leaflet $LEAFLET_VERSION present"
+fi
+
 # --- uv and the venv ---------------------------------------------------------------------------
 if command -v uv >/dev/null; then
 	UV=(uv)

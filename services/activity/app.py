@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from contracts.activity import TOPIC
+from contracts.badge import TOPIC as BADGE_TOPIC
 from contracts.tokens import ClaimTokens, ClaimTokenSettings
 from services.activity.adapters.read_models import CHECKSUM_TABLES, DDL
 from services.activity.commands import COMMANDS
@@ -21,7 +22,7 @@ from services.kernel.settings import KernelSettings
 SPEC = ServiceSpec(
     name="activity",
     own_topic=TOPIC,
-    input_topics=(),
+    input_topics=(BADGE_TOPIC,),
     ddl=DDL,
     checksum_tables=CHECKSUM_TABLES,
 )
@@ -52,7 +53,7 @@ def run(argv: list[str] | None = None) -> int:
     settings = Settings()
     return main(
         lambda: build_runtime(settings.kernel),
-        lambda runtime: build_app(runtime, sign_in_settings(settings.activity)),
+        lambda runtime: build_app(runtime, sign_in_settings(settings.activity), settings.activity),
         lambda: (settings.activity.http_host, settings.activity.http_port),
         extra=COMMANDS,
         argv=argv,

@@ -1,7 +1,8 @@
-"""What runs on each of the activity service's events. It consumes no other service's log:
-its decisions are made on commands (service_layer.py), and its events are projected
-(projections.py; the API keys by the shared `organiser_access` reader). One policy decides
-on its own log: which organisers a sign-in ask reaches (policies.py)."""
+"""What runs on each event the activity service reads. Its decisions are made on commands
+(service_layer.py) but one: which organisers a sign-in ask reaches (policies.py), decided on its
+own log. Its events are projected (projections.py; the API keys by the shared
+`organiser_access` reader); of the badge service's log it reads only the badges made for
+activities and playlists, for the public catalogue."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from contracts.activity import (
     PlaylistPublished,
     PlaylistUpdated,
 )
+from contracts.badge import BadgeClassCreated, BadgeClassEdited
 from services.activity import projections as p
 from services.activity.policies import SignInPolicies
 from services.kernel.handlers import Handlers
@@ -43,4 +45,6 @@ HANDLERS = (
     .project(PlaylistUpdated, p.playlist_changed)
     .project(PlaylistPublished, p.playlist_changed)
     .react(OrganiserSignInAsked, SignInPolicies().link_sign_in_ask)
+    .project(BadgeClassCreated, p.badge_class_created)
+    .project(BadgeClassEdited, p.badge_class_edited)
 )

@@ -14,7 +14,9 @@ from contracts.activity import (
     OrganiserSignInRequested,
     PlaylistDrafted,
 )
-from services.activity.adapters import read_models
+from contracts.badge import BadgeClassCreated, BadgeClassEdited
+from services.activity.adapters import catalogue, read_models
+from services.activity.domain.catalogue import CatalogueBadge
 from services.activity.domain.model import (
     ActivityChange,
     PlaylistChange,
@@ -35,6 +37,7 @@ async def organisation_created(uow: UnitOfWork, envelope: Envelope[OrganisationC
         event.email,
         envelope.occurred_at,
     )
+    catalogue.name_organisation(uow.conn, event.organisation_id, event.name)
 
 
 async def organiser_added(uow: UnitOfWork, envelope: Envelope[OrganiserAdded]) -> None:
@@ -100,7 +103,9 @@ async def activity_drafted(uow: UnitOfWork, envelope: Envelope[ActivityDrafted])
 
 async def activity_changed(uow: UnitOfWork, envelope: ActivityChange) -> None:
     state = await read_models.get_activity(uow.conn, envelope.payload.activity_id)
-    read_models.save_activity(uow.conn, evolve_activity(state, envelope))
+    activity = evolve_activity(state, envelope)
+    read_models.save_activity(uow.conn, activity)
+    catalogue.list_activity(uow.conn, activity)
 
 
 async def playlist_drafted(uow: UnitOfWork, envelope: Envelope[PlaylistDrafted]) -> None:
@@ -109,4 +114,46 @@ async def playlist_drafted(uow: UnitOfWork, envelope: Envelope[PlaylistDrafted])
 
 async def playlist_changed(uow: UnitOfWork, envelope: PlaylistChange) -> None:
     state = await read_models.get_playlist(uow.conn, envelope.payload.playlist_id)
-    read_models.save_playlist(uow.conn, evolve_playlist(state, envelope))
+    playlist = evolve_playlist(state, envelope)
+    read_models.save_playlist(uow.conn, playlist)
+    catalogue.list_playlist(uow.conn, playlist)
+
+
+# -- from the badge service's log: the badge each activity and playlist earns ------------------
+
+
+async def badge_class_created(uow: UnitOfWork, envelope: Envelope[BadgeClassCreated]) -> None:
+    event = envelope.payload
+    catalogue.save_badge(
+        uow.conn,
+        CatalogueBadge(
+            badge_class_id=event.badge_class_id,
+            source_kind=event.source_kind,
+            source_id=event.source_id,
+            name=event.name,
+            description=event.description,
+            criteria=event.criteria_narrative,
+        ),
+    )
+
+
+async def badge_class_edited(uow: UnitOfWork, envelope: Envelope[BadgeClassEdited]) -> None:
+    event = envelope.payload
+    # Created first: both are the badge's own events, in order on its partition.
+    found = await catalogue.get_badge(uow.conn, event.badge_class_id)
+    if found is None:
+        return
+    catalogue.save_badge(
+        uow.conn,
+        CatalogueBadge(
+            badge_class_id=found.badge_class_id,
+            source_kind=found.source_kind,
+            source_id=found.source_id,
+            name=event.name,
+            description=event.description,
+            criteria=event.criteria_narrative,
+            evidence_mode=event.evidence_mode,
+            open_link=event.open_link.enabled,
+            task_titles=tuple(task.title for task in event.tasks),
+        ),
+    )

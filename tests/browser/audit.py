@@ -22,11 +22,12 @@ async def problems(page: Page) -> list[str]:
             found.append(
                 f"axe {violation['id']} ({violation['impact']}): {violation['help']} at {where}"
             )
+    size = page.viewport_size or DESKTOP
     await page.set_viewport_size(PHONE)
     try:
         layout = await page.evaluate(LAYOUT, PHONE["width"])
     finally:
-        await page.set_viewport_size(DESKTOP)
+        await page.set_viewport_size(size)
     if "width=device-width" not in (layout["viewport"] or "").replace(" ", ""):
         found.append("no viewport meta (width=device-width)")
     width = layout["clientWidth"]

@@ -1,6 +1,7 @@
-"""Events evolve, the log does not: activities gained dates and a place (schema version 2),
-and a log holding version 1 events, as the old code stored them, and version 2 events
-rebuilds to the same state as a log that only ever held version 2."""
+"""Events evolve, the log does not: activities gained dates and a place (schema version 2), then
+a language, a picture, a sign-up link and online (version 3), and a log holding version 1 and
+version 2 events, as the old code stored them, and version 3 events rebuilds to the same state
+as a log that only ever held version 3."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ from services.kernel.topics import ensure_topics
 from tests.support import Platform, bearer
 
 V1_SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples" / "v1"
+V2_SAMPLES = V1_SAMPLES.parent / "v2"
 REBUILT = ("activity", "badge")  # badge makes its badges from ActivityPublished
-CONTENT_EVENTS = ("ActivityDrafted", "ActivityUpdated", "ActivityPublished")  # version 2
+CONTENT_EVENTS = ("ActivityDrafted", "ActivityUpdated", "ActivityPublished")  # version 3
+CURRENT = 3
 OLD_ACTIVITIES = 12
+V2_ACTIVITIES = 4  # written by the code of version 2: dates and a place, nothing of version 3
 
 
 def _renamed_by_old_code(n: int) -> bool:
@@ -113,11 +117,19 @@ async def test_an_activity_has_dates_and_a_place_that_an_update_changes_or_empti
     )
 
 
-def _v1(event_type: str, *, stream_id: uuid.UUID, stream_version: int, **payload: Any) -> bytes:
-    """An envelope of the old shape, byte for byte as the old `encode` wrote it: the committed
-    sample with this event's ids, times and content in it."""
-    document = json.loads((V1_SAMPLES / "activity.events" / f"{event_type}.json").read_bytes())
-    assert document["schema_version"] == 1 and set(document["payload"]) == set(payload)
+def _v1(
+    event_type: str,
+    *,
+    stream_id: uuid.UUID,
+    stream_version: int,
+    samples: Path = V1_SAMPLES,
+    **payload: Any,
+) -> bytes:
+    """An envelope of an old shape, byte for byte as the old `encode` wrote it: the committed
+    sample (version 1, or that of `samples`) with this event's ids, times and content in it."""
+    document = json.loads((samples / "activity.events" / f"{event_type}.json").read_bytes())
+    version = int(samples.name.removeprefix("v"))
+    assert document["schema_version"] == version and set(document["payload"]) == set(payload)
     document.update(
         event_id=str(uuid.uuid4()),
         stream_id=str(stream_id),
@@ -143,7 +155,7 @@ async def _append_old_events(platform: Platform, organisation_id: uuid.UUID) -> 
     await producer.start()
     try:
         for n, activity_id in enumerate(activity_ids):
-            content = dict(
+            content: dict[str, Any] = dict(
                 activity_id=activity_id,
                 organisation_id=organisation_id,
                 title=f"Old activity {n}",
@@ -158,6 +170,42 @@ async def _append_old_events(platform: Platform, organisation_id: uuid.UUID) -> 
                 kinds.append("ActivityPublished")
             for version, kind in enumerate(kinds, start=1):
                 raw = _v1(kind, stream_id=activity_id, stream_version=version, **content)
+                headers = [
+                    ("event_id", json.loads(raw)["event_id"].encode()),
+                    ("event_type", kind.encode()),
+                ]
+                await producer.send_and_wait(
+                    platform.topic("activity.events"),
+                    raw,
+                    key=str(activity_id).encode(),
+                    headers=headers,
+                )
+        for n in range(V2_ACTIVITIES):
+            activity_id = uuid.uuid4()
+            activity_ids.append(activity_id)
+            content = dict(
+                activity_id=activity_id,
+                organisation_id=organisation_id,
+                title=f"Version 2 activity {n}",
+                description="Written when activities had dates, before they had a language",
+                criteria="Take part",
+                starts_at=None,
+                ends_at=None,
+                place=PLACE,
+            )
+            kinds = ["ActivityDrafted", "ActivityUpdated"]
+            if n % 2 == 0:
+                kinds.append("ActivityPublished")
+            for version, kind in enumerate(kinds, start=1):
+                if kind == "ActivityUpdated":
+                    content |= {"starts_at": "2027-05-01T09:00:00Z"}
+                raw = _v1(
+                    kind,
+                    stream_id=activity_id,
+                    stream_version=version,
+                    samples=V2_SAMPLES,
+                    **content,
+                )
                 headers = [
                     ("event_id", json.loads(raw)["event_id"].encode()),
                     ("event_type", kind.encode()),
@@ -212,15 +260,18 @@ async def _versions(platform: Platform) -> dict[str, set[int]]:
 
 
 def _as_version_2(raw: bytes) -> bytes:
-    """What the new code writes for the same fact: an activity's content event of version 1,
-    written out by hand in the shape of version 2 (no dates, no place); anything else as is."""
+    """What the new code writes for the same fact: an activity's content event of version 1
+    or 2, written out by hand in the shape of version 3 (version 1: no dates, no place; both:
+    not online, no language, picture or sign-up link); anything else as is."""
     document = json.loads(raw)
-    if document["event_type"] not in CONTENT_EVENTS or document["schema_version"] != 1:
+    if document["event_type"] not in CONTENT_EVENTS or document["schema_version"] == CURRENT:
         return raw
-    document["schema_version"] = 2
-    document["payload"] |= {"starts_at": None, "ends_at": None, "place": None}
+    if document["schema_version"] == 1:
+        document["payload"] |= {"starts_at": None, "ends_at": None, "place": None}
+    document["schema_version"] = CURRENT
+    document["payload"] |= {"online": False, "language": None, "image": None, "signup_url": None}
     rewritten = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
-    assert rewritten == encode(decode(raw))  # the upcaster says the same
+    assert rewritten == encode(decode(raw))  # the upcasters say the same
     return rewritten
 
 
@@ -255,29 +306,39 @@ async def test_a_log_of_v1_and_v2_events_rebuilds_to_the_state_of_a_log_of_v2_on
 ):
     old = await _append_old_events(platform, uuid.UUID(organiser["organisation_id"]))
     await platform.caught_up("activity", "activity.events")
-    await _continue_with_new_code(http, platform, organiser, old)
+    await _continue_with_new_code(http, platform, organiser, old[:OLD_ACTIVITIES])
     await platform.caught_up("badge", "activity.events")
     for service in REBUILT:
         await platform.caught_up(service, f"{service}.events")
 
     versions = await _versions(platform)
     for kind in CONTENT_EVENTS:
-        assert versions[kind] == {1, 2}, (kind, versions[kind])
+        assert versions[kind] == {1, 2, CURRENT}, (kind, versions[kind])
     # The old events were read: the old published activities have badges.
     made = await platform.query(
         "badge", "SELECT count(*) AS n FROM badge_classes WHERE source_id = ANY($1::uuid[])", old
     )
     published = [n for n in range(OLD_ACTIVITIES) if _published_by_old_code(n)]
     published += [n for n in range(OLD_ACTIVITIES) if _published_by_new_code(n)]
+    published += [n for n in range(V2_ACTIVITIES) if n % 2 == 0]
     assert made[0]["n"] == len(published)
     placed = await platform.query(
         "activity",
         "SELECT count(*) AS n FROM activities WHERE activity_id = ANY($1::uuid[]) "
         "AND place_name = $2 AND starts_at IS NOT NULL",
-        old,
+        old[:OLD_ACTIVITIES],
         PLACE["name"],
     )
     assert placed[0]["n"] == len([n for n in range(OLD_ACTIVITIES) if _placed_by_new_code(n)])
+    # Version 2's dates and places came through the upcaster, and version 3's are empty.
+    v2_placed = await platform.query(
+        "activity",
+        "SELECT count(*) AS n FROM activities WHERE activity_id = ANY($1::uuid[]) "
+        "AND place_name = $2 AND starts_at IS NOT NULL AND NOT online AND language IS NULL",
+        old[OLD_ACTIVITIES:],
+        PLACE["name"],
+    )
+    assert v2_placed[0]["n"] == V2_ACTIVITIES
 
     platform.stop_all()
     live = {service: platform.run(service, "checksum") for service in REBUILT}
@@ -295,7 +356,7 @@ async def test_a_log_of_v1_and_v2_events_rebuilds_to_the_state_of_a_log_of_v2_on
         await _copy_as_version_2(platform, current)
         copied = await _versions(current)
         for kind in CONTENT_EVENTS:
-            assert copied[kind] == {2}, (kind, copied[kind])
+            assert copied[kind] == {CURRENT}, (kind, copied[kind])
         only_v2 = {service: json.loads(current.run(service, "rebuild")) for service in REBUILT}
         assert {s: only_v2[s]["checksum"] for s in REBUILT} == live
         assert {s: only_v2[s]["applied"] for s in REBUILT} == {

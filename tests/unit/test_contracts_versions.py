@@ -12,7 +12,7 @@ import pytest
 
 import contracts.envelope as envelope
 from contracts import decode, encode, new_envelope, registry
-from contracts.activity import ActivityPublished, Place
+from contracts.activity import ActivityImage, ActivityPublished, Place
 from contracts.envelope import Event, upcaster, upcasters
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
@@ -79,14 +79,44 @@ def test_activities_gained_dates_and_a_place_in_version_2():
         None,
     )
     old = json.loads(raw)["payload"]
-    assert json.loads(encode(decoded))["payload"] == old | {
-        "starts_at": None,
-        "ends_at": None,
-        "place": None,
-    }
+    assert (
+        json.loads(encode(decoded))["payload"]
+        == old
+        | {
+            "starts_at": None,
+            "ends_at": None,
+            "place": None,
+        }
+        | V3_DEFAULTS
+    )
     # The v2 shape on its own: every field is stated by the producer, none is defaulted.
     with pytest.raises(ValueError, match="starts_at"):
         decode(raw.replace(b'"schema_version":1', b'"schema_version":2'))
+
+
+# What version 3 says of an activity written before it: not online, no language, picture or
+# sign-up link.
+V3_DEFAULTS = {"online": False, "language": None, "image": None, "signup_url": None}
+
+
+def test_activities_gained_a_language_a_picture_a_sign_up_link_and_online_in_version_3():
+    for version in (1, 2):
+        raw = (SAMPLES / f"v{version}" / "activity.events" / "ActivityPublished.json").read_bytes()
+        decoded = decode(raw)
+        assert isinstance(decoded.payload, ActivityPublished)
+        assert decoded.schema_version == 3
+        payload = json.loads(encode(decoded))["payload"]
+        assert {k: payload[k] for k in V3_DEFAULTS} == V3_DEFAULTS
+        if version == 2:
+            # Version 2's dates and place come through as they were.
+            assert payload == json.loads(raw)["payload"] | V3_DEFAULTS
+    current = decode(
+        (SAMPLES / "v3" / "activity.events" / "ActivityPublished.json").read_bytes()
+    ).payload
+    assert isinstance(current, ActivityPublished)
+    assert current.language == "en-GB"
+    assert current.image is not None and current.image.url.startswith("https://")
+    assert current.signup_url is not None and current.online is False
 
 
 def _published(**overrides: Any) -> ActivityPublished:
@@ -244,3 +274,67 @@ def test_steps_are_registered_once_and_only_below_the_current_version(lessons: l
     for version in (0, 3):
         with pytest.raises(ValueError, match=f"no step from {version}"):
             upcaster(LessonBooked, from_version=version)(step)
+
+
+# -- version 3: language, picture, sign-up link, online ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("en", "en"),
+        ("EN-gb", "en-GB"),
+        ("cy", "cy"),
+        ("pt-br", "pt-BR"),
+        ("zh-hant-tw", "zh-Hant-TW"),
+        ("es-419", "es-419"),
+        ("de-CH-1996", "de-CH-1996"),
+    ],
+)
+def test_a_language_is_a_bcp_47_tag_kept_in_its_standard_case(given: str, kept: str):
+    assert _published(language=given).language == kept
+
+
+@pytest.mark.parametrize("tag", ["english", "e", "en_GB", "en-", "x-klingon", "en-GB-x-priv", ""])
+def test_a_language_that_is_no_tag_is_refused_saying_what_a_tag_is(tag: str):
+    with pytest.raises(ValueError, match=r"BCP 47 tag|at least 2 characters"):
+        _published(language=tag)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("javascript:alert(1)", "must start with https:// or http://"),
+        ("ftp://example.org/form", "must start with https:// or http://"),
+        ("//example.org/form", "must start with"),
+        ("https://", "no host name"),
+        ("https://user:pw@example.org/", "user name or password"),
+        ("https://example.org/a form", "no spaces"),
+        ("https://example.org/" + "a" * 2_000, "at most 2000 characters"),
+    ],
+)
+def test_a_sign_up_link_is_a_web_address(url: str, problem: str):
+    with pytest.raises(ValueError, match=problem):
+        _published(signup_url=url)
+
+
+def test_a_sign_up_link_may_be_http_but_a_picture_is_https_with_its_text():
+    assert _published(signup_url="http://example.org/book").signup_url == "http://example.org/book"
+    image = ActivityImage(url="https://example.org/a.jpg", alt="Seedlings in a tray")
+    assert _published(image=image).image == image
+    with pytest.raises(ValueError, match="must start with https://"):
+        ActivityImage(url="http://example.org/a.jpg", alt="Seedlings")
+    with pytest.raises(ValueError, match="at least 1 character"):
+        ActivityImage(url="https://example.org/a.jpg", alt="")
+    with pytest.raises(ValueError, match="must start with https://"):
+        ActivityImage(url="data:image/png;base64,AAAA", alt="Seedlings")
+
+
+def test_an_activity_is_online_or_at_a_place_never_both():
+    assert _published(online=True, place=None).online is True
+    assert _published(online=False).place is not None
+    assert _published(online=False, place=None).place is None  # anywhere
+    with pytest.raises(ValueError, match="an online activity has no place"):
+        _published(online=True)
+    with pytest.raises(ValueError, match="valid boolean"):
+        _published(online="sometimes")

@@ -9,8 +9,9 @@ from typing import Any
 
 import asyncpg
 
-from contracts.activity import Place
+from contracts.activity import ActivityImage, Place
 from contracts.organiser_keys import key_prefix
+from services.activity.adapters.catalogue import CATALOGUE_DDL, CATALOGUE_TABLES
 from services.activity.domain.model import Activity, Playlist, Status
 from services.activity.domain.organisations import Organisation
 from services.activity.domain.organisers import Key, Member
@@ -56,6 +57,11 @@ ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_name text;
 ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_address text;
 ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_latitude double precision;
 ALTER TABLE activities ADD COLUMN IF NOT EXISTS place_longitude double precision;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS online boolean NOT NULL DEFAULT false;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS language text;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS image_url text;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS image_alt text;
+ALTER TABLE activities ADD COLUMN IF NOT EXISTS signup_url text;
 CREATE INDEX IF NOT EXISTS organisers_by_organisation ON organisers (organisation_id, created_at);
 CREATE INDEX IF NOT EXISTS activities_by_organisation ON activities (organisation_id, created_at);
 CREATE TABLE IF NOT EXISTS playlists (
@@ -82,6 +88,7 @@ CREATE TABLE IF NOT EXISTS organiser_sign_ins (
 );
 """
     + ORGANISER_KEYS_DDL
+    + CATALOGUE_DDL
 )
 
 CHECKSUM_TABLES = (
@@ -91,21 +98,28 @@ CHECKSUM_TABLES = (
     "activities",
     "playlists",
     "organiser_sign_ins",
+    *CATALOGUE_TABLES,
 )
 
 
 _PLACE = ("place_name", "place_address", "place_latitude", "place_longitude")
+_IMAGE = ("image_url", "image_alt")
 
 
 def _activity(row: asyncpg.Record) -> Activity:
-    fields = {k: v for k, v in dict(row).items() if k not in _PLACE}
+    fields = {k: v for k, v in dict(row).items() if k not in _PLACE + _IMAGE}
     name, address, latitude, longitude = (row[column] for column in _PLACE)
     place = (
         Place(name=name, address=address, latitude=latitude, longitude=longitude)
         if name is not None
         else None
     )
-    return Activity(**{**fields, "status": Status(row["status"]), "place": place})
+    image = (
+        ActivityImage(url=row["image_url"], alt=row["image_alt"])
+        if row["image_url"] is not None
+        else None
+    )
+    return Activity(**{**fields, "status": Status(row["status"]), "place": place, "image": image})
 
 
 def _playlist(row: asyncpg.Record) -> Playlist:
@@ -146,15 +160,20 @@ def save_activity(conn: DeferringConnection, activity: Activity) -> None:
         INSERT INTO activities (activity_id, organisation_id, title, description, criteria,
                                 status, version, created_at, updated_at, published_at,
                                 starts_at, ends_at, place_name, place_address, place_latitude,
-                                place_longitude)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                place_longitude, online, language, image_url, image_alt,
+                                signup_url)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                $19, $20, $21)
         ON CONFLICT (activity_id) DO UPDATE SET
             title = EXCLUDED.title, description = EXCLUDED.description,
             criteria = EXCLUDED.criteria, status = EXCLUDED.status, version = EXCLUDED.version,
             updated_at = EXCLUDED.updated_at, published_at = EXCLUDED.published_at,
             starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
             place_name = EXCLUDED.place_name, place_address = EXCLUDED.place_address,
-            place_latitude = EXCLUDED.place_latitude, place_longitude = EXCLUDED.place_longitude
+            place_latitude = EXCLUDED.place_latitude, place_longitude = EXCLUDED.place_longitude,
+            online = EXCLUDED.online, language = EXCLUDED.language,
+            image_url = EXCLUDED.image_url, image_alt = EXCLUDED.image_alt,
+            signup_url = EXCLUDED.signup_url
         """,
         activity.activity_id,
         activity.organisation_id,
@@ -173,6 +192,10 @@ def save_activity(conn: DeferringConnection, activity: Activity) -> None:
             if (place := activity.place)
             else (None,) * 4
         ),
+        activity.online,
+        activity.language,
+        *((image.url, image.alt) if (image := activity.image) else (None, None)),
+        activity.signup_url,
     )
 
 

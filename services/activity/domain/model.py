@@ -13,6 +13,7 @@ from contracts.activity import (
     ActivityArchived,
     ActivityDrafted,
     ActivityEvent,
+    ActivityImage,
     ActivityPublished,
     ActivityUpdated,
     Place,
@@ -44,6 +45,10 @@ class Activity:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     place: Place | None = None
+    online: bool = False
+    language: str | None = None
+    image: ActivityImage | None = None
+    signup_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ class Keep(Enum):
 
 
 KEEP = Keep.KEEP
-WHEN_AND_WHERE = ("starts_at", "ends_at", "place")
+# Fields where None is a value: an update leaves them as they are only when given KEEP.
+NULLABLE = ("starts_at", "ends_at", "place", "language", "image", "signup_url")
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,10 @@ class DraftActivity:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     place: Place | None = None
+    online: bool = False
+    language: str | None = None
+    image: ActivityImage | None = None
+    signup_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,10 @@ class UpdateActivity:
     starts_at: datetime | Keep | None = KEEP
     ends_at: datetime | Keep | None = KEEP
     place: Place | Keep | None = KEEP
+    online: bool | None = None
+    language: str | Keep | None = KEEP
+    image: ActivityImage | Keep | None = KEEP
+    signup_url: str | Keep | None = KEEP
 
 
 @dataclass(frozen=True)
@@ -164,11 +178,21 @@ def _check_dates(starts_at: datetime | None, ends_at: datetime | None) -> None:
         raise BadRequest("the activity cannot end before it starts")
 
 
+def _check_online_or_at_a_place(online: bool, place: Place | None) -> None:
+    # The catalogue's filter and its map tell the two apart: one activity is not both.
+    if online and place is not None:
+        raise BadRequest(
+            "an online activity has no place: send place null with online true, or online "
+            "false to keep the place"
+        )
+
+
 def decide_activity(state: Activity | None, command: ActivityCommand) -> list[ActivityEvent]:
     if isinstance(command, DraftActivity):
         if state is not None:
             raise Conflict("an activity with this id already exists")
         _check_dates(command.starts_at, command.ends_at)
+        _check_online_or_at_a_place(command.online, command.place)
         return [
             ActivityDrafted(
                 activity_id=command.activity_id,
@@ -179,6 +203,10 @@ def decide_activity(state: Activity | None, command: ActivityCommand) -> list[Ac
                 starts_at=command.starts_at,
                 ends_at=command.ends_at,
                 place=command.place,
+                online=command.online,
+                language=command.language,
+                image=command.image,
+                signup_url=command.signup_url,
             )
         ]
     _owned(state, command.organisation_id, "activity")
@@ -194,15 +222,20 @@ def decide_activity(state: Activity | None, command: ActivityCommand) -> list[Ac
         "starts_at": state.starts_at,
         "ends_at": state.ends_at,
         "place": state.place,
+        "online": state.online,
+        "language": state.language,
+        "image": state.image,
+        "signup_url": state.signup_url,
     }
     if isinstance(command, UpdateActivity):
-        changes = _changes(command, content, ("title", "description", "criteria"))
+        changes = _changes(command, content, ("title", "description", "criteria", "online"))
         changes |= {
             field: value
-            for field in WHEN_AND_WHERE
+            for field in NULLABLE
             if (value := getattr(command, field)) is not KEEP and value != content[field]
         }
         _check_dates(*(changes.get(f, content[f]) for f in ("starts_at", "ends_at")))
+        _check_online_or_at_a_place(*(changes.get(f, content[f]) for f in ("online", "place")))
         return [ActivityUpdated(**(content | changes))] if changes else []
     if isinstance(command, PublishActivity):
         if state.status is Status.PUBLISHED:
@@ -236,6 +269,10 @@ def evolve_activity(state: Activity | None, envelope: ActivityChange) -> Activit
             starts_at=event.starts_at,
             ends_at=event.ends_at,
             place=event.place,
+            online=event.online,
+            language=event.language,
+            image=event.image,
+            signup_url=event.signup_url,
         )
     if state is None:
         raise ValueError(f"{envelope.event_type} for an activity that was never drafted")
@@ -248,6 +285,10 @@ def evolve_activity(state: Activity | None, envelope: ActivityChange) -> Activit
             starts_at=event.starts_at,
             ends_at=event.ends_at,
             place=event.place,
+            online=event.online,
+            language=event.language,
+            image=event.image,
+            signup_url=event.signup_url,
             version=envelope.stream_version,
             updated_at=at,
         )

@@ -10,7 +10,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from contracts.activity import ActivityContent, Moment, Place
+from contracts.activity import (
+    ActivityContent,
+    ActivityImage,
+    LanguageTag,
+    Moment,
+    Place,
+    SignUpLink,
+)
 from services.activity import service_layer
 from services.activity.adapters import read_models
 from services.activity.domain.model import (
@@ -39,6 +46,14 @@ class NewActivity(Body):
     starts_at: Moment | None = Field(default=None, examples=["2027-05-01T10:00:00+01:00"])
     ends_at: Moment | None = Field(default=None, description="Not before `starts_at`.")
     place: Place | None = None
+    online: bool = Field(default=False, description="Taken part in online: then no `place`.")
+    language: LanguageTag | None = Field(default=None, description="A BCP 47 tag: en, cy, pt-BR.")
+    image: ActivityImage | None = Field(
+        default=None, description="A picture on the organiser's site (https) and its text."
+    )
+    signup_url: SignUpLink | None = Field(
+        default=None, description="Where learners sign up (http or https)."
+    )
 
 
 class ActivityChanges(Changes):
@@ -48,7 +63,13 @@ class ActivityChanges(Changes):
     starts_at: Moment | None = Field(default=None, description="null: no set time.")
     ends_at: Moment | None = Field(default=None, description="null: no set end.")
     place: Place | None = Field(default=None, description="null: no place.")
-    nullable: ClassVar[frozenset[str]] = frozenset({"starts_at", "ends_at", "place"})
+    online: bool | SkipJsonSchema[None] = None
+    language: LanguageTag | None = Field(default=None, description="null: not said.")
+    image: ActivityImage | None = Field(default=None, description="null: no picture.")
+    signup_url: SignUpLink | None = Field(default=None, description="null: no sign-up link.")
+    nullable: ClassVar[frozenset[str]] = frozenset(
+        {"starts_at", "ends_at", "place", "language", "image", "signup_url"}
+    )
 
 
 class ActivityOut(BaseModel):
@@ -65,11 +86,17 @@ class ActivityOut(BaseModel):
     starts_at: datetime | None
     ends_at: datetime | None
     place: Place | None
+    online: bool
+    language: str | None
+    image: ActivityImage | None
+    signup_url: str | None
+    catalogue_url: str = Field(description="Its public page, once published (a path).")
 
     @classmethod
     def of(cls, activity: Activity) -> ActivityOut:
         fields = {k: v for k, v in vars(activity).items() if k != "activity_id"}
-        return cls(id=activity.activity_id, **fields)
+        page = f"/catalogue/activities/{activity.activity_id}"
+        return cls(id=activity.activity_id, catalogue_url=page, **fields)
 
 
 def owned(found: Activity | None, organiser: Organiser) -> Activity:
@@ -93,6 +120,10 @@ async def draft_activity(
         starts_at=body.starts_at,
         ends_at=body.ends_at,
         place=body.place,
+        online=body.online,
+        language=body.language,
+        image=body.image,
+        signup_url=body.signup_url,
     )
     return ActivityOut.of(await service_layer.handle_activity(runtime, organiser.actor, command))
 
