@@ -181,6 +181,28 @@ class ClaimTokens:
         expires = datetime.fromtimestamp(int.from_bytes(body[16:], "big"), UTC)
         return SignIn(uuid.UUID(bytes=body[:16]), expires)
 
+    @staticmethod
+    def _address_kind(learner: str) -> bytes:
+        return b"a" + learner.lower().encode() + b"\x00"
+
+    def address_sign_in(self, learner: str, issued_at: datetime) -> str:
+        """A link that proves a learner holds an address and signs them in to their home (and
+        quests), working until `issued_at` plus the sign-in lifetime. It names no quest: the
+        address it was mailed to is the whole of what it proves."""
+        expires = int((issued_at + self.sign_in_lifetime).timestamp())
+        body = expires.to_bytes(5, "big")
+        return "a" + _b64(body + self._tag(self._address_kind(learner), body))
+
+    def read_address_sign_in(self, token: str, learner: str) -> datetime | None:
+        """When an address sign-in token made for this learner expires (check it), else None."""
+        parts = _raw(token, "a", 5)
+        if parts is None:
+            return None
+        body, tag = parts
+        if not self._valid(tag, self._address_kind(learner), body):
+            return None
+        return datetime.fromtimestamp(int.from_bytes(body, "big"), UTC)
+
     def read(self, token: str) -> PersonalToken | OpenToken | None:
         """What a token names, or None when it is malformed, forged or tampered with."""
         kind = token[:1]

@@ -16,7 +16,7 @@ from contracts.badge import (
     OpenLinkRegenerated,
     PeerReviewerInvited,
 )
-from contracts.evidence import QuestCompleted
+from contracts.evidence import QuestCompleted, RecipientDisplayChanged
 from contracts.notifier import EmailDeferred, EmailFailed, EmailSent
 from services.badge import projections as p
 from services.badge.adapters.read_models import PostgresBadgeStates
@@ -43,6 +43,7 @@ def projections() -> Handlers:
         .project(BadgeAwarded, p.badge_awarded)
         .project(ClaimRejected, p.claim_rejected)
         .project(AssertionRevoked, p.assertion_revoked)
+        .project(RecipientDisplayChanged, p.recipient_display_changed)
         .project(EmailSent, p.email_sent)
         .project(EmailFailed, p.email_failed)
         .project(EmailDeferred, p.email_deferred)

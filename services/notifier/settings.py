@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,11 @@ class NotifierSettings(BaseSettings):
     badge_public_url: str = "http://127.0.0.1:8002"
     # Where reviewers and learners reach evidence quests.
     evidence_public_url: str = "http://127.0.0.1:8003"
+    # Where the public catalogue is (the activity service): invitations link its playlist pages.
+    activity_public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias=AliasChoices("NOTIFIER_ACTIVITY_PUBLIC_URL", "ACTIVITY_PUBLIC_URL"),
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "tls"] = "none"

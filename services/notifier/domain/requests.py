@@ -15,7 +15,13 @@ from contracts.badge import (
     OfferResendRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 from contracts.notifier import EmailFailed, EmailKind, EmailResendRequested
 from services.notifier.domain.email import email_id
 
@@ -28,6 +34,8 @@ MailEvent = (
     | SubmissionRejected
     | SignInRequested
     | PeerReviewerInvited
+    | AddressSignInAsked
+    | PlaylistInvitationSent
 )
 
 

@@ -14,7 +14,13 @@ from contracts.badge import (
     HeldBadgeRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 from services.notifier.domain.email import EmailState
 
 # An event an email is composed from, as the log carries it.
@@ -26,6 +32,8 @@ MailSource = (
     | Envelope[SubmissionRejected]
     | Envelope[SignInRequested]
     | Envelope[PeerReviewerInvited]
+    | Envelope[AddressSignInAsked]
+    | Envelope[PlaylistInvitationSent]
 )
 
 
