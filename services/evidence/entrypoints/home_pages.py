@@ -21,7 +21,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from services.evidence import service_layer
 from services.evidence.adapters import read_models
 from services.evidence.domain.addresses import normalise_email
-from services.evidence.domain.home import Award, Inviter, Progress, download_formats
+from services.evidence.domain.home import (
+    Award,
+    Inviter,
+    Progress,
+    decide_invitation,
+    download_formats,
+)
 from services.evidence.domain.quests import LinkExpired
 from services.evidence.entrypoints.web import (
     EvidenceWeb,
@@ -393,6 +399,10 @@ async def invite(
             raise
         view = {**_progress_view(web, made), "error": error.message, "sent": ""}
         return home_page(request, web, "playlist.html", view, status=422)
+    # Refused before anything is counted against the limits: the same rules decide it again.
+    decide_invitation(
+        uuid.uuid4(), made.playlist, Inviter("learner", proved[0], follows=True), invitees, note
+    )
     if (limited := await invitation_refusal(request, web, proved[0], invitees)) is not None:
         return limited
     sent = await service_layer.invite_to_playlist(

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.evidence import service_layer
 from services.evidence.adapters import read_models
 from services.evidence.domain.addresses import normalise_email
-from services.evidence.domain.home import MAX_INVITEES, MAX_NOTE, Inviter
+from services.evidence.domain.home import MAX_INVITEES, MAX_NOTE, Inviter, decide_invitation
 from services.evidence.entrypoints.home_pages import invitation_refusal
 from services.evidence.entrypoints.web import Web, answers
 from services.kernel import rate_limits
@@ -92,10 +92,13 @@ async def invite_to_playlist(
         raise Invalid("these are not email addresses: " + ", ".join(wrong[:5]))
     async with web.runtime.pool.acquire() as conn:
         name = await read_models.organiser_name(conn, organiser.organiser_id)
+        playlist = await read_models.playlist(conn, playlist_id)
+    inviter = Inviter("organiser", name or "An organiser", organiser.organisation_id)
+    # Refused before anything is counted against the limits: the same rules decide it again.
+    decide_invitation(uuid.uuid4(), playlist, inviter, invitees, body.note)
     sender = f"organiser:{organiser.organiser_id}"
     if (limited := await invitation_refusal(request, web, sender, invitees)) is not None:
         return limited
-    inviter = Inviter("organiser", name or "An organiser", organiser.organisation_id)
     sent = await service_layer.invite_to_playlist(
         web.runtime, playlist_id, inviter, invitees, body.note
     )
