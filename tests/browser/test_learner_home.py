@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from tests.browser.audit import assert_accessible
 from tests.browser.controls import EMAIL_FIELD, SIGN_IN
@@ -25,10 +26,16 @@ from tests.browser.inbox import Inbox
 from tests.browser.walk import Device, Walk
 from tests.support import bearer, wait_for
 from tests.support_flows import JSON, claim_by_email, playlist_badge, published_badge
+from tests.support_home import patient_platform
 from tests.support_mail import plain_body
 
 # Small limits, so the test reaches them: invitations per sender and per invited address a day.
 PLATFORM_ENV = {"EVIDENCE_INVITATIONS_PER_SENDER": "4", "EVIDENCE_INVITATIONS_PER_ADDRESS": "2"}
+
+
+@pytest.fixture(scope="module")
+def platform(infra, tmp_path_factory):
+    yield from patient_platform(infra, tmp_path_factory, PLATFORM_ENV)
 
 
 def learner_email(name: str) -> str:
