@@ -10,7 +10,7 @@ browser: there is no page or API that takes an address to list."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +40,7 @@ from services.evidence.entrypoints.web import (
 )
 from services.kernel import rate_limits
 from services.kernel.errors import BadRequest, Invalid, NotFound
+from services.kernel.web.negotiation import wants_html
 from services.kernel.web.security_headers import content_security_policy
 
 router = APIRouter(tags=["learners"])
@@ -354,26 +355,57 @@ async def invitation_refusal(
     request: Request, web: EvidenceWeb, sender: str, invitees: list[str]
 ) -> Response | None:
     """The kernel's rate limits for invitations: per sender, and per invited address (so
-    nobody can be flooded with invitations, whoever sends them)."""
+    nobody can be flooded with invitations, whoever sends them). Over one, a 429 that says
+    which (a page, or JSON to API clients) and when to try again; nothing is counted then."""
     state = request.app.state
     limiter: rate_limits.RateLimiter | None = getattr(state, "rate_limiter", None)
     if limiter is None:
         limiter = state.rate_limiter = rate_limits.RateLimiter(
             web.runtime.pool, rate_limits.RateLimitSettings()
         )
-    limits = [
-        rate_limits.Limit(f"invitations-from:{sender}", web.invitations_per_sender, DAY),
-        *(
-            rate_limits.Limit(
-                f"invitations-to:{rate_limits.address_key(a)}", web.invitations_per_address, DAY
-            )
-            for a in invitees
-        ),
-    ]
-    wait = await limiter.take([limit for limit in limits if limit.max_hits > 0])
+    own = rate_limits.Limit(f"invitations-from:{sender}", web.invitations_per_sender, DAY)
+    theirs = {
+        address: rate_limits.Limit(
+            f"invitations-to:{rate_limits.address_key(address)}", web.invitations_per_address, DAY
+        )
+        for address in invitees
+    }
+    limits = [limit for limit in (own, *theirs.values()) if limit.max_hits > 0]
+    wait = await limiter.take(limits)
     if not wait:
         return None
-    return rate_limits.too_many_requests(request, wait)
+    async with web.runtime.pool.acquire() as conn:
+        full = set(
+            await conn.fetchval(
+                "SELECT coalesce(array_agg(r.key), '{}') FROM rate_limit_windows r "
+                "JOIN unnest($1::text[], $2::integer[]) AS t(k, l) ON r.key = t.k "
+                "WHERE r.hits >= t.l "
+                "AND r.window_start + make_interval(secs => r.window_seconds) > clock_timestamp()",
+                [limit.key for limit in limits],
+                [limit.max_hits for limit in limits],
+            )
+        )
+    until = datetime.now(UTC) + timedelta(seconds=wait)
+    over = [a for a, limit in theirs.items() if limit.key in full and limit.max_hits > 0]
+    if own.key in full and own.max_hits > 0 and not over:
+        said = (
+            f"You have sent as many invitations as you may in a day ({own.max_hits}). "
+            f"Try again after {until:%H:%M} UTC on {until:%d %B}; nothing was sent this time."
+        )
+    else:
+        said = (
+            f"{', '.join(over) or 'Someone you named'} has been invited as often as we allow in "
+            f"a day. Leave them out, or try again after {until:%H:%M} UTC on {until:%d %B}; "
+            "nothing was sent this time."
+        )
+    headers = {"Retry-After": str(wait), "Cache-Control": "no-store"}
+    api = request.url.path.startswith("/v1/")
+    if (api and not wants_html(request.headers)) or (not api and not wants_page(request)):
+        body = {"error": said, "retry_after_seconds": wait, "retry_at": until.isoformat()}
+        return JSONResponse(body, status_code=429, headers=headers)
+    answer = message(request, "Please wait", said, tone="error", status_code=429)
+    answer.headers.update(headers)
+    return answer
 
 
 @router.post(
