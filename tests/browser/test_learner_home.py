@@ -30,7 +30,12 @@ from tests.support_home import patient_platform
 from tests.support_mail import plain_body
 
 # Small limits, so the test reaches them: invitations per sender and per invited address a day.
-PLATFORM_ENV = {"EVIDENCE_INVITATIONS_PER_SENDER": "4", "EVIDENCE_INVITATIONS_PER_ADDRESS": "2"}
+PLATFORM_ENV = {
+    "EVIDENCE_INVITATIONS_PER_SENDER": "4",
+    "EVIDENCE_INVITATIONS_PER_ADDRESS": "2",
+    # A shared machine under load can take Kafka longer than the default bound.
+    "KAFKA_WRITE_TIMEOUT_SECONDS": "30",
+}
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from tests.support_mail import plain_body, wait_for_messages
 
 @pytest.fixture(scope="module")
 def platform(infra, tmp_path_factory):
-    yield from patient_platform(infra, tmp_path_factory, {})
+    yield from patient_platform(infra, tmp_path_factory, {"KAFKA_WRITE_TIMEOUT_SECONDS": "30"})
 
 
 def _verify(platform: Platform, service: str) -> tuple[int, str]:
@@ -67,6 +67,14 @@ async def test_home_name_choice_progress_and_rebuild(http, platform, organiser, 
     [shown] = home["awards"]
     assert shown["state"] == "valid" and shown["issuer_name"] == "Riverside Youth Centre"
     assert shown["assertion_url"] == first["assertion_url"]
+    # Both downloads are baked: the PNG, and an SVG holding the PNG.
+    formats = {d["format"]: d["url"] for d in shown["downloads"]}
+    png = await http.get(formats["PNG"])
+    assert png.headers["content-type"] == "image/png" and b"openbadges" in png.content
+    svg = await http.get(formats["SVG"])
+    assert svg.headers["content-type"].startswith("image/svg+xml"), svg.text[:200]
+    assert f'verify="{first["assertion_url"]}"'.encode() in svg.content
+    assert b"data:image/png;base64," in svg.content
 
     playlists = (await http.get(f"{evidence}/home/playlists", headers=JSON, cookies=cookies)).json()
     [progress] = playlists["playlists"]
