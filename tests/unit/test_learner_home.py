@@ -113,6 +113,8 @@ def test_a_name_must_be_given_and_short_and_the_award_ones_own():
         decide_recipient_name(award(), (ANA,), True, "x" * 101)
     with pytest.raises(NotFound):
         decide_recipient_name(award(BEN), (ANA,), True, "Ana")
+    with pytest.raises(Invalid):
+        decide_recipient_name(award(), (ANA,), True, "Ana\x00")
 
 
 def test_a_sign_in_ask_is_made_for_any_address_normalised():
@@ -218,6 +220,10 @@ def test_invitations_have_limits_of_size():
         decide_invitation(uuid.uuid4(), green, Inviter("organiser", "I", ORG), [BEN], "x" * 501)
     with pytest.raises(Invalid):
         decide_invitation(uuid.uuid4(), green, Inviter("organiser", "I", ORG), [])
+    with pytest.raises(Invalid):
+        decide_invitation(uuid.uuid4(), green, Inviter("organiser", "I", ORG), [BEN], "a\x00b")
+    [kept] = decide_invitation(uuid.uuid4(), green, Inviter("organiser", "I", ORG), [BEN], "a\nb")
+    assert kept.note == "a\nb"
 
 
 # -- the address sign-in token and the session -----------------------------------------------

@@ -65,6 +65,14 @@ def download_formats(award: Award) -> list[str]:
     return ["png", "svg"] if award.image_type == "image/png" else ["svg"]
 
 
+def _printable(text: str, what: str) -> str:
+    """Text kept in the log and in read models: no control characters but line breaks (a NUL
+    cannot be stored, and none belongs in a name or a note)."""
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise Invalid(f"{what} cannot hold control characters.")
+    return text
+
+
 def newest_first(awards: list[Award]) -> list[Award]:
     return sorted(awards, key=lambda a: (a.issued_on, a.assertion_id), reverse=True)
 
@@ -90,7 +98,7 @@ def decide_recipient_name(
     held = own_award(award, proved)
     display: str | None = None
     if show_name:
-        display = " ".join(name.split())
+        display = " ".join(_printable(name, "A name").split())
         if not display:
             raise Invalid("Type the name the badge page should show, or choose not to show it.")
         if len(display) > MAX_DISPLAY_NAME:
@@ -217,7 +225,7 @@ def decide_invitation(
         raise Invalid("Give at least one email address (other than your own) to invite.")
     if len(people) > MAX_INVITEES:
         raise Invalid(f"Invite at most {MAX_INVITEES} people at a time.")
-    text = note.strip()
+    text = _printable(note, "A note").strip()
     if len(text) > MAX_NOTE:
         raise Invalid(f"A note has at most {MAX_NOTE} characters.")
     return [
