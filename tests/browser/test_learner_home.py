@@ -11,6 +11,7 @@ once more by tests/browser/audit.py."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
@@ -47,13 +48,24 @@ def learner_email(name: str) -> str:
     return f"{name}.{uuid.uuid4().hex[:8]}@example.org"
 
 
+async def ask_for_a_link(device: Device, address: str) -> None:
+    """Fills in the sign-in form and sends it. On a loaded shared machine Kafka may not take
+    the ask in time: the page then says to try again (503), and the learner does."""
+    for _ in range(3):
+        await device.page.get_by_label(EMAIL_FIELD).first.fill(address)
+        await device.click(device.page.get_by_role("button", name=SIGN_IN).first)
+        if device.last is None or device.last.status != 503:
+            return
+        await asyncio.sleep(5)
+        await device.page.go_back()
+
+
 async def sign_in_to_the_home(walk: Walk, device: Device, inbox: Inbox, platform) -> None:
     """From the home's sign-in page, by the emailed link, to the home."""
     evidence = platform.url("evidence")
     await device.open(f"{evidence}/home")
     await walk.checkpoint(device, "home-signed-out")
-    await device.page.get_by_label(EMAIL_FIELD).first.fill(inbox.address)
-    await device.click(device.page.get_by_role("button", name=SIGN_IN).first)
+    await ask_for_a_link(device, inbox.address)
     await walk.checkpoint(device, "check-your-inbox")
     assert device.last is not None and device.last.status == 202, await device.summary()
     mailed = await inbox.next(f"{evidence}/sign-in/address/")
@@ -128,8 +140,7 @@ async def test_badges_from_two_organisations_on_a_fresh_browser_with_their_state
 
     # A second address, proved on the same browser, adds its badges; nobody else's show.
     await laptop.click(laptop.page.get_by_role("link", name=re.compile("another address")))
-    await laptop.page.get_by_label(EMAIL_FIELD).first.fill(work)
-    await laptop.click(laptop.page.get_by_role("button", name=SIGN_IN).first)
+    await ask_for_a_link(laptop, work)
     mailed = await Inbox(infra.mailbox_dir, work).next(f"{platform.url('evidence')}/sign-in/")
     await laptop.follow(mailed, f"{platform.url('evidence')}/sign-in/address/")
     await laptop.click(laptop.page.get_by_role("button", name=SIGN_IN).first)
@@ -167,7 +178,12 @@ async def test_no_page_or_api_lists_another_persons_badges(http, platform, organ
     # Signed in as someone else: their badge is not among mine, and choosing its name is
     # refused exactly as for a badge that does not exist.
     stranger = learner_email("stranger")
-    await http.post(f"{evidence}/home/sign-in", data={"email": stranger}, headers=JSON)
+    for _ in range(3):  # Kafka on a loaded shared machine may answer late: 503, try again
+        asked = await http.post(f"{evidence}/home/sign-in", data={"email": stranger}, headers=JSON)
+        if asked.status_code != 503:
+            break
+        await asyncio.sleep(5)
+    assert asked.status_code == 202, asked.text
     mailed = await Inbox(infra.mailbox_dir, stranger).next(f"{evidence}/sign-in/address/")
     link = re.search(rf"{re.escape(evidence)}/sign-in/address/\S+", plain_body(mailed))
     assert link
