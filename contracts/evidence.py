@@ -119,6 +119,42 @@ class QuestCompleted(EvidenceEvent):
     evidence: tuple[EvidenceItem, ...] = Field(max_length=20)
 
 
+class AddressSignInAsked(EvidenceEvent):
+    """Someone asked to sign in to a learner's home with an address, on its own random
+    stream. The notifier mails the address one link that proves it (whatever it holds: the
+    answer and the email are the same for any address)."""
+
+    learner_email: str = Field(max_length=320)
+
+
+class RecipientDisplayChanged(EvidenceEvent):
+    """The holder of an award chose what its public badge page says of them, on the
+    assertion's stream: their name as given, or (`display_name` null) the masked address.
+    The badge service shows it on the badge page."""
+
+    assertion_id: uuid.UUID
+    badge_class_id: uuid.UUID
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class PlaylistInvitationSent(EvidenceEvent):
+    """An organiser, or a learner who follows the playlist, invited people to it by email, on
+    the invitation's own random stream; the notifier mails each invitee the playlist's public
+    page. Limited per sender and per invited address before it is appended."""
+
+    invitation_id: uuid.UUID
+    playlist_id: uuid.UUID
+    playlist_name: str = Field(max_length=200)
+    issuer_id: uuid.UUID
+    issuer_name: str = Field(max_length=200)
+    inviter_kind: Literal["organiser", "learner"]
+    inviter: str = Field(
+        max_length=320, description="The organiser's name or the learner's address."
+    )
+    invitees: tuple[str, ...] = Field(min_length=1, max_length=20)
+    note: str = Field(default="", max_length=500)
+
+
 register(
     QuestStarted,
     SignInAsked,
@@ -129,4 +165,7 @@ register(
     SubmissionApproved,
     SubmissionRejected,
     QuestCompleted,
+    AddressSignInAsked,
+    RecipientDisplayChanged,
+    PlaylistInvitationSent,
 )

@@ -198,18 +198,40 @@ class ClaimTokens:
         """An organiser's one-time console sign-in link's token, for one sign-in request
         (`OrganiserSignInRequested`), working until `expires_at`."""
         body = request_id.bytes + int(expires_at.timestamp()).to_bytes(5, "big")
-        return "a" + _b64(body + self._tag(b"a", body))
+        return "c" + _b64(body + self._tag(b"c", body))
 
     def read_organiser_sign_in(self, token: str) -> OrganiserSignIn | None:
         """What an organiser's sign-in token names; check `expired`, and whether it was used."""
-        parts = _raw(token, "a", 21)
+        parts = _raw(token, "c", 21)
         if parts is None:
             return None
         body, tag = parts
-        if not self._valid(tag, b"a", body):
+        if not self._valid(tag, b"c", body):
             return None
         expires = datetime.fromtimestamp(int.from_bytes(body[16:], "big"), UTC)
         return OrganiserSignIn(uuid.UUID(bytes=body[:16]), expires)
+
+    @staticmethod
+    def _address_kind(learner: str) -> bytes:
+        return b"a" + learner.lower().encode() + b"\x00"
+
+    def address_sign_in(self, learner: str, issued_at: datetime) -> str:
+        """A link that proves a learner holds an address and signs them in to their home (and
+        quests), working until `issued_at` plus the sign-in lifetime. It names no quest: the
+        address it was mailed to is the whole of what it proves."""
+        expires = int((issued_at + self.sign_in_lifetime).timestamp())
+        body = expires.to_bytes(5, "big")
+        return "a" + _b64(body + self._tag(self._address_kind(learner), body))
+
+    def read_address_sign_in(self, token: str, learner: str) -> datetime | None:
+        """When an address sign-in token made for this learner expires (check it), else None."""
+        parts = _raw(token, "a", 5)
+        if parts is None:
+            return None
+        body, tag = parts
+        if not self._valid(tag, self._address_kind(learner), body):
+            return None
+        return datetime.fromtimestamp(int.from_bytes(body, "big"), UTC)
 
     def read(self, token: str) -> PersonalToken | OpenToken | None:
         """What a token names, or None when it is malformed, forged or tampered with."""

@@ -101,6 +101,7 @@ class LocalPlatform:
                 "NAMESPACE": self.namespace,
                 "PYTHONUNBUFFERED": "1",
                 "BADGE_PUBLIC_URL": self.url("badge"),
+                "ACTIVITY_PUBLIC_URL": self.url("activity"),
                 "BADGE_BLOB_DIR": str(self.run_dir / "blobs"),
                 "CLAIM_TOKEN_SECRET": self.claim_token_secret,
                 "NOTIFIER_BADGE_PUBLIC_URL": self.url("badge"),

@@ -20,7 +20,7 @@ from contracts.badge import (
     PeerReviewerInvited,
     SignedAssertionsEnabled,
 )
-from contracts.evidence import QuestCompleted
+from contracts.evidence import QuestCompleted, RecipientDisplayChanged
 from contracts.notifier import EmailDeferred, EmailFailed, EmailSent
 from services.badge import credential_projections as cp
 from services.badge import projections as p
@@ -50,6 +50,7 @@ def projections() -> Handlers:
         .project(BadgeAwarded, p.badge_awarded)
         .project(ClaimRejected, p.claim_rejected)
         .project(AssertionRevoked, p.assertion_revoked)
+        .project(RecipientDisplayChanged, p.recipient_display_changed)
         .project(EmailSent, p.email_sent)
         .project(EmailFailed, p.email_failed)
         .project(EmailDeferred, p.email_deferred)

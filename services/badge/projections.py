@@ -23,6 +23,7 @@ from contracts.badge import (
     OpenLinkRegenerated,
     PeerReviewerInvited,
 )
+from contracts.evidence import RecipientDisplayChanged
 from contracts.notifier import EmailDeferred, EmailFailed, EmailSent
 from services.badge.adapters import read_models
 from services.badge.domain.model import Badge, evolve
@@ -159,6 +160,18 @@ async def claim_rejected(uow: UnitOfWork, envelope: Envelope[ClaimRejected]) -> 
         "UPDATE claim_requests SET outcome = 'rejected', reason = $2 WHERE request_id = $1",
         event.request_id,
         event.reason,
+    )
+
+
+async def recipient_display_changed(
+    uow: UnitOfWork, envelope: Envelope[RecipientDisplayChanged]
+) -> None:
+    """The holder's choice (made on their home) of what the badge page says of them."""
+    event = envelope.payload
+    uow.conn.defer(
+        "UPDATE assertions SET display_name = $2 WHERE assertion_id = $1",
+        event.assertion_id,
+        event.display_name,
     )
 
 

@@ -65,6 +65,9 @@ def build_app(runtime: ServiceRuntime, settings: EvidenceSettings, tokens: Claim
         files=files,
         tokens=tokens,
         sessions=Sessions(settings.session_key_ring, secure=settings.secure_cookies),
+        activity_public_url=settings.activity_public_url,
+        invitations_per_sender=settings.invitations_per_sender,
+        invitations_per_address=settings.invitations_per_address,
     )
     return build_http(web)
 

@@ -4,8 +4,9 @@ quests'."""
 
 from __future__ import annotations
 
-from contracts.activity import OrganiserAdded
+from contracts.activity import OrganisationCreated, OrganiserAdded
 from contracts.badge import (
+    AssertionRevoked,
     BadgeAwarded,
     BadgeClassCreated,
     BadgeClassEdited,
@@ -16,6 +17,7 @@ from contracts.evidence import (
     EvidenceSubmitted,
     QuestCompleted,
     QuestStarted,
+    RecipientDisplayChanged,
     ReviewRecorded,
     ReviewRequested,
     SignInAsked,
@@ -33,7 +35,10 @@ PROJECTIONS = (
     .project(BadgeClassCreated, p.badge_created)
     .project(BadgeClassEdited, p.badge_edited)
     .project(BadgeOffered, p.offered)
-    .project(BadgeAwarded, p.awarded)
+    .project(BadgeAwarded, p.awarded, p.award_recorded)
+    .project(AssertionRevoked, p.award_revoked)
+    .project(RecipientDisplayChanged, p.recipient_display_changed)
+    .project(OrganisationCreated, p.organisation_created)
     .project(PeerReviewerInvited, p.peer_invited)
     .project(OrganiserAdded, p.organiser_added)
     .include(key_projections())

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 from contracts import Envelope
-from contracts.activity import OrganiserAdded
+from contracts.activity import OrganisationCreated, OrganiserAdded
 from contracts.badge import (
+    AssertionRevoked,
     BadgeAwarded,
     BadgeClassCreated,
     BadgeClassEdited,
@@ -19,6 +20,7 @@ from contracts.evidence import (
     EvidenceSubmitted,
     QuestCompleted,
     QuestStarted,
+    RecipientDisplayChanged,
     ReviewRecorded,
     ReviewRequested,
     SubmissionApproved,
@@ -31,12 +33,17 @@ from services.kernel.unit_of_work import UnitOfWork
 async def badge_created(uow: UnitOfWork, envelope: Envelope[BadgeClassCreated]) -> None:
     event = envelope.payload
     uow.conn.defer(
-        "INSERT INTO badges (badge_class_id, issuer_id, name, criteria) VALUES ($1, $2, $3, $4) "
+        "INSERT INTO badges (badge_class_id, issuer_id, name, criteria, source_kind, source_id, "
+        "required_activity_ids, image_type) VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8) "
         "ON CONFLICT DO NOTHING",
         event.badge_class_id,
         event.issuer_id,
         event.name,
         event.criteria_narrative,
+        event.source_kind,
+        event.source_id,
+        list(event.required_activity_ids),
+        event.image.media_type,
     )
 
 
@@ -44,13 +51,14 @@ async def badge_edited(uow: UnitOfWork, envelope: Envelope[BadgeClassEdited]) ->
     event = envelope.payload
     uow.conn.defer(
         "UPDATE badges SET name = $2, evidence_mode = $3, tasks = $4::jsonb, peer_approvals = $5, "
-        "criteria = $6 WHERE badge_class_id = $1",
+        "criteria = $6, image_type = $7 WHERE badge_class_id = $1",
         event.badge_class_id,
         event.name,
         event.evidence_mode,
         json.dumps([task.model_dump(mode="json") for task in event.tasks]),
         event.peer_approvals,
         event.criteria_narrative,
+        event.image.media_type,
     )
 
 
@@ -82,6 +90,54 @@ async def awarded(uow: UnitOfWork, envelope: Envelope[BadgeAwarded]) -> None:
         )
 
 
+async def award_recorded(uow: UnitOfWork, envelope: Envelope[BadgeAwarded]) -> None:
+    """Every award, for its holder's home (shown only to who proves its address)."""
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO awards (assertion_id, badge_class_id, issuer_id, recipient_email, "
+        "badge_name, issuer_name, issued_on, expires, evidence) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) ON CONFLICT DO NOTHING",
+        event.assertion_id,
+        event.badge_class_id,
+        event.issuer_id,
+        normalise_email(event.recipient_email),
+        event.badge_name,
+        event.issuer_name,
+        event.issued_on,
+        event.expires,
+        json.dumps([item.model_dump(mode="json") for item in event.evidence]),
+    )
+
+
+async def award_revoked(uow: UnitOfWork, envelope: Envelope[AssertionRevoked]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "UPDATE awards SET revoked = true, revocation_reason = $2 WHERE assertion_id = $1",
+        event.assertion_id,
+        event.reason,
+    )
+
+
+async def recipient_display_changed(
+    uow: UnitOfWork, envelope: Envelope[RecipientDisplayChanged]
+) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "UPDATE awards SET display_name = $2 WHERE assertion_id = $1",
+        event.assertion_id,
+        event.display_name,
+    )
+
+
+async def organisation_created(uow: UnitOfWork, envelope: Envelope[OrganisationCreated]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO organisations (organisation_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        event.organisation_id,
+        event.name,
+    )
+
+
 async def peer_invited(uow: UnitOfWork, envelope: Envelope[PeerReviewerInvited]) -> None:
     event = envelope.payload
     uow.conn.defer(
@@ -94,11 +150,12 @@ async def peer_invited(uow: UnitOfWork, envelope: Envelope[PeerReviewerInvited])
 async def organiser_added(uow: UnitOfWork, envelope: Envelope[OrganiserAdded]) -> None:
     event = envelope.payload
     uow.conn.defer(
-        "INSERT INTO organisers (organiser_id, organisation_id, email) VALUES ($1, $2, $3) "
-        "ON CONFLICT DO NOTHING",
+        "INSERT INTO organisers (organiser_id, organisation_id, email, name) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         event.organiser_id,
         event.organisation_id,
         normalise_email(event.email),
+        event.name,
     )
 
 

@@ -6,14 +6,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Literal
 
 from aiokafka.errors import KafkaError
 
 from contracts import Event, new_envelope
-from contracts.evidence import EvidenceSubmitted, FileRef, ReviewRole
+from contracts.evidence import EvidenceSubmitted, FileRef, PlaylistInvitationSent, ReviewRole
 from services.evidence.adapters import read_models
+from services.evidence.domain.home import (
+    Inviter,
+    Progress,
+    decide_address_sign_in,
+    decide_invitation,
+    decide_recipient_name,
+    follows,
+    progress,
+)
 from services.evidence.domain.quests import (
     Quest,
     RecordReview,
@@ -28,6 +38,7 @@ from services.evidence.domain.quests import (
 from services.evidence.domain.sign_in import decide_sign_in_ask
 from services.kernel.errors import NotFound, ServiceUnavailable
 from services.kernel.runtime import ServiceRuntime
+from services.kernel.store import Connection
 from services.kernel.unit_of_work import UnitOfWork
 
 
@@ -91,6 +102,84 @@ async def request_sign_in(runtime: ServiceRuntime, email: str) -> None:
         await asyncio.wait_for(runtime.publisher.publish(ask), APPEND_TIMEOUT_SECONDS)
     except (KafkaError, TimeoutError) as error:
         raise Unavailable("We cannot take requests just now. Try again in a minute.") from error
+
+
+async def request_address_sign_in(runtime: ServiceRuntime, email: str) -> None:
+    """Append the ask for a home sign-in link and answer: the notifier mails the link, the same
+    for any address, so the request does the same work whoever asks."""
+    [asked] = decide_address_sign_in(email)
+    ask = new_envelope(asked, stream_id=uuid.uuid4(), stream_version=1, actor="learner")
+    try:
+        await asyncio.wait_for(runtime.publisher.publish(ask), APPEND_TIMEOUT_SECONDS)
+    except (KafkaError, TimeoutError) as error:
+        raise Unavailable("We cannot take requests just now. Try again in a minute.") from error
+
+
+async def choose_recipient_name(
+    runtime: ServiceRuntime,
+    assertion_id: uuid.UUID,
+    proved: tuple[str, ...],
+    show_name: bool,
+    name: str,
+) -> None:
+    """The holder's choice of what the badge's public page says of them, on the award's
+    stream (the badge service shows it)."""
+
+    async def work(uow: UnitOfWork) -> None:
+        version = await uow.lock_stream(assertion_id)
+        award = await read_models.award(uow.conn, assertion_id)
+        events = decide_recipient_name(award, proved, show_name, name)
+        await _append(uow, assertion_id, version, events, "learner")
+
+    await runtime.execute(work)
+
+
+async def learner_progress(
+    conn: Connection, proved: tuple[str, ...], playlist_id: uuid.UUID | None = None
+) -> list[Progress]:
+    """The learner's progress on each published playlist they started (or on the one asked
+    for, started or not), from the awards to their proved addresses."""
+    awards = await read_models.awards_of(conn, proved)
+    held = [a.badge_class_id for a in awards if a.counts]
+    if playlist_id is not None:
+        found = await read_models.playlist(conn, playlist_id)
+        playlists = [found] if found else []
+    else:
+        playlists = await read_models.playlists_with_any(
+            conn, await read_models.activities_of_badges(conn, held)
+        )
+    made = []
+    for playlist in playlists:
+        badges = await read_models.activity_badges(conn, list(playlist.activity_ids))
+        made.append(progress(playlist, badges, awards))
+    return [p for p in made if p.started or playlist_id is not None]
+
+
+async def invite_to_playlist(
+    runtime: ServiceRuntime,
+    playlist_id: uuid.UUID,
+    inviter: Inviter,
+    invitees: list[str],
+    note: str,
+    proved: tuple[str, ...] = (),
+) -> PlaylistInvitationSent:
+    """People invited to a playlist: decided on what the playlist and the inviter are now,
+    appended on the invitation's own stream. A learner inviter follows the playlist when one
+    of their proved addresses holds one of its badges."""
+    invitation_id = uuid.uuid4()
+
+    async def work(uow: UnitOfWork) -> PlaylistInvitationSent:
+        playlist = await read_models.playlist(uow.conn, playlist_id)
+        who = inviter
+        if inviter.kind == "learner" and playlist is not None:
+            [made] = await learner_progress(uow.conn, proved, playlist_id)
+            who = replace(inviter, follows=follows(made))
+        [invited] = decide_invitation(invitation_id, playlist, who, invitees, note)
+        version = await uow.lock_stream(invitation_id)
+        await _append(uow, invitation_id, version, [invited], inviter.kind)
+        return invited
+
+    return await runtime.execute(work)
 
 
 async def submit(

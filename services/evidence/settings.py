@@ -21,7 +21,16 @@ class EvidenceSettings(BaseSettings):
         default="http://127.0.0.1:8002",
         validation_alias=AliasChoices("EVIDENCE_BADGE_PUBLIC_URL", "BADGE_PUBLIC_URL"),
     )
+    # Where the public catalogue is (the activity service): playlist and activity pages.
+    activity_public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias=AliasChoices("EVIDENCE_ACTIVITY_PUBLIC_URL", "ACTIVITY_PUBLIC_URL"),
+    )
     blob_dir: Path = Path(".run/evidence")
+    # Invitations to a playlist one sender (a learner's address, an organiser) may send per
+    # day, and invitations one address may receive per day (0: no limit).
+    invitations_per_sender: int = Field(default=20, ge=0)
+    invitations_per_address: int = Field(default=2, ge=0)
     # Signs learners' session cookies.
     session_secret: str = Field(min_length=32)
     # Session secrets rotated out, comma-separated: sessions signed with them still work.

@@ -20,7 +20,13 @@ from contracts.badge import (
     HeldBadgeRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 from contracts.tokens import ClaimTokens
 from services.kernel.store import Connection
 from services.notifier import emails
@@ -44,6 +50,7 @@ def _organiser_id(actor: str) -> uuid.UUID | None:
 def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
     """The emails an event asks for, by the event's type."""
     base = settings.badge_public_url.rstrip("/")
+    catalogue = settings.activity_public_url.rstrip("/")
     evidence = settings.evidence_public_url.rstrip("/")
     console = settings.console_public_url.rstrip("/")
     sender = emails.Sender(settings.smtp_from)
@@ -170,6 +177,32 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
         # Recorded as a review email: the kinds of EmailSent are fixed in its schema.
         return [Composed("review_requested", invited.email, render)]
 
+    async def compose_address_sign_in(
+        asked: AddressSignInAsked, made_at: datetime
+    ) -> list[Composed]:
+        # A link that proves the address to the learner's home, whatever it holds; its
+        # expiry counts from the ask's time, so a replay makes the same link.
+
+        async def render() -> EmailMessage:
+            token = tokens.address_sign_in(asked.learner_email, made_at)
+            link = f"{evidence}/sign-in/address/{token}?{urlencode({'email': asked.learner_email})}"
+            return emails.address_sign_in_email(sender, asked, link)
+
+        return [Composed("sign_in", asked.learner_email, render)]
+
+    async def compose_playlist_invitation(invited: PlaylistInvitationSent) -> list[Composed]:
+        link = f"{catalogue}/catalogue/playlists/{invited.playlist_id}"
+
+        def for_invitee(invitee: str) -> Composed:
+            async def render() -> EmailMessage:
+                return emails.playlist_invitation_email(sender, invited, invitee, link)
+
+            # Recorded as an offer's kind of email (no offer id): an invitation to earn badges;
+            # the kinds of EmailSent are fixed in its schema.
+            return Composed("offer", invitee, render)
+
+        return [for_invitee(invitee) for invitee in invited.invitees]
+
     async def compose(conn: Connection, source: MailSource) -> list[Composed]:
         event = source.payload
         if isinstance(event, BadgeOffered):
@@ -188,6 +221,10 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
             return await compose_organiser_sign_in(conn, event)
         if isinstance(event, OrganiserAdded):
             return await compose_colleague(conn, event, source.actor)
+        if isinstance(event, AddressSignInAsked):
+            return await compose_address_sign_in(event, source.occurred_at)
+        if isinstance(event, PlaylistInvitationSent):
+            return await compose_playlist_invitation(event)
         return await compose_invitation(conn, event, source.actor)
 
     return compose

@@ -23,7 +23,13 @@ from contracts.badge import (
     HeldBadgeRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -233,6 +239,37 @@ def colleague_invitation_email(
             "name": added.name,
             "inviter": inviter or "A colleague",
             "organisation": where,
+            "link": link,
+        },
+    )
+
+
+def address_sign_in_email(sender: Sender, asked: AddressSignInAsked, link: str) -> EmailMessage:
+    return _rendered(
+        sender.on_behalf_of(None),
+        asked.learner_email,
+        "Sign in to your badges",
+        {},
+        "address_sign_in",
+        {"link": link, "email": asked.learner_email},
+    )
+
+
+def playlist_invitation_email(
+    sender: Sender, invited: PlaylistInvitationSent, invitee: str, link: str
+) -> EmailMessage:
+    return _rendered(
+        sender.on_behalf_of(invited.issuer_name),
+        invitee,
+        f"You are invited to the playlist {invited.playlist_name}",
+        {"X-Badge-Playlist": str(invited.playlist_id)},
+        "playlist_invitation",
+        {
+            "inviter": invited.inviter,
+            "by_organiser": invited.inviter_kind == "organiser",
+            "issuer": invited.issuer_name or "its organisers",
+            "playlist": invited.playlist_name,
+            "note": invited.note,
             "link": link,
         },
     )

@@ -13,7 +13,14 @@ from contracts.badge import (
     OfferResendRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import QuestStarted, ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    QuestStarted,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 from contracts.notifier import EmailDeferred, EmailFailed, EmailResendRequested, EmailSent
 from services.kernel.handlers import Handlers
 from services.notifier import projections as p
@@ -36,6 +43,8 @@ PROJECTIONS = (
     .project(ReviewRequested, p.source_kept)
     .project(SubmissionRejected, p.source_kept)
     .project(SignInRequested, p.source_kept)
+    .project(AddressSignInAsked, p.source_kept)
+    .project(PlaylistInvitationSent, p.source_kept)
     .project(PeerReviewerInvited, p.source_kept, p.reviewer_invited)
     .project(OrganiserSignInRequested, p.source_kept)
 )
@@ -50,6 +59,8 @@ def policies(mail: MailPolicies) -> Handlers:
         .react(ReviewRequested, mail.mail)
         .react(SubmissionRejected, mail.mail)
         .react(SignInRequested, mail.mail)
+        .react(AddressSignInAsked, mail.mail)
+        .react(PlaylistInvitationSent, mail.mail)
         .react(PeerReviewerInvited, mail.mail)
         .react(OrganiserSignInRequested, mail.mail)
         .react(OrganiserAdded, mail.mail)

@@ -23,6 +23,11 @@ class NotifierSettings(BaseSettings):
         default="http://127.0.0.1:8005",
         validation_alias=AliasChoices("NOTIFIER_CONSOLE_PUBLIC_URL", "CONSOLE_PUBLIC_URL"),
     )
+    # Where the public catalogue is (the activity service): invitations link its playlist pages.
+    activity_public_url: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias=AliasChoices("NOTIFIER_ACTIVITY_PUBLIC_URL", "ACTIVITY_PUBLIC_URL"),
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "tls"] = "none"

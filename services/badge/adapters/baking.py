@@ -3,6 +3,7 @@ chunk in a PNG, an <openbadges:assertion> element in an SVG."""
 
 from __future__ import annotations
 
+import base64
 import struct
 import zlib
 
@@ -52,6 +53,17 @@ def read_baked_png(png: bytes) -> str | None:
             _, _, text = rest.partition(b"\x00")
             return text.decode()
     return None
+
+
+def png_in_svg(png: bytes) -> bytes:
+    """An SVG that shows the PNG at its own size, for those who keep badges as SVG."""
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk comes first
+    data = base64.b64encode(png).decode()
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><image width="{width}" height="{height}" '
+        f'href="data:image/png;base64,{data}"/></svg>'
+    ).encode()
 
 
 def bake_svg(svg: bytes, assertion_url: str, assertion_json: str) -> bytes:

@@ -116,6 +116,8 @@ CREATE TABLE IF NOT EXISTS assertions (
     revoked_at timestamptz,
     evidence jsonb NOT NULL DEFAULT '[]'
 );
+-- What the holder chose the badge page shows of them (null: the masked address).
+ALTER TABLE assertions ADD COLUMN IF NOT EXISTS display_name text;
 CREATE TABLE IF NOT EXISTS peer_reviewers (
     badge_class_id uuid NOT NULL,
     email text NOT NULL,

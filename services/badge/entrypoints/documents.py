@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from services.badge.adapters import read_models
-from services.badge.adapters.baking import bake_png, bake_svg
+from services.badge.adapters.baking import bake_png, bake_svg, png_in_svg
 from services.badge.domain.model import BadgeClass
 from services.badge.entrypoints import signed_assertions
 from services.badge.entrypoints.dependencies import BadgeWeb, Web, load_badge_class
@@ -133,9 +133,15 @@ async def assertion(assertion_id: str, request: Request, web: Web) -> Response:
 
 
 @router.get("/ob/assertions/{assertion_id}/baked", response_model=None)
-async def baked(assertion_id: uuid.UUID, request: Request, web: Web) -> Response:
+async def baked(
+    assertion_id: uuid.UUID,
+    request: Request,
+    web: Web,
+    format: Literal["png", "svg"] | None = None,
+) -> Response:
     """The badge image with its Assertion baked in, to download and keep (410 once
-    revoked: a page for a browser, JSON otherwise)."""
+    revoked: a page for a browser, JSON otherwise). `format=svg` of a PNG badge is an SVG
+    holding the PNG, baked as an SVG; an SVG badge comes as SVG only (`format=png`: 404)."""
     urls = web.urls
     found = await _assertion(web, assertion_id)
     if found["revoked"]:
@@ -156,8 +162,13 @@ async def baked(assertion_id: uuid.UUID, request: Request, web: Web) -> Response
     if image is None:
         raise NotFound("the badge image is missing from the blob store")
     document = json.dumps(assertion_document(urls, found))
-    if badge.image.media_type == "image/png":
+    if badge.image.media_type == "image/png" and format == "svg":
+        data = bake_svg(png_in_svg(image), urls.assertion(assertion_id), document)
+        media_type, extension = "image/svg+xml", "svg"
+    elif badge.image.media_type == "image/png":
         data, media_type, extension = bake_png(image, document), "image/png", "png"
+    elif format == "png":
+        raise NotFound("this badge's image is an SVG: download it as SVG")
     else:
         data = bake_svg(image, urls.assertion(assertion_id), document)
         media_type, extension = "image/svg+xml", "svg"

@@ -5,8 +5,10 @@ Server-rendered and small; every page also answers JSON to clients that ask for 
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError
 from fastapi import APIRouter, Form, Request
@@ -24,6 +26,7 @@ from services.badge.domain.model import (
 )
 from services.badge.entrypoints.credentials import credential_links
 from services.badge.entrypoints.dependencies import BadgeWeb, Web, load_badge_class
+from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.entrypoints.recipients import valid_address
 from services.badge.entrypoints.rendering import message, page, parse_id, wants_html
 from services.kernel import rate_limits
@@ -249,6 +252,90 @@ async def use_claim_link(
     return _invalid_link(request)
 
 
+LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
+
+
+def linkedin_url(
+    name: str,
+    organisation: str,
+    issued_on: datetime,
+    page_url: str,
+    cert_id: str,
+    expires: datetime | None = None,
+) -> str:
+    """LinkedIn's documented "Add to profile" address for a certification."""
+    fields: dict[str, str | int] = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": name,
+        "organizationName": organisation,
+        "issueYear": issued_on.year,
+        "issueMonth": issued_on.month,
+        "certUrl": page_url,
+        "certId": cert_id,
+    }
+    if expires is not None:
+        fields |= {"expirationYear": expires.year, "expirationMonth": expires.month}
+    return f"{LINKEDIN_ADD}?{urlencode(fields)}"
+
+
+def sharing(
+    urls: OpenBadgesUrls, found: dict[str, Any], badge: BadgeClass, issuer: str, holder: str
+) -> dict[str, Any]:
+    """What a shared badge page carries: the preview tags of chats and social networks (Open
+    Graph, Twitter card) with absolute addresses, LinkedIn's add-to-profile link and an embed
+    snippet. A revoked badge is shared as revoked and offers no LinkedIn link."""
+    page_url = urls.badge_page(found["assertion_id"])
+    image = urls.badge_image(badge.badge_class_id)
+    title = f"{badge.name}, awarded to {holder} by {issuer}" if issuer else badge.name
+    description = " ".join((badge.description or badge.criteria_narrative).split())[:300]
+    if found["revoked"]:
+        title = f"{badge.name} (revoked)"
+    embed = (
+        f'<a href="{html.escape(page_url)}"><img src="{html.escape(image)}" width="120" '
+        f'height="120" alt="{html.escape(badge.name)}, a badge from {html.escape(issuer)}"></a>'
+    )
+    return {
+        "page_url": page_url,
+        "share_title": title,
+        "share_description": description or badge.name,
+        "share_image": image,
+        "linkedin_url": None
+        if found["revoked"]
+        else linkedin_url(
+            badge.name,
+            issuer,
+            found["issued_on"],
+            page_url,
+            str(found["assertion_id"]),
+            found["expires"],
+        ),
+        "embed_snippet": embed,
+    }
+
+
+SHARE_SCRIPT = """// Copies a shared badge's address; without JavaScript it is copied by hand.
+document.querySelectorAll("[data-copy]").forEach(function (button) {
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done); }
+    else { document.execCommand("copy"); done(); }
+  });
+});
+"""
+
+
+@router.get("/assets/share.js", include_in_schema=False)
+async def share_script() -> Response:
+    return Response(
+        SHARE_SCRIPT,
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
 @router.get("/badges/{assertion_id}", response_class=HTMLResponse)
 async def badge_page(assertion_id: str, request: Request, web: Web) -> Response:
     """The page of an awarded badge: who issued it, when, and the baked badge to keep."""
@@ -268,10 +355,18 @@ async def badge_page(assertion_id: str, request: Request, web: Web) -> Response:
             status_name="not_found",
         )
     expires = found["expires"]
+    context = await _badge_context(web, badge)
     return page(
         request,
         "assertion.html",
-        **await _badge_context(web, badge),
+        **context,
+        **sharing(
+            urls,
+            found,
+            badge,
+            context["issuer_name"] or "",
+            found["display_name"] or _mask(found["recipient_email"]),
+        ),
         status_name="revoked" if found["revoked"] else "valid",
         revoked=found["revoked"],
         revocation_reason=found["revocation_reason"],
@@ -279,6 +374,7 @@ async def badge_page(assertion_id: str, request: Request, web: Web) -> Response:
         expires=expires.date().isoformat() if expires else None,
         issued_on=found["issued_on"].date().isoformat(),
         masked_email=_mask(found["recipient_email"]),
+        holder=found["display_name"] or _mask(found["recipient_email"]),
         baked_url=None if found["revoked"] else urls.baked(found_id),
         assertion_url=urls.assertion(found_id),
         **await credential_links(web, found["assertion_id"], revoked=found["revoked"]),

@@ -8,8 +8,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from contracts.badge import EvidenceTask
+from contracts.badge import EvidenceItem, EvidenceTask
 from services.evidence.domain.badges import Badge, Offer
+from services.evidence.domain.home import ActivityBadge, Award, PlaylistBadge
 from services.evidence.domain.quests import Quest, Review, Submission
 from services.kernel.store import Connection
 from services.organiser_access import ORGANISER_KEYS_DDL
@@ -90,6 +91,32 @@ ALTER TABLE quests ADD COLUMN IF NOT EXISTS assertion_id uuid;
 ALTER TABLE submissions ADD COLUMN IF NOT EXISTS review_role text;
 CREATE INDEX IF NOT EXISTS quests_by_offer ON quests (offer_id);
 CREATE INDEX IF NOT EXISTS quests_by_learner ON quests (learner_email, started_at);
+-- The learner's home: what every badge was made from, every award, organisations' names.
+ALTER TABLE badges ADD COLUMN IF NOT EXISTS source_kind text NOT NULL DEFAULT 'activity';
+ALTER TABLE badges ADD COLUMN IF NOT EXISTS source_id uuid;
+ALTER TABLE badges ADD COLUMN IF NOT EXISTS required_activity_ids uuid[] NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS badges_by_source ON badges (source_id);
+ALTER TABLE organisers ADD COLUMN IF NOT EXISTS name text NOT NULL DEFAULT '';
+ALTER TABLE badges ADD COLUMN IF NOT EXISTS image_type text NOT NULL DEFAULT 'image/png';
+CREATE TABLE IF NOT EXISTS awards (
+    assertion_id uuid PRIMARY KEY,
+    badge_class_id uuid NOT NULL,
+    issuer_id uuid NOT NULL,
+    recipient_email text NOT NULL,
+    badge_name text NOT NULL,
+    issuer_name text NOT NULL,
+    issued_on timestamptz NOT NULL,
+    expires timestamptz,
+    evidence jsonb NOT NULL DEFAULT '[]',
+    revoked boolean NOT NULL DEFAULT false,
+    revocation_reason text NOT NULL DEFAULT '',
+    display_name text
+);
+CREATE INDEX IF NOT EXISTS awards_by_recipient ON awards (recipient_email, issued_on);
+CREATE TABLE IF NOT EXISTS organisations (
+    organisation_id uuid PRIMARY KEY,
+    name text NOT NULL
+);
 """
     + ORGANISER_KEYS_DDL
 )
@@ -104,6 +131,8 @@ CHECKSUM_TABLES = (
     "submissions",
     "reviews",
     "organiser_keys",
+    "awards",
+    "organisations",
 )
 
 
@@ -274,6 +303,13 @@ async def organiser_emails(conn: Connection, organisation_id: uuid.UUID) -> list
     return [row["email"] for row in rows]
 
 
+async def organiser_name(conn: Connection, organiser_id: uuid.UUID) -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT name FROM organisers WHERE organiser_id = $1", organiser_id
+    )
+    return name or None
+
+
 async def organiser_email(conn: Connection, organiser_id: uuid.UUID) -> str | None:
     email: str | None = await conn.fetchval(
         "SELECT email FROM organisers WHERE organiser_id = $1", organiser_id
@@ -341,3 +377,129 @@ class PostgresQuests:
 
     async def quests_of(self, email: str, started_by: datetime) -> list[Quest]:
         return await quests_of(self._conn, email, started_by)
+
+
+# -- the learner's home -----------------------------------------------------------------------
+
+
+def _award(row: Any) -> Award:
+    return Award(
+        assertion_id=row["assertion_id"],
+        badge_class_id=row["badge_class_id"],
+        issuer_id=row["issuer_id"],
+        recipient_email=row["recipient_email"],
+        badge_name=row["badge_name"],
+        issuer_name=row["issuer_name"],
+        issued_on=row["issued_on"],
+        expires=row["expires"],
+        revoked=row["revoked"],
+        revocation_reason=row["revocation_reason"],
+        evidence=tuple(EvidenceItem.model_validate(e) for e in json.loads(row["evidence"])),
+        display_name=row["display_name"],
+        image_type=row["image_type"] or "image/png",
+    )
+
+
+async def awards_of(conn: Connection, emails: tuple[str, ...]) -> list[Award]:
+    """Every award made to these addresses (and to no other), newest first."""
+    rows = await conn.fetch(
+        "SELECT a.*, b.image_type FROM awards a "
+        "LEFT JOIN badges b ON b.badge_class_id = a.badge_class_id "
+        "WHERE a.recipient_email = ANY($1::text[]) "
+        "ORDER BY a.issued_on DESC, a.assertion_id DESC",
+        list(emails),
+    )
+    return [_award(row) for row in rows]
+
+
+async def award(conn: Connection, assertion_id: uuid.UUID) -> Award | None:
+    row = await conn.fetchrow(
+        "SELECT a.*, b.image_type FROM awards a "
+        "LEFT JOIN badges b ON b.badge_class_id = a.badge_class_id WHERE a.assertion_id = $1",
+        assertion_id,
+    )
+    return _award(row) if row else None
+
+
+def _playlist(row: Any) -> PlaylistBadge:
+    return PlaylistBadge(
+        badge_class_id=row["badge_class_id"],
+        playlist_id=row["source_id"],
+        issuer_id=row["issuer_id"],
+        issuer_name=row["issuer_name"] or "",
+        name=row["name"],
+        activity_ids=tuple(row["required_activity_ids"]),
+    )
+
+
+_PLAYLISTS = (
+    "SELECT b.*, o.name AS issuer_name FROM badges b "
+    "LEFT JOIN organisations o ON o.organisation_id = b.issuer_id "
+    "WHERE b.source_kind = 'playlist' AND b.source_id IS NOT NULL"
+)
+
+
+async def playlist(conn: Connection, playlist_id: uuid.UUID) -> PlaylistBadge | None:
+    """A published playlist (one whose badge exists), by the playlist's id."""
+    row = await conn.fetchrow(_PLAYLISTS + " AND b.source_id = $1", playlist_id)
+    return _playlist(row) if row else None
+
+
+async def playlists_with_any(
+    conn: Connection, activity_ids: list[uuid.UUID]
+) -> list[PlaylistBadge]:
+    """The published playlists holding any of these activities."""
+    rows = await conn.fetch(
+        _PLAYLISTS + " AND b.required_activity_ids && $1::uuid[] ORDER BY b.name, b.source_id",
+        activity_ids,
+    )
+    return [_playlist(row) for row in rows]
+
+
+async def activity_badges(
+    conn: Connection, activity_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ActivityBadge]:
+    rows = await conn.fetch(
+        "SELECT badge_class_id, source_id, name FROM badges "
+        "WHERE source_kind = 'activity' AND source_id = ANY($1::uuid[])",
+        activity_ids,
+    )
+    return {
+        row["source_id"]: ActivityBadge(row["badge_class_id"], row["source_id"], row["name"])
+        for row in rows
+    }
+
+
+async def activities_of_badges(
+    conn: Connection, badge_class_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT source_id FROM badges WHERE source_kind = 'activity' "
+        "AND badge_class_id = ANY($1::uuid[]) AND source_id IS NOT NULL",
+        badge_class_ids,
+    )
+    return [row["source_id"] for row in rows]
+
+
+async def quests_in_progress(conn: Connection, emails: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The learner's quests not completed yet, each with how many of its tasks are approved."""
+    rows = await conn.fetch(
+        "SELECT q.quest_id, q.badge_name, q.tasks, q.started_at, "
+        "(SELECT count(DISTINCT s.task_id) FROM submissions s WHERE s.quest_id = q.quest_id "
+        " AND s.status = 'approved') AS approved, "
+        "(SELECT count(DISTINCT s.task_id) FROM submissions s WHERE s.quest_id = q.quest_id "
+        " AND s.status = 'pending') AS waiting "
+        "FROM quests q WHERE q.learner_email = ANY($1::text[]) AND NOT q.completed "
+        "ORDER BY q.started_at DESC",
+        list(emails),
+    )
+    return [
+        {
+            "quest_id": row["quest_id"],
+            "badge_name": row["badge_name"],
+            "tasks": len(json.loads(row["tasks"])),
+            "approved": row["approved"],
+            "waiting": row["waiting"],
+        }
+        for row in rows
+    ]

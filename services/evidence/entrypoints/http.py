@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.evidence.entrypoints import learner_pages, organiser_api, public_pages, reviewer_pages
+from services.evidence.entrypoints import (
+    home_pages,
+    learner_pages,
+    organiser_api,
+    public_pages,
+    reviewer_pages,
+)
 from services.evidence.entrypoints.web import EvidenceWeb, install_refusals
 from services.kernel.http import mount, new_app
 
@@ -28,7 +34,7 @@ def build_app(web: EvidenceWeb) -> FastAPI:
         app,
         *(
             audience.router
-            for audience in (learner_pages, reviewer_pages, organiser_api, public_pages)
+            for audience in (learner_pages, home_pages, reviewer_pages, organiser_api, public_pages)
         ),
     )
     return app

@@ -26,7 +26,7 @@ from services.evidence.entrypoints.web import (
     EvidenceWeb,
     Web,
     answers,
-    learner,
+    learners,
     message,
     owned_quest,
     page,
@@ -109,7 +109,7 @@ async def start(token: str, request: Request, web: Web) -> Response:
         if wants_page(request)
         else JSONResponse({"quest_id": str(quest.quest_id), "quest_url": web.public_url + target})
     )
-    return web.sessions.sign_in(response, quest.learner_email)
+    return web.sessions.sign_in(response, quest.learner_email, request)
 
 
 # -- signing in ------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ async def signed_in(token: str, request: Request, web: Web, email: str | None = 
         if wants_page(request)
         else JSONResponse({"quest_url": f"{web.public_url}/quests/{quest_id}"})
     )
-    return web.sessions.sign_in(response, address)
+    return web.sessions.sign_in(response, address, request)
 
 
 # -- the quest -------------------------------------------------------------------------------
@@ -356,7 +356,13 @@ async def submit(
 )
 async def confirm(submission_id: uuid.UUID, request: Request, web: Web) -> Response:
     """Self-approval: the learner confirms their evidence meets the criteria."""
-    email = learner(web, request)
+    emails = learners(web, request)
+    async with web.runtime.pool.acquire() as conn:
+        pending = await read_models.submission(conn, submission_id)
+        quest = await read_models.quest(conn, pending.quest_id) if pending else None
+    # The quest's own address when the learner proved it here; otherwise the one proved last,
+    # which the decision refuses as someone else's.
+    email = quest.learner_email if quest and quest.learner_email in emails else emails[0]
     await service_layer.review(web.runtime, submission_id, email, "self", "approve", "")
     async with web.runtime.pool.acquire() as conn:
         found = await read_models.submission(conn, submission_id)

@@ -7,16 +7,21 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter
-from fastapi.responses import Response
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.evidence import service_layer
 from services.evidence.adapters import read_models
+from services.evidence.domain.addresses import normalise_email
 from services.evidence.domain.evidence_files import SHOWN_INLINE, content_disposition, served_as
+from services.evidence.domain.home import MAX_INVITEES, MAX_NOTE, Inviter, decide_invitation
 from services.evidence.domain.quests import Quest
+from services.evidence.entrypoints.home_pages import invitation_refusal
 from services.evidence.entrypoints.web import EvidenceWeb, Web, answers
-from services.kernel.errors import Forbidden, NotFound
+from services.kernel import rate_limits
+from services.kernel.errors import Forbidden, Invalid, NotFound
 from services.organiser_access import CurrentOrganiser, Organiser
 
 router = APIRouter(prefix="/v1", tags=["organisers"])
@@ -176,3 +181,53 @@ async def organiser_review(
         organisation_id=organiser.organisation_id,
     )
     return {"submission_id": str(submission_id), "recorded": body.verdict}
+
+
+class PlaylistInvitation(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    emails: list[str] = Field(min_length=1, max_length=MAX_INVITEES)
+    note: str = Field(default="", max_length=MAX_NOTE)
+
+
+@router.post(
+    "/playlists/{playlist_id}/invitations",
+    status_code=201,
+    responses={**answers(201, 401, 403, 404, 422), **rate_limits.RESPONSES},
+)
+async def invite_to_playlist(
+    playlist_id: uuid.UUID,
+    body: PlaylistInvitation,
+    organiser: CurrentOrganiser,
+    request: Request,
+    web: Web,
+) -> Response:
+    """Invite people by email to one of your organisation's published playlists; each gets an
+    email linking the playlist's public catalogue page. Limited per organiser and per invited
+    address (429 with `Retry-After`)."""
+    invitees, wrong = [], []
+    for email in body.emails:
+        try:
+            invitees.append(
+                normalise_email(validate_email(email, check_deliverability=False).normalized)
+            )
+        except EmailNotValidError:
+            wrong.append(email)
+    if wrong:
+        raise Invalid("these are not email addresses: " + ", ".join(wrong[:5]))
+    async with web.runtime.pool.acquire() as conn:
+        name = await read_models.organiser_name(conn, organiser.organiser_id)
+        playlist = await read_models.playlist(conn, playlist_id)
+    inviter = Inviter("organiser", name or "An organiser", organiser.organisation_id)
+    # Refused before anything is counted against the limits: the same rules decide it again.
+    decide_invitation(uuid.uuid4(), playlist, inviter, invitees, body.note)
+    sender = f"organiser:{organiser.organiser_id}"
+    if (limited := await invitation_refusal(request, web, sender, invitees)) is not None:
+        return limited
+    sent = await service_layer.invite_to_playlist(
+        web.runtime, playlist_id, inviter, invitees, body.note
+    )
+    return JSONResponse(
+        {"invitation_id": str(sent.invitation_id), "invited": list(sent.invitees)},
+        status_code=201,
+    )

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from services.evidence.adapters import read_models
 from services.evidence.domain.addresses import normalise_email
 from services.evidence.domain.evidence_files import content_disposition
-from services.evidence.entrypoints.web import Web, answers, learner, page
+from services.evidence.entrypoints.web import Web, answers, page
 from services.kernel.errors import Forbidden, NotFound
 from services.organiser_access import authenticate
 
@@ -60,7 +60,7 @@ async def evidence_file(
         organiser = await authenticate(web.runtime.pool, request)
         allowed = organiser.organisation_id == quest.issuer_id
     elif web.sessions.present(request):
-        allowed = learner(web, request) == quest.learner_email
+        allowed = quest.learner_email in web.sessions.learners(request)
     if not allowed:
         raise Forbidden("this file is shown only to its learner, its reviewers and the organisers")
     data = web.files.get(row["file_sha256"])

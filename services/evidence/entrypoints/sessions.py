@@ -1,8 +1,10 @@
-"""Learners' sessions: a signed cookie naming their email address.
+"""Learners' sessions: a signed cookie naming the email addresses the learner has proved on
+this browser, by an emailed link (a quest's, or the home's sign-in link) or a claim link.
 
-Signed under a ring of secrets: the first signs new sessions, every one is accepted, so the
-session secret can be rotated without signing anyone out. `Secure` when the service's public
-address is https, `HttpOnly` and `SameSite=Lax` always."""
+One session serves the quests and the home alike. Proving another address adds it; signing
+out forgets them all. Signed under a ring of secrets: the first signs new sessions, every one
+is accepted, so the session secret can be rotated without signing anyone out. `Secure` when
+the service's public address is https, `HttpOnly` and `SameSite=Lax` always."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE = "quest_session"
 DAYS = 30
+# Enough for anyone's addresses, and a cookie that stays well under browsers' 4 KiB.
+MAX_ADDRESSES = 10
 
 
 class Sessions:
@@ -21,10 +25,13 @@ class Sessions:
         self._serializer = URLSafeTimedSerializer(list(reversed(secrets)), salt="quest-session")
         self._secure = secure
 
-    def sign_in(self, response: Response, email: str) -> Response:
+    def sign_in(self, response: Response, email: str, request: Request | None = None) -> Response:
+        """Signs `email` in; with the request, the addresses already proved here stay too."""
+        earlier = [a for a in self.learners(request) if a != email] if request else []
+        addresses = [email, *earlier][:MAX_ADDRESSES]
         response.set_cookie(
             COOKIE,
-            self._serializer.dumps({"email": email}),
+            self._serializer.dumps({"email": email, "emails": addresses}),
             max_age=DAYS * 86400,
             httponly=True,
             samesite="lax",
@@ -32,13 +39,24 @@ class Sessions:
         )
         return response
 
-    def learner(self, request: Request) -> str | None:
-        """The signed-in learner's address, or None."""
+    def sign_out(self, response: Response) -> Response:
+        response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=self._secure)
+        return response
+
+    def learners(self, request: Request) -> tuple[str, ...]:
+        """Every address proved on this browser, the last proved first; () when signed out.
+        Sessions from before several addresses name one."""
         try:
             data = self._serializer.loads(request.cookies.get(COOKIE, ""), max_age=DAYS * 86400)
         except BadSignature:
-            return None
-        return str(data["email"])
+            return ()
+        found = data.get("emails") or [data["email"]]
+        return tuple(str(address) for address in found)
+
+    def learner(self, request: Request) -> str | None:
+        """The address proved last, or None."""
+        found = self.learners(request)
+        return found[0] if found else None
 
     @staticmethod
     def present(request: Request) -> bool:

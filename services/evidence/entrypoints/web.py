@@ -41,6 +41,10 @@ class EvidenceWeb:
     files: EvidenceFiles
     tokens: ClaimTokens
     sessions: Sessions
+    # The public catalogue's address (the activity service), for playlist and activity links.
+    activity_public_url: str = "http://127.0.0.1:8001"
+    invitations_per_sender: int = 20
+    invitations_per_address: int = 2
 
 
 def _web(request: Request) -> EvidenceWeb:
@@ -122,6 +126,8 @@ def _back_link(path: str, status_code: int) -> tuple[str, str]:
     """Where an error page leads back to: the quest it came from (when there is one to go
     back to), else the sign-in page."""
     parts = path.strip("/").split("/")
+    if parts[0] == "home":
+        return "/home", "Back to your badges"
     quest_page = len(parts) >= 2 and parts[0] == "quests" and parts[1] != "start"
     if quest_page and status_code not in (403, 404):
         return f"/quests/{parts[1]}", "Back to your quest"
@@ -138,6 +144,11 @@ def install_refusals(app: FastAPI) -> None:
         if not wants_page(request):
             return JSONResponse({"error": error.message}, status_code=status)
         if isinstance(error, Unauthenticated | LinkExpired):
+            if request.url.path.startswith(("/home", "/sign-in/address/")):
+                notice = "Sign in to see your badges: we email you a link that signs you in."
+                if isinstance(error, LinkExpired):
+                    notice = error.message
+                return page(request, "home_sign_in.html", {"notice": notice, "email": ""}, status)
             return sign_in_page(request, error.message, status_code=status)
         return message(
             request,
@@ -150,20 +161,26 @@ def install_refusals(app: FastAPI) -> None:
 
 
 def learner(web: EvidenceWeb, request: Request) -> str:
-    """The signed-in learner's address; refused (with the sign-in form) when there is none."""
-    email = web.sessions.learner(request)
-    if email is None:
+    """The signed-in learner's address (the one proved last); refused (with the sign-in form)
+    when there is none."""
+    return learners(web, request)[0]
+
+
+def learners(web: EvidenceWeb, request: Request) -> tuple[str, ...]:
+    """Every address the signed-in learner proved on this browser; refused when none."""
+    found = web.sessions.learners(request)
+    if not found:
         raise Unauthenticated("Sign in to see your quest: we email you a link that signs you in.")
-    return email
+    return found
 
 
 async def owned_quest(web: EvidenceWeb, request: Request, quest_id: uuid.UUID) -> Quest:
-    email = learner(web, request)
+    emails = learners(web, request)
     async with web.runtime.pool.acquire() as conn:
         quest = await read_models.quest(conn, quest_id)
     if quest is None:
         raise NotFound("There is no such quest. Sign in to see yours.")
-    if quest.learner_email != email:
+    if quest.learner_email not in emails:
         raise Forbidden(
             "This quest belongs to someone else. Open your own from your email, or sign in "
             "with your address."

@@ -14,7 +14,13 @@ from contracts.badge import (
     HeldBadgeRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 from contracts.notifier import EmailDeferred, EmailFailed, EmailResendRequested, EmailSent
 from services.kernel.handlers import Handlers
 from services.kernel.unit_of_work import UnitOfWork
@@ -75,5 +81,7 @@ class InMemoryMailState:
             .project(ReviewRequested, self._source)
             .project(SubmissionRejected, self._source)
             .project(SignInRequested, self._source)
+            .project(AddressSignInAsked, self._source)
+            .project(PlaylistInvitationSent, self._source)
             .project(PeerReviewerInvited, self._source, self._invited)
         )

@@ -16,7 +16,13 @@ from contracts.badge import (
     OfferResendRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 from contracts.notifier import EmailFailed, EmailKind, EmailResendRequested
 from services.notifier.domain.email import email_id
 
@@ -31,6 +37,8 @@ MailEvent = (
     | PeerReviewerInvited
     | OrganiserSignInRequested
     | OrganiserAdded
+    | AddressSignInAsked
+    | PlaylistInvitationSent
 )
 
 

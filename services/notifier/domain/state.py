@@ -15,7 +15,13 @@ from contracts.badge import (
     HeldBadgeRequested,
     PeerReviewerInvited,
 )
-from contracts.evidence import ReviewRequested, SignInRequested, SubmissionRejected
+from contracts.evidence import (
+    AddressSignInAsked,
+    PlaylistInvitationSent,
+    ReviewRequested,
+    SignInRequested,
+    SubmissionRejected,
+)
 from services.notifier.domain.email import EmailState
 
 # An event an email is composed from, as the log carries it.
@@ -29,6 +35,8 @@ MailSource = (
     | Envelope[PeerReviewerInvited]
     | Envelope[OrganiserSignInRequested]
     | Envelope[OrganiserAdded]
+    | Envelope[AddressSignInAsked]
+    | Envelope[PlaylistInvitationSent]
 )
 
 
