@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.services import CATALOGUE, SERVICES
+from services.kernel.parent import PARENT_PID
 
 __all__ = ["DEFAULT_PORTS", "PROCESSES", "REPO", "SERVICES", "LocalPlatform", "free_port", "main"]
 
@@ -153,6 +154,9 @@ class LocalPlatform:
         # error, say) what it prints goes to the same file.
         env = self.env(service)
         env["LOG_FILE"] = str(log_file)
+        if not detach:
+            # An attached service stops when this process dies (services/kernel/parent.py).
+            env[PARENT_PID] = str(os.getpid())
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 self.command(self.service_of(service), "serve"),

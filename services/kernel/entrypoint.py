@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.kernel import logs, metrics
+from services.kernel.parent import parent_gone
 from services.kernel.publisher import WriteUnavailable
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.web.answers import error_answer
@@ -72,9 +73,16 @@ async def serve(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         )
         server_task = asyncio.create_task(server.serve(), name="http")
+        orphaned = asyncio.create_task(parent_gone(), name="parent")
         done, _ = await asyncio.wait(
-            {consumer_task, server_task}, return_when=asyncio.FIRST_COMPLETED
+            {consumer_task, server_task, orphaned}, return_when=asyncio.FIRST_COMPLETED
         )
+        orphaned.cancel()
+        if orphaned in done:
+            log.warning("the process that started this service is gone: stopping")
+            server.should_exit = True
+            await server_task
+            return 0
         if consumer_task in done and not consumer_task.cancelled():
             error = consumer_task.exception()
             log.error("consumer stopped: %r", error)
