@@ -35,6 +35,8 @@ _MESSAGE_REFUSALS = (
     aiosmtplib.SMTPDataError,
 )
 _FAILURES = (aiosmtplib.SMTPException, OSError, TimeoutError)
+# How long a prepared message waits for its last line before its connection is closed.
+EXPIRY_SECONDS = 60.0
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
 
@@ -80,9 +82,10 @@ class Prepared:
         self._outcome = outcome
         self._done = False
         # A message left waiting (its unit of work failed before committing it) lets its
-        # connection go by itself: the server drops the message, nothing was sent.
+        # connection go by itself: the server drops the message, nothing was sent. Servers
+        # wait ten minutes for the end of DATA (RFC 5321 4.5.3.2.6); a minute is plenty here.
         self._expiry = (
-            asyncio.get_running_loop().call_later(mailer.settings.smtp_timeout_seconds, self.abort)
+            asyncio.get_running_loop().call_later(EXPIRY_SECONDS, self.abort)
             if client is not None
             else None
         )
