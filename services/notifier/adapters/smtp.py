@@ -149,6 +149,8 @@ class Mailer:
         await client.connect()
         if s.smtp_username:
             await client.login(s.smtp_username, s.smtp_password or "")
+        if client.last_ehlo_response is None:
+            await client.ehlo()  # the server's extensions decide how the message is sent
         return client
 
     async def deliver(self, message: EmailMessage) -> Delivery:
