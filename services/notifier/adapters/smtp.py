@@ -13,6 +13,7 @@ messages, at most one is ever accepted and not yet recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -150,7 +151,10 @@ class Mailer:
         if s.smtp_username:
             await client.login(s.smtp_username, s.smtp_password or "")
         if client.last_ehlo_response is None:
-            await client.ehlo()  # the server's extensions decide how the message is sent
+            # The server's extensions decide how the message is sent; a server that knows no
+            # EHLO is greeted with HELO by the first command.
+            with contextlib.suppress(aiosmtplib.SMTPHeloError):
+                await client.ehlo()
         return client
 
     async def deliver(self, message: EmailMessage) -> Delivery:
