@@ -197,13 +197,19 @@ async def sending(
     await ensure_topics(settings)
     batch = messages(count, domain)
     found = {}
-    found["bare 8"] = await bare_loop(host, port, batch, 8)
-    found["notifier 1"] = await through_the_notifier(settings, host, port, batch, 1)
-    found["notifier 8"] = await through_the_notifier(settings, host, port, batch, 8)
-    found["notifier 8, 8 duplicates"] = await through_the_notifier(
-        settings, host, port, batch, 8, duplicates=8
+
+    def shown(name: str, seconds: float) -> None:
+        found[name] = seconds
+        print(f"  {name:>26} connection(s): {rate(count, seconds)}", flush=True)
+
+    shown("bare 8", await bare_loop(host, port, batch, 8))
+    shown("notifier 1", await through_the_notifier(settings, host, port, batch, 1))
+    shown("notifier 8", await through_the_notifier(settings, host, port, batch, 8))
+    shown(
+        "notifier 8, 8 duplicates",
+        await through_the_notifier(settings, host, port, batch, 8, duplicates=8),
     )
-    found["bare 8, again"] = await bare_loop(host, port, batch, 8)
+    shown("bare 8, again", await bare_loop(host, port, batch, 8))
     return found
 
 
@@ -235,8 +241,6 @@ def bulk_issue(connections: int, host: str, port: int, offers: int) -> tuple[flo
 
 def compare(settings: KernelSettings, host: str, port: int, emails: int) -> None:
     found = asyncio.run(sending(settings, host, port, emails, f"{settings.namespace}.example.org"))
-    for name, seconds in found.items():
-        print(f"  {name:>26} connection(s): {rate(emails, seconds)}")
     bare = min(found["bare 8"], found["bare 8, again"])
     for name in ("notifier 1", "notifier 8", "notifier 8, 8 duplicates"):
         print(f"  {name} / bare 8 (the faster bare run): {bare / found[name]:.2f}")
