@@ -190,7 +190,7 @@ class Courier:
 
     async def finish(self, uow: UnitOfWork) -> None:
         """Commit and record every email of this unit of work still on its way."""
-        flights = self._flights.get(uow)
+        flights = self._flights.pop(uow, None)
         while flights:
             await self._commit(uow, flights)
 

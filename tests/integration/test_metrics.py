@@ -79,7 +79,7 @@ async def test_metrics_of_every_service_follow_a_burst(
     ends_after = total(now["notifier"], "consumer_end_offset", topic="badge.events")
     assert ends_after - ends_before >= OFFERS
     for service in ("badge", "evidence", "notifier"):
-        assert set(lags(now[service])) >= {("badge.events", "0")}, service
+        assert any(topic == "badge.events" for topic, _ in lags(now[service])), service
         offered = "events_applied_total"
         moved = total(now[service], offered, topic="badge.events", event_type="BadgeOffered")
         moved -= total(before[service], offered, topic="badge.events", event_type="BadgeOffered")

@@ -13,6 +13,7 @@ messages, at most one is ever accepted and not yet recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -35,6 +36,8 @@ _MESSAGE_REFUSALS = (
     aiosmtplib.SMTPDataError,
 )
 _FAILURES = (aiosmtplib.SMTPException, OSError, TimeoutError)
+# How long a prepared message waits for its last line before its connection is closed.
+EXPIRY_SECONDS = 60.0
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
 
@@ -80,9 +83,10 @@ class Prepared:
         self._outcome = outcome
         self._done = False
         # A message left waiting (its unit of work failed before committing it) lets its
-        # connection go by itself: the server drops the message, nothing was sent.
+        # connection go by itself: the server drops the message, nothing was sent. Servers
+        # wait ten minutes for the end of DATA (RFC 5321 4.5.3.2.6); a minute is plenty here.
         self._expiry = (
-            asyncio.get_running_loop().call_later(mailer.settings.smtp_timeout_seconds, self.abort)
+            asyncio.get_running_loop().call_later(EXPIRY_SECONDS, self.abort)
             if client is not None
             else None
         )
@@ -146,6 +150,11 @@ class Mailer:
         await client.connect()
         if s.smtp_username:
             await client.login(s.smtp_username, s.smtp_password or "")
+        if client.last_ehlo_response is None:
+            # The server's extensions decide how the message is sent; a server that knows no
+            # EHLO is greeted with HELO by the first command.
+            with contextlib.suppress(aiosmtplib.SMTPHeloError):
+                await client.ehlo()
         return client
 
     async def deliver(self, message: EmailMessage) -> Delivery:
