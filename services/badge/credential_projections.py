@@ -54,7 +54,10 @@ async def credential_issued(uow: UnitOfWork, envelope: Envelope[CredentialIssued
     event = envelope.payload
     uow.conn.defer(
         "INSERT INTO credentials (assertion_id, badge_class_id, issuer_id, key_generation, "
-        "status_list_index, credential) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        "status_list_index, credential) VALUES ($1, $2, $3, $4, $5, $6) "
+        # Signed again (its key was compromised): the new signature replaces the old.
+        "ON CONFLICT (assertion_id) DO UPDATE SET key_generation = EXCLUDED.key_generation, "
+        "credential = EXCLUDED.credential",
         event.assertion_id,
         event.badge_class_id,
         event.issuer_id,

@@ -85,6 +85,18 @@ async def credential(conn: Connection, assertion_id: uuid.UUID) -> dict[str, Any
     return dict(row) if row else None
 
 
+async def signed_by(
+    conn: Connection, issuer_id: uuid.UUID, generation: int
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT * FROM credentials WHERE issuer_id = $1 AND key_generation = $2 "
+        "ORDER BY assertion_id",
+        issuer_id,
+        generation,
+    )
+    return [dict(row) for row in rows]
+
+
 async def index_taken(conn: Connection, issuer_id: uuid.UUID, index: int) -> bool:
     return bool(
         await conn.fetchval(

@@ -12,6 +12,7 @@ import base64
 import gzip
 import hashlib
 import hmac
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,9 +94,12 @@ class CredentialUrls:
 def did_document(
     urls: CredentialUrls, issuer_id: uuid.UUID, keys: list[IssuerKey]
 ) -> dict[str, Any]:
-    """Every key the issuer ever had, as Multikey assertion methods: old ones keep verifying
-    what they signed. A compromised key carries `revoked` from its compromise: verifiers
-    refuse what it signed from then on."""
+    """Every key the issuer ever had, as Multikey verification methods; all but compromised
+    ones are assertion methods, so rotated keys keep verifying what they signed. A compromised
+    key stays listed with `revoked` (its compromise time) but is no assertion method: no
+    verifier accepts a proof by it any more, whatever date the proof claims (a thief can
+    write any `created`). What it signed before the compromise is signed again by the current
+    key (see credential_service.mark_compromised)."""
     did = urls.did(issuer_id)
     methods = []
     for key in sorted(keys, key=lambda k: k.generation):
@@ -112,7 +116,7 @@ def did_document(
         "@context": [DID_V1, MULTIKEY_V1],
         "id": did,
         "verificationMethod": methods,
-        "assertionMethod": [method["id"] for method in methods],
+        "assertionMethod": [method["id"] for method in methods if "revoked" not in method],
     }
 
 
@@ -292,6 +296,12 @@ def check_compromise(keys: list[IssuerKey], generation: int, since: datetime) ->
     if since.tzinfo is None:
         raise Invalid("the compromise time needs a zone, e.g. 2026-12-01T09:00:00Z")
     return found
+
+
+def signed_before(credential_text: str, since: datetime) -> bool:
+    """Whether a credential the platform signed (its own record) was signed before `since`."""
+    created = json.loads(credential_text)["proof"]["created"]
+    return datetime.fromisoformat(created.replace("Z", "+00:00")) < since
 
 
 def status_index_candidates(index_key: bytes, assertion_id: uuid.UUID) -> Iterable[int]:
