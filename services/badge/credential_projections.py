@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contracts import Envelope
 from contracts.badge import (
+    BadgeClassEndorsed,
     CredentialIssued,
     IssuerKeyCompromised,
     IssuerKeyCreated,
@@ -46,6 +47,20 @@ async def signed_assertions_enabled(
         event.public_key_pem,
         event.wrapped_private_key,
         event.secret_id,
+        envelope.occurred_at,
+    )
+
+
+async def badge_class_endorsed(uow: UnitOfWork, envelope: Envelope[BadgeClassEndorsed]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO endorsements (endorsement_id, endorser_id, badge_class_id, comment, "
+        "credential, endorsed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        event.endorsement_id,
+        event.endorser_id,
+        event.badge_class_id,
+        event.comment,
+        event.credential,
         envelope.occurred_at,
     )
 

@@ -371,6 +371,50 @@ async def test_signed_open_badges_2_assertions_pass_the_official_validator(
     assert ob_verify(tampered, learner).returncode != 0
 
 
+async def test_an_organisation_endorses_another_organisations_badge(
+    http, platform, organiser, other_organiser, infra
+):
+    badge_url = platform.url("badge")
+    badge = await published_badge(http, platform, organiser, "OB3 endorsed")
+    awarded = await claim_by_email(
+        http, platform, organiser, infra, badge, unique_email("ob3-endorsed")
+    )
+    url = f"{badge_url}/v1/badges/{badge['id']}/endorsements"
+    own = await http.post(url, headers=bearer(organiser), json={"comment": "Ours is good"})
+    assert own.status_code == 409, own.text
+    empty = await http.post(url, headers=bearer(other_organiser), json={"comment": ""})
+    assert empty.status_code == 422
+
+    async def endorsed():
+        answer = await http.post(
+            url, headers=bearer(other_organiser), json={"comment": "Matches our apprenticeships"}
+        )
+        # The badge service learns the other organisation's key from the log first.
+        return answer if answer.status_code == 201 else None
+
+    answer = (await wait_for(endorsed, timeout=120)).json()
+    endorsement = (await http.get(answer["endorsement_url"])).json()
+    assert endorsement["type"] == "Endorsement"
+    assert endorsement["claim"]["id"] == f"{badge_url}/ob/badge-classes/{badge['id']}"
+    assert endorsement["issuer"] == f"{badge_url}/ob/issuers/{other_organiser['organisation_id']}"
+    credential = (await http.get(answer["credential_url"])).json()
+    assert credential["type"] == ["VerifiableCredential", "EndorsementCredential"]
+    assert credential["credentialSubject"]["type"] == ["EndorsementSubject"]
+    assert credential["credentialSubject"]["endorsementComment"] == "Matches our apprenticeships"
+    documents = await public_documents(http, badge_url, [other_organiser["organisation_id"]])
+    data_integrity.verify(credential, did_document_resolver(documents, credential))
+    tampered = json.loads(json.dumps(credential).replace("apprenticeships", "apprentices"))
+    results = independent_verify([credential, tampered], documents)
+    assert_verified(results[:1])
+    assert_refused(results[1])
+    page = await http.get(
+        f"{badge_url}/badges/{awarded['assertion_id']}", headers={"Accept": "text/html"}
+    )
+    assert page.status_code == 200
+    assert "Endorsed by" in page.text and "Hillside School" in page.text
+    assert "Matches our apprenticeships" in page.text
+
+
 async def test_a_rebuild_from_kafka_serves_the_same_credentials_and_status_lists(
     http, platform, organiser, infra
 ):

@@ -81,6 +81,12 @@ class CredentialUrls:
     def credential(self, assertion_id: object) -> str:
         return f"{self.base}/ob/credentials/{assertion_id}"
 
+    def endorsement(self, endorsement_id: object) -> str:
+        return f"{self.base}/ob/endorsements/{endorsement_id}"
+
+    def endorsement_credential(self, endorsement_id: object) -> str:
+        return f"{self.endorsement(endorsement_id)}/credential"
+
     def status_list(self, issuer_id: object) -> str:
         return f"{self.base}/ob/issuers/{issuer_id}/status-list"
 
@@ -202,6 +208,40 @@ def open_badge_credential(
         "statusListCredential": status_list,
     }
     return credential
+
+
+def endorsement_credential(
+    urls: CredentialUrls,
+    *,
+    endorsement_id: uuid.UUID,
+    endorser: Issuer,
+    badge: BadgeClass,
+    comment: str,
+    endorsed_at: datetime,
+) -> dict[str, Any]:
+    """An organisation's endorsement of another's badge as an OB 3.0 EndorsementCredential
+    (unsigned)."""
+    return {
+        "@context": [VC_V2, OB_V3],
+        "id": urls.endorsement_credential(endorsement_id),
+        "type": ["VerifiableCredential", "EndorsementCredential"],
+        "name": f"{endorser.name} endorses {badge.name}",
+        "issuer": profile(urls, endorser),
+        "validFrom": moment(endorsed_at),
+        "credentialSubject": {
+            "id": urls.achievement(badge.badge_class_id),
+            "type": ["EndorsementSubject"],
+            "endorsementComment": comment,
+        },
+    }
+
+
+def check_endorsement(badge: BadgeClass | None, endorser_id: uuid.UUID) -> BadgeClass:
+    if badge is None:
+        raise NotFound("badge not found")
+    if badge.issuer_id == endorser_id:
+        raise Conflict("an organisation endorses other organisations' badges, not its own")
+    return badge
 
 
 def encoded_list(revoked: Iterable[int], size: int = STATUS_LIST_SIZE) -> str:

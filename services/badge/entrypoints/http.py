@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.badge.entrypoints import (
     credentials,
     documents,
+    endorsements,
     organiser,
     pages,
     signed_assertions,
@@ -31,6 +32,7 @@ def build_app(web: BadgeWeb) -> FastAPI:
             **organiser.ROUTE_NOTES,
             **credentials.ROUTE_NOTES,
             **signed_assertions.ROUTE_NOTES,
+            **endorsements.ROUTE_NOTES,
         },
     )
     app.state.runtime = web.runtime
@@ -41,6 +43,7 @@ def build_app(web: BadgeWeb) -> FastAPI:
         documents.router,
         credentials.router,
         signed_assertions.router,
+        endorsements.router,
         pages.router,
     )
     return app
