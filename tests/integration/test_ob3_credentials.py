@@ -35,6 +35,7 @@ from tests.support_flows import (
     unique_email,
 )
 from tests.support_mail import wait_for_messages
+from tests.support_ob2_signed import ob_verify_signed
 from tests.support_ob3 import did_web_url, independent_verify, public_documents
 
 JSON = {"Accept": "application/json"}
@@ -359,16 +360,19 @@ async def test_signed_open_badges_2_assertions_pass_the_official_validator(
     assert "PRIVATE KEY" not in enabling.payload.model_dump_json()
     jws = (await http.get(f"{badge_url}/ob/assertions/{awarded['assertion_id']}/signed")).text
     assert jws.count(".") == 2
-    verified = ob_verify(jws, learner)
+    # ob-verify as installed fails every signed Assertion in python-jose, before its signature
+    # is looked at (tests/support_ob2_signed.py); the same validator with that fixed accepts it.
+    plain = ob_verify(jws, learner)
+    assert plain.returncode != 0 and "Unable to parse an RSA_JWK" in plain.stdout
+    verified = ob_verify_signed(jws, learner)
     assert verified.returncode == 0, verified.stdout[-3000:]
     report = json.loads(verified.stdout)
-    assert report["valid"] is True
+    assert report["valid"] is True and report["errorCount"] == 0
     # One changed byte in the payload: the validator refuses it.
     header, payload, signature = jws.split(".")
-    tampered = (
-        f"{header}.{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{signature}"
-    )
-    assert ob_verify(tampered, learner).returncode != 0
+    changed = "B" if payload[-2] == "A" else "A"
+    tampered = f"{header}.{payload[:-2]}{changed}{payload[-1]}.{signature}"
+    assert ob_verify_signed(tampered, learner).returncode != 0
 
 
 async def test_an_organisation_endorses_another_organisations_badge(
