@@ -246,6 +246,17 @@ class SignedAssertionsEnabled(IssuerCredentialEvent):
     secret_id: str = Field(pattern=r"^[0-9a-f]{16}$")
 
 
+class BadgeClassEndorsed(IssuerCredentialEvent):
+    """An organisation (the endorser, whose stream this is) vouches for another's badge: an
+    Open Badges 2.0 Endorsement and a signed 3.0 EndorsementCredential, as the text served."""
+
+    endorsement_id: uuid.UUID
+    endorser_id: uuid.UUID
+    badge_class_id: uuid.UUID
+    comment: str = Field(min_length=1, max_length=5_000)
+    credential: str = Field(max_length=100_000)
+
+
 class CredentialIssued(IssuerCredentialEvent):
     """The award's Open Badges 3.0 credential, signed, as the exact JSON text served."""
 
@@ -261,6 +272,7 @@ register(
     IssuerKeyCreated,
     IssuerKeyCompromised,
     SignedAssertionsEnabled,
+    BadgeClassEndorsed,
     CredentialIssued,
     BadgeClassCreated,
     BadgeClassEdited,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contracts import Envelope
 from contracts.badge import (
+    BadgeClassEndorsed,
     CredentialIssued,
     IssuerKeyCompromised,
     IssuerKeyCreated,
@@ -50,11 +51,28 @@ async def signed_assertions_enabled(
     )
 
 
+async def badge_class_endorsed(uow: UnitOfWork, envelope: Envelope[BadgeClassEndorsed]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO endorsements (endorsement_id, endorser_id, badge_class_id, comment, "
+        "credential, endorsed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        event.endorsement_id,
+        event.endorser_id,
+        event.badge_class_id,
+        event.comment,
+        event.credential,
+        envelope.occurred_at,
+    )
+
+
 async def credential_issued(uow: UnitOfWork, envelope: Envelope[CredentialIssued]) -> None:
     event = envelope.payload
     uow.conn.defer(
         "INSERT INTO credentials (assertion_id, badge_class_id, issuer_id, key_generation, "
-        "status_list_index, credential) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        "status_list_index, credential) VALUES ($1, $2, $3, $4, $5, $6) "
+        # Signed again (its key was compromised): the new signature replaces the old.
+        "ON CONFLICT (assertion_id) DO UPDATE SET key_generation = EXCLUDED.key_generation, "
+        "credential = EXCLUDED.credential",
         event.assertion_id,
         event.badge_class_id,
         event.issuer_id,

@@ -4,11 +4,17 @@ so the same state always answers the same bytes)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from contracts import new_envelope
-from contracts.badge import IssuerCredentialEvent, IssuerKeyCompromised, IssuerKeyCreated
+from contracts.badge import (
+    CredentialIssued,
+    IssuerCredentialEvent,
+    IssuerKeyCompromised,
+    IssuerKeyCreated,
+)
 from services.badge.adapters import credential_store
 from services.badge.adapters.credential_signing import CredentialSigner
 from services.badge.domain.credentials import (
@@ -16,6 +22,7 @@ from services.badge.domain.credentials import (
     check_compromise,
     current_key,
     next_generation,
+    signed_before,
     status_list_credential,
     status_list_valid_from,
 )
@@ -39,7 +46,7 @@ async def _append(
 
 def _rotation(
     signer: CredentialSigner, issuer_id: uuid.UUID, keys: list[IssuerKey]
-) -> IssuerCredentialEvent:
+) -> IssuerKeyCreated:
     generation = next_generation(keys)
     public_key, secret_id = signer.new_public_key(issuer_id, generation)
     return IssuerKeyCreated(
@@ -73,25 +80,50 @@ async def mark_compromised(
     since: datetime,
     actor: str,
 ) -> int:
-    """What the key signed from `since` on stops verifying. The current key is rotated first.
-    Returns the generation that signs from now on."""
+    """The key stops being an assertion method of the issuer: nothing it signs verifies any
+    more. What the platform signed with it before `since` (its log says what) is signed again
+    by the current key, rotated first if it is this one; what it signed from `since` on stays
+    refused. Returns the generation that signs from now on."""
 
     async def work(uow: UnitOfWork) -> int:
         version = await uow.lock_stream(issuer_id)
         keys = await credential_store.issuer_keys(uow.conn, issuer_id)
         found = check_compromise(keys, generation, since)
+        now = datetime.now(UTC)
+        signing = current_key(keys)
         events: list[IssuerCredentialEvent] = []
-        signing = current_key(keys).generation
-        if found.generation == signing:
-            events.append(_rotation(signer, issuer_id, keys))
-            signing += 1
+        if found.generation == signing.generation:
+            rotation = _rotation(signer, issuer_id, keys)
+            events.append(rotation)
+            signing = IssuerKey(
+                issuer_id=issuer_id,
+                generation=rotation.generation,
+                public_key_multibase=rotation.public_key_multibase,
+                secret_id=rotation.secret_id,
+                created_at=now,
+            )
         events.append(
             IssuerKeyCompromised(
                 issuer_id=issuer_id, generation=generation, compromised_since=since
             )
         )
+        for held in await credential_store.signed_by(uow.conn, issuer_id, generation):
+            if not signed_before(held["credential"], since):
+                continue
+            document = json.loads(held["credential"])
+            del document["proof"]
+            events.append(
+                CredentialIssued(
+                    assertion_id=held["assertion_id"],
+                    badge_class_id=held["badge_class_id"],
+                    issuer_id=issuer_id,
+                    key_generation=signing.generation,
+                    status_list_index=held["status_list_index"],
+                    credential=signer.sign(document, signing, now),
+                )
+            )
         await _append(uow, events, issuer_id, version, actor)
-        return signing
+        return signing.generation
 
     return await runtime.execute(work)
 

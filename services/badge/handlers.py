@@ -8,6 +8,7 @@ from contracts.badge import (
     BadgeAwarded,
     BadgeClassCreated,
     BadgeClassEdited,
+    BadgeClassEndorsed,
     BadgeOffered,
     ClaimRejected,
     ClaimRequested,
@@ -76,6 +77,7 @@ def credential_projections() -> Handlers:
         .project(IssuerKeyCompromised, cp.issuer_key_compromised)
         .project(CredentialIssued, cp.credential_issued)
         .project(SignedAssertionsEnabled, cp.signed_assertions_enabled)
+        .project(BadgeClassEndorsed, cp.badge_class_endorsed)
     )
 
 

@@ -224,17 +224,31 @@ def test_rotation_keeps_old_keys_and_compromise_refuses_what_was_signed_after_it
         signer.urls.verification_method(ISSUER_ID, 2),
     ]
     data_integrity.verify(before, methods_of(rotated))
-    # Compromised after it signed `before`: that one stands.
-    later = replace_key(first, compromised_since=AWARDED + timedelta(hours=1))
-    published = ob3.did_document(signer.urls, ISSUER_ID, [later, second])
+    # Compromised: still listed, with `revoked`, but no assertion method any more, so no
+    # proof by it verifies whatever `created` it claims (the platform signs again what the
+    # key signed before, with the current key).
+    compromised = replace_key(first, compromised_since=AWARDED + timedelta(hours=1))
+    published = ob3.did_document(signer.urls, ISSUER_ID, [compromised, second])
     assert published["verificationMethod"][0]["revoked"] == "2026-11-30T10:15:00Z"
-    data_integrity.verify(before, methods_of(published))
-    # Compromised before: what it signed at the award's time fails.
-    earlier = replace_key(first, compromised_since=AWARDED - timedelta(hours=1))
+    assert published["assertionMethod"] == [signer.urls.verification_method(ISSUER_ID, 2)]
+    with pytest.raises(data_integrity.ProofInvalid, match="assertion method"):
+        data_integrity.verify(before, methods_of(published))
+    assert ob3.signed_before(json.dumps(before), AWARDED + timedelta(hours=1))
+    assert not ob3.signed_before(json.dumps(before), AWARDED)
+    resigned = json.loads(
+        signer.sign({k: v for k, v in before.items() if k != "proof"}, second, AWARDED)
+    )
+    data_integrity.verify(resigned, methods_of(published))
+    # A verification method revoked from before a proof's time refuses it too.
+    vm = methods_of(ob3.did_document(signer.urls, ISSUER_ID, [first]))(
+        signer.urls.verification_method(ISSUER_ID, 1)
+    )
+    assert vm is not None
+    from dataclasses import replace
+
+    revoked_vm = replace(vm, revoked=AWARDED - timedelta(hours=1))
     with pytest.raises(data_integrity.ProofInvalid, match="compromised"):
-        data_integrity.verify(
-            before, methods_of(ob3.did_document(signer.urls, ISSUER_ID, [earlier, second]))
-        )
+        data_integrity.verify(before, {vm.id: revoked_vm}.get)
     # A key the document does not list verifies nothing.
     with pytest.raises(data_integrity.ProofInvalid, match="assertion method"):
         data_integrity.verify(

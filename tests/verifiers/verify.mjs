@@ -90,12 +90,16 @@ async function withDigitalBazaar(credential) {
     checkStatus: credential.credentialStatus ?
       (options) => checkStatus({...options, verifyMatchingIssuers: true}) : undefined,
   });
+  // The stack reports a status bit; what it means for the credential is the caller's to say:
+  // a set revocation bit is a credential that does not verify.
+  const revoked = result.statusResult?.results?.some(entry => entry.status === true) ?? false;
   return {
-    verified: result.verified === true,
-    error: describe(result.error),
+    verified: result.verified === true && !revoked,
+    error: revoked ? 'revoked: its revocation status list entry is set' :
+      describe(result.error),
     status: result.statusResult ? {
       verified: result.statusResult.verified,
-      revoked: result.statusResult.results?.[0]?.status ?? null,
+      revoked,
       error: describe(result.statusResult.error),
     } : null,
   };

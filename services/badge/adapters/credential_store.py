@@ -41,7 +41,37 @@ CREATE TABLE IF NOT EXISTS issuer_rsa_keys (
 );
 """
 
-CREDENTIAL_TABLES = ("issuer_keys", "credentials", "issuer_rsa_keys")
+CREDENTIAL_DDL += """
+CREATE TABLE IF NOT EXISTS endorsements (
+    endorsement_id uuid PRIMARY KEY,
+    endorser_id uuid NOT NULL,
+    badge_class_id uuid NOT NULL,
+    comment text NOT NULL,
+    credential text NOT NULL,
+    endorsed_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS endorsements_by_badge ON endorsements (badge_class_id, endorsed_at);
+"""
+
+CREDENTIAL_TABLES = ("issuer_keys", "credentials", "issuer_rsa_keys", "endorsements")
+
+
+async def endorsements_of(conn: Connection, badge_class_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The badge's endorsements, oldest first, with each endorser's name."""
+    rows = await conn.fetch(
+        "SELECT e.*, i.name AS endorser_name FROM endorsements e "
+        "LEFT JOIN issuers i ON i.issuer_id = e.endorser_id "
+        "WHERE e.badge_class_id = $1 ORDER BY e.endorsed_at, e.endorsement_id",
+        badge_class_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def endorsement(conn: Connection, endorsement_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM endorsements WHERE endorsement_id = $1", endorsement_id
+    )
+    return dict(row) if row else None
 
 
 async def rsa_key(conn: Connection, issuer_id: uuid.UUID) -> dict[str, Any] | None:
@@ -83,6 +113,18 @@ async def credential(conn: Connection, assertion_id: uuid.UUID) -> dict[str, Any
         assertion_id,
     )
     return dict(row) if row else None
+
+
+async def signed_by(
+    conn: Connection, issuer_id: uuid.UUID, generation: int
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT * FROM credentials WHERE issuer_id = $1 AND key_generation = $2 "
+        "ORDER BY assertion_id",
+        issuer_id,
+        generation,
+    )
+    return [dict(row) for row in rows]
 
 
 async def index_taken(conn: Connection, issuer_id: uuid.UUID, index: int) -> bool:

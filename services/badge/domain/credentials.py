@@ -12,6 +12,7 @@ import base64
 import gzip
 import hashlib
 import hmac
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -80,6 +81,12 @@ class CredentialUrls:
     def credential(self, assertion_id: object) -> str:
         return f"{self.base}/ob/credentials/{assertion_id}"
 
+    def endorsement(self, endorsement_id: object) -> str:
+        return f"{self.base}/ob/endorsements/{endorsement_id}"
+
+    def endorsement_credential(self, endorsement_id: object) -> str:
+        return f"{self.endorsement(endorsement_id)}/credential"
+
     def status_list(self, issuer_id: object) -> str:
         return f"{self.base}/ob/issuers/{issuer_id}/status-list"
 
@@ -93,9 +100,12 @@ class CredentialUrls:
 def did_document(
     urls: CredentialUrls, issuer_id: uuid.UUID, keys: list[IssuerKey]
 ) -> dict[str, Any]:
-    """Every key the issuer ever had, as Multikey assertion methods: old ones keep verifying
-    what they signed. A compromised key carries `revoked` from its compromise: verifiers
-    refuse what it signed from then on."""
+    """Every key the issuer ever had, as Multikey verification methods; all but compromised
+    ones are assertion methods, so rotated keys keep verifying what they signed. A compromised
+    key stays listed with `revoked` (its compromise time) but is no assertion method: no
+    verifier accepts a proof by it any more, whatever date the proof claims (a thief can
+    write any `created`). What it signed before the compromise is signed again by the current
+    key (see credential_service.mark_compromised)."""
     did = urls.did(issuer_id)
     methods = []
     for key in sorted(keys, key=lambda k: k.generation):
@@ -112,7 +122,7 @@ def did_document(
         "@context": [DID_V1, MULTIKEY_V1],
         "id": did,
         "verificationMethod": methods,
-        "assertionMethod": [method["id"] for method in methods],
+        "assertionMethod": [method["id"] for method in methods if "revoked" not in method],
     }
 
 
@@ -198,6 +208,40 @@ def open_badge_credential(
         "statusListCredential": status_list,
     }
     return credential
+
+
+def endorsement_credential(
+    urls: CredentialUrls,
+    *,
+    endorsement_id: uuid.UUID,
+    endorser: Issuer,
+    badge: BadgeClass,
+    comment: str,
+    endorsed_at: datetime,
+) -> dict[str, Any]:
+    """An organisation's endorsement of another's badge as an OB 3.0 EndorsementCredential
+    (unsigned)."""
+    return {
+        "@context": [VC_V2, OB_V3],
+        "id": urls.endorsement_credential(endorsement_id),
+        "type": ["VerifiableCredential", "EndorsementCredential"],
+        "name": f"{endorser.name} endorses {badge.name}",
+        "issuer": profile(urls, endorser),
+        "validFrom": moment(endorsed_at),
+        "credentialSubject": {
+            "id": urls.achievement(badge.badge_class_id),
+            "type": ["EndorsementSubject"],
+            "endorsementComment": comment,
+        },
+    }
+
+
+def check_endorsement(badge: BadgeClass | None, endorser_id: uuid.UUID) -> BadgeClass:
+    if badge is None:
+        raise NotFound("badge not found")
+    if badge.issuer_id == endorser_id:
+        raise Conflict("an organisation endorses other organisations' badges, not its own")
+    return badge
 
 
 def encoded_list(revoked: Iterable[int], size: int = STATUS_LIST_SIZE) -> str:
@@ -292,6 +336,12 @@ def check_compromise(keys: list[IssuerKey], generation: int, since: datetime) ->
     if since.tzinfo is None:
         raise Invalid("the compromise time needs a zone, e.g. 2026-12-01T09:00:00Z")
     return found
+
+
+def signed_before(credential_text: str, since: datetime) -> bool:
+    """Whether a credential the platform signed (its own record) was signed before `since`."""
+    created = json.loads(credential_text)["proof"]["created"]
+    return datetime.fromisoformat(created.replace("Z", "+00:00")) < since
 
 
 def status_index_candidates(index_key: bytes, assertion_id: uuid.UUID) -> Iterable[int]:

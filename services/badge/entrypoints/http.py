@@ -8,6 +8,7 @@ from services.badge.entrypoints import (
     counts,
     credentials,
     documents,
+    endorsements,
     organiser,
     pages,
     signed_assertions,
@@ -32,6 +33,7 @@ def build_app(web: BadgeWeb) -> FastAPI:
             **organiser.ROUTE_NOTES,
             **credentials.ROUTE_NOTES,
             **signed_assertions.ROUTE_NOTES,
+            **endorsements.ROUTE_NOTES,
         },
     )
     app.state.runtime = web.runtime
@@ -43,6 +45,7 @@ def build_app(web: BadgeWeb) -> FastAPI:
         documents.router,
         credentials.router,
         signed_assertions.router,
+        endorsements.router,
         pages.router,
     )
     return app

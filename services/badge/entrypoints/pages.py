@@ -26,6 +26,7 @@ from services.badge.domain.model import (
 )
 from services.badge.entrypoints.credentials import credential_links
 from services.badge.entrypoints.dependencies import BadgeWeb, Web, load_badge_class
+from services.badge.entrypoints.endorsements import endorsements_shown
 from services.badge.entrypoints.open_badges import OpenBadgesUrls
 from services.badge.entrypoints.recipients import valid_address
 from services.badge.entrypoints.rendering import message, page, parse_id, wants_html
@@ -378,4 +379,5 @@ async def badge_page(assertion_id: str, request: Request, web: Web) -> Response:
         baked_url=None if found["revoked"] else urls.baked(found_id),
         assertion_url=urls.assertion(found_id),
         **await credential_links(web, found["assertion_id"], revoked=found["revoked"]),
+        endorsements=await endorsements_shown(web, badge.badge_class_id),
     )
