@@ -164,10 +164,17 @@ class LocalPlatform:
         raise TimeoutError(f"{service} not healthy after {timeout}s: {last_error}")
 
     def start_all(self, *, detach: bool = False) -> None:
+        """Start the four services and wait until each is ready (PLATFORM_START_SECONDS
+        each, default 60: more on a machine shared by many); one that is not stops them all,
+        so nothing is left running behind a failed start."""
         for service in SERVICES:
             self.start(service, detach=detach)
-        for service in SERVICES:
-            self.wait_healthy(service)
+        try:
+            for service in SERVICES:
+                self.wait_healthy(service, float(os.environ.get("PLATFORM_START_SECONDS", "60")))
+        except BaseException:
+            self.stop_all()
+            raise
 
     def stop(self, service: str, timeout: float = 15.0) -> None:
         process = self.processes.pop(service, None)
