@@ -192,15 +192,23 @@ class LocalPlatform:
         raise TimeoutError(f"{service} not healthy after {timeout}s: {last_error}")
 
     def start_all(self, *, detach: bool = False) -> None:
+        """Start the services (and the console) and wait until each is ready (PLATFORM_START_SECONDS
+        each, default 60: more on a machine shared by many); one that is not stops them all,
+        so nothing is left running behind a failed start."""
         for service in SERVICES:
             self.start(service, detach=detach)
-        for service in SERVICES:
-            self.wait_healthy(service)
-        # A platform given ports for the services alone runs without the console.
-        for name in FRONTENDS:
-            if name in self.ports:
-                self.start(name, detach=detach)
-                self.wait_healthy(name)
+        seconds = float(os.environ.get("PLATFORM_START_SECONDS", "60"))
+        try:
+            for service in SERVICES:
+                self.wait_healthy(service, seconds)
+            # A platform given ports for the services alone runs without the console.
+            for name in FRONTENDS:
+                if name in self.ports:
+                    self.start(name, detach=detach)
+                    self.wait_healthy(name, seconds)
+        except BaseException:
+            self.stop_all()
+            raise
 
     def stop(self, service: str, timeout: float = 15.0) -> None:
         process = self.processes.pop(service, None)
