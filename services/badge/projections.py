@@ -169,7 +169,8 @@ async def recipient_display_changed(
     """The holder's choice (made on their home) of what the badge page says of them."""
     event = envelope.payload
     uow.conn.defer(
-        "UPDATE assertions SET display_name = $2 WHERE assertion_id = $1",
+        "INSERT INTO recipient_names (assertion_id, display_name) VALUES ($1, $2) "
+        "ON CONFLICT (assertion_id) DO UPDATE SET display_name = EXCLUDED.display_name",
         event.assertion_id,
         event.display_name,
     )

@@ -123,7 +123,8 @@ async def recipient_display_changed(
 ) -> None:
     event = envelope.payload
     uow.conn.defer(
-        "UPDATE awards SET display_name = $2 WHERE assertion_id = $1",
+        "INSERT INTO recipient_names (assertion_id, display_name) VALUES ($1, $2) "
+        "ON CONFLICT (assertion_id) DO UPDATE SET display_name = EXCLUDED.display_name",
         event.assertion_id,
         event.display_name,
     )

@@ -116,8 +116,13 @@ CREATE TABLE IF NOT EXISTS assertions (
     revoked_at timestamptz,
     evidence jsonb NOT NULL DEFAULT '[]'
 );
--- What the holder chose the badge page shows of them (null: the masked address).
-ALTER TABLE assertions ADD COLUMN IF NOT EXISTS display_name text;
+-- What the holder chose the badge page shows of them (null: the masked address), kept apart
+-- from the assertions: it comes from the evidence service's log, in whatever order a rebuild
+-- meets it.
+CREATE TABLE IF NOT EXISTS recipient_names (
+    assertion_id uuid PRIMARY KEY,
+    display_name text
+);
 CREATE TABLE IF NOT EXISTS peer_reviewers (
     badge_class_id uuid NOT NULL,
     email text NOT NULL,
@@ -148,6 +153,7 @@ CHECKSUM_TABLES = (
     "claim_requests",
     "assertions",
     "organiser_keys",
+    "recipient_names",
 )
 
 
@@ -430,7 +436,12 @@ async def held_badge_ids(conn: Connection, email: str) -> set[uuid.UUID]:
 
 
 async def get_assertion_row(conn: Connection, assertion_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT * FROM assertions WHERE assertion_id = $1", assertion_id)
+    row = await conn.fetchrow(
+        "SELECT a.*, n.display_name FROM assertions a "
+        "LEFT JOIN recipient_names n ON n.assertion_id = a.assertion_id "
+        "WHERE a.assertion_id = $1",
+        assertion_id,
+    )
     return dict(row) if row else None
 
 

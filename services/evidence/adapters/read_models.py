@@ -109,7 +109,13 @@ CREATE TABLE IF NOT EXISTS awards (
     expires timestamptz,
     evidence jsonb NOT NULL DEFAULT '[]',
     revoked boolean NOT NULL DEFAULT false,
-    revocation_reason text NOT NULL DEFAULT '',
+    revocation_reason text NOT NULL DEFAULT ''
+);
+-- What each holder chose the badge page shows of them, apart from the awards: the choice is
+-- in this service's own log, the award in the badge service's, and a rebuild replays its own
+-- log first.
+CREATE TABLE IF NOT EXISTS recipient_names (
+    assertion_id uuid PRIMARY KEY,
     display_name text
 );
 CREATE INDEX IF NOT EXISTS awards_by_recipient ON awards (recipient_email, issued_on);
@@ -132,6 +138,7 @@ CHECKSUM_TABLES = (
     "reviews",
     "organiser_keys",
     "awards",
+    "recipient_names",
     "organisations",
 )
 
@@ -403,8 +410,9 @@ def _award(row: Any) -> Award:
 async def awards_of(conn: Connection, emails: tuple[str, ...]) -> list[Award]:
     """Every award made to these addresses (and to no other), newest first."""
     rows = await conn.fetch(
-        "SELECT a.*, b.image_type FROM awards a "
+        "SELECT a.*, b.image_type, n.display_name FROM awards a "
         "LEFT JOIN badges b ON b.badge_class_id = a.badge_class_id "
+        "LEFT JOIN recipient_names n ON n.assertion_id = a.assertion_id "
         "WHERE a.recipient_email = ANY($1::text[]) "
         "ORDER BY a.issued_on DESC, a.assertion_id DESC",
         list(emails),
@@ -414,8 +422,10 @@ async def awards_of(conn: Connection, emails: tuple[str, ...]) -> list[Award]:
 
 async def award(conn: Connection, assertion_id: uuid.UUID) -> Award | None:
     row = await conn.fetchrow(
-        "SELECT a.*, b.image_type FROM awards a "
-        "LEFT JOIN badges b ON b.badge_class_id = a.badge_class_id WHERE a.assertion_id = $1",
+        "SELECT a.*, b.image_type, n.display_name FROM awards a "
+        "LEFT JOIN badges b ON b.badge_class_id = a.badge_class_id "
+        "LEFT JOIN recipient_names n ON n.assertion_id = a.assertion_id "
+        "WHERE a.assertion_id = $1",
         assertion_id,
     )
     return _award(row) if row else None
