@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from contracts.services import SERVICES
 from services.local_runner import free_port
@@ -45,3 +47,14 @@ def patient_platform(
 
 def module_env(module: Any) -> dict[str, str]:
     return dict(getattr(module, "PLATFORM_ENV", {}))
+
+
+async def sent(request: Callable[[], Awaitable[httpx.Response]], tries: int = 8) -> httpx.Response:
+    """A write, tried again while the service answers 503 (Kafka did not take it in time: it
+    changed nothing), as its Retry-After says; a shared broker under load does that."""
+    for _ in range(tries - 1):
+        answer = await request()
+        if answer.status_code != 503:
+            return answer
+        await asyncio.sleep(float(answer.headers.get("retry-after", "2")))
+    return await request()

@@ -17,7 +17,7 @@ from tests.browser.audit import assert_accessible
 from tests.browser.walk import Walk
 from tests.infrastructure import Infrastructure
 from tests.support import Platform, badge_of, bearer
-from tests.support_catalogue import module_env, patient_platform
+from tests.support_catalogue import module_env, patient_platform, sent
 
 # Nothing listens there: every tile fails, as when the tile server is down or blocked.
 PLATFORM_ENV = {"ACTIVITY_MAP_TILE_URL": f"http://127.0.0.1:{free_port()}/{{z}}/{{x}}/{{y}}.png"}
@@ -37,11 +37,13 @@ def platform(
 async def _publish(http: httpx.AsyncClient, platform: Platform, who: dict[str, str],
                    publish: bool = True, **body: Any) -> str:  # fmt: skip
     activities = f"{platform.url('activity')}/v1/activities"
-    created = await http.post(activities, headers=bearer(who), json=body)
+    created = await sent(lambda: http.post(activities, headers=bearer(who), json=body))
     assert created.status_code == 201, created.text
     activity_id: str = created.json()["id"]
     if publish:
-        answer = await http.post(f"{activities}/{activity_id}/publish", headers=bearer(who))
+        answer = await sent(
+            lambda: http.post(f"{activities}/{activity_id}/publish", headers=bearer(who))
+        )
         assert answer.status_code == 200, answer.text
     return activity_id
 
@@ -70,15 +72,19 @@ async def listed(platform: Platform, organiser: dict[str, str]) -> dict[str, str
                 place=LEEDS,
             ),
         }  # fmt: skip
-        playlist = await http.post(
-            f"{platform.url('activity')}/v1/playlists",
-            headers=bearer(organiser),
-            json={"title": "Green skills", "activity_ids": [ids["garden"], ids["online"]]},
+        playlist = await sent(
+            lambda: http.post(
+                f"{platform.url('activity')}/v1/playlists",
+                headers=bearer(organiser),
+                json={"title": "Green skills", "activity_ids": [ids["garden"], ids["online"]]},
+            )
         )
         ids["playlist"] = playlist.json()["id"]
-        published = await http.post(
-            f"{platform.url('activity')}/v1/playlists/{ids['playlist']}/publish",
-            headers=bearer(organiser),
+        published = await sent(
+            lambda: http.post(
+                f"{platform.url('activity')}/v1/playlists/{ids['playlist']}/publish",
+                headers=bearer(organiser),
+            )
         )
         assert published.status_code == 200, published.text
         for source in (ids["garden"], ids["online"], ids["playlist"]):

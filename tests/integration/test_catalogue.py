@@ -15,7 +15,7 @@ from markupsafe import escape
 
 from tests.infrastructure import Infrastructure
 from tests.support import Platform, badge_of, bearer, wait_for
-from tests.support_catalogue import module_env, patient_platform
+from tests.support_catalogue import module_env, patient_platform, sent
 
 LEEDS = {"name": "Riverside community garden", "address": "12 Mill Lane, Leeds",
          "latitude": 53.7997, "longitude": -1.5492}  # fmt: skip
@@ -42,14 +42,18 @@ async def _activity(
     **body: Any,
 ) -> str:
     activities = f"{platform.url('activity')}/v1/activities"
-    created = await http.post(activities, headers=bearer(who), json=body)
+    created = await sent(lambda: http.post(activities, headers=bearer(who), json=body))
     assert created.status_code == 201, created.text
     activity_id: str = created.json()["id"]
     if publish:
-        answer = await http.post(f"{activities}/{activity_id}/publish", headers=bearer(who))
+        answer = await sent(
+            lambda: http.post(f"{activities}/{activity_id}/publish", headers=bearer(who))
+        )
         assert answer.status_code == 200, answer.text
     if archive:
-        answer = await http.post(f"{activities}/{activity_id}/archive", headers=bearer(who))
+        answer = await sent(
+            lambda: http.post(f"{activities}/{activity_id}/archive", headers=bearer(who))
+        )
         assert answer.status_code == 200, answer.text
     return activity_id
 
@@ -101,25 +105,29 @@ async def world(platform: Platform, organiser: dict[str, str], other_organiser: 
             place={"name": "Village hall"},
         )  # fmt: skip
         playlists = f"{platform.url('activity')}/v1/playlists"
-        created = await http.post(
-            playlists,
-            headers=bearer(organiser),
-            json={
-                "title": "Green city skills",
-                "description": "Gardening and compost, in two steps.",
-                "activity_ids": [ids["gardening"], ids["compost"]],
-            },
+        created = await sent(
+            lambda: http.post(
+                playlists,
+                headers=bearer(organiser),
+                json={
+                    "title": "Green city skills",
+                    "description": "Gardening and compost, in two steps.",
+                    "activity_ids": [ids["gardening"], ids["compost"]],
+                },
+            )
         )
         assert created.status_code == 201, created.text
         ids["playlist"] = created.json()["id"]
-        published = await http.post(
-            f"{playlists}/{ids['playlist']}/publish", headers=bearer(organiser)
+        published = await sent(
+            lambda: http.post(f"{playlists}/{ids['playlist']}/publish", headers=bearer(organiser))
         )
         assert published.status_code == 200, published.text
-        draft_playlist = await http.post(
-            playlists,
-            headers=bearer(organiser),
-            json={"title": "Gardening playlist draft", "activity_ids": [ids["gardening"]]},
+        draft_playlist = await sent(
+            lambda: http.post(
+                playlists,
+                headers=bearer(organiser),
+                json={"title": "Gardening playlist draft", "activity_ids": [ids["gardening"]]},
+            )
         )
         ids["draft_playlist"] = draft_playlist.json()["id"]
         # The badges are made by the badge service and come back through badge.events.
@@ -286,14 +294,16 @@ async def test_an_activity_page_says_what_when_where_and_how_to_earn_its_badge(
 
     # The organiser makes it an evidence quest: the page says so, from badge.events.
     badge = await badge_of(http, platform, organiser, world["gardening"])
-    edited = await http.patch(
-        f"{platform.url('badge')}/v1/badges/{badge['id']}",
-        headers=bearer(organiser),
-        json={
-            "evidence_mode": "organiser",
-            "tasks": [{"title": "A photo of your seedlings", "kind": "file"}],
-            "open_link": {"enabled": False},
-        },
+    edited = await sent(
+        lambda: http.patch(
+            f"{platform.url('badge')}/v1/badges/{badge['id']}",
+            headers=bearer(organiser),
+            json={
+                "evidence_mode": "organiser",
+                "tasks": [{"title": "A photo of your seedlings", "kind": "file"}],
+                "open_link": {"enabled": False},
+            },
+        )
     )
     assert edited.status_code == 200, edited.text
 
@@ -384,10 +394,12 @@ async def test_the_organiser_api_refuses_bad_new_fields_and_changes_nothing(
         assert problem in answer.text, (body, answer.text)
     assert (await http.get(one, headers=bearer(organiser))).json() == before
     # Moving it to a place takes online false with it; null empties the new fields.
-    moved = await http.patch(
-        one,
-        headers=bearer(organiser),
-        json={"online": False, "place": LEEDS, "language": None, "signup_url": None},
+    moved = await sent(
+        lambda: http.patch(
+            one,
+            headers=bearer(organiser),
+            json={"online": False, "place": LEEDS, "language": None, "signup_url": None},
+        )
     )
     assert moved.status_code == 200, moved.text
     assert (moved.json()["online"], moved.json()["language"]) == (False, None)
