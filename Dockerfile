@@ -1,6 +1,12 @@
-# One image for all four services (activity, badge, evidence, notifier).
+# One image for all the services (activity, badge, evidence, notifier, console).
 # The service is chosen by the command, e.g. `python -m services.badge serve`;
 # see docker-compose.yml.
+
+# The console's htmx, from npm as deploy/local/install.sh fetches it (same pinned version).
+FROM node:20-slim AS htmx
+WORKDIR /htmx
+RUN npm pack --silent htmx.org@2.0.4 && tar -xzf htmx.org-2.0.4.tgz package/dist/htmx.min.js
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,6 +32,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY README.md ./
 COPY contracts/ ./contracts/
 COPY services/ ./services/
+COPY --from=htmx /htmx/package/dist/htmx.min.js ./services/console/static/vendor/htmx.min.js
 RUN uv sync --frozen --no-dev
 
 # Unprivileged runtime user. The blob directories exist in the image and are

@@ -356,7 +356,8 @@ def up(run_dir: Path) -> int:
         return 1
     demo = json.loads(demo_file.read_text())
     mailbox = os.environ.get("MAILBOX_URL", "http://127.0.0.1:8025")
-    sign_in = console_sign_in_link(platform, DEMO_ORGANISER_EMAIL, run_dir / "mailbox")
+    mailbox_dir = Path(os.environ.get("MAILBOX_DIR", run_dir / "mailbox"))
+    sign_in = console_sign_in_link(platform, DEMO_ORGANISER_EMAIL, mailbox_dir)
     print(
         f"""
 The platform is running.
@@ -367,7 +368,7 @@ The platform is running.
   Evidence quests   {platform.url("evidence")}/quests/...  (OpenAPI: .../docs)
   Notifier service  {platform.url("notifier")}/health
   Organiser console {platform.url("console")}
-  Mailbox           {mailbox}   (messages also in {run_dir / "mailbox"})
+  Mailbox           {mailbox}   (messages also in {mailbox_dir})
   Logs              {run_dir / "logs"}
 
   Demo organiser API key (also in {demo_file}):

@@ -16,32 +16,17 @@ from typing import Any, cast
 
 from playwright.async_api import Page
 
-from tests.browser.controls import ACCEPT, EMAIL_FIELD, SIGN_IN
+from tests.browser.audit import assert_accessible
+from tests.browser.console_support import sign_in_organiser
+from tests.browser.controls import ACCEPT
 from tests.browser.inbox import Inbox
 from tests.browser.organiser import Organiser
 from tests.browser.walk import Device, Walk
 from tests.support import bearer, wait_for
 from tests.support_flows import playlist_badge
-from tests.support_mail import messages_to
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ORGANISER_EMAIL = "ana@riverside.example.org"  # the `organiser` fixture's
-
-
-async def sign_in_organiser(walk: Walk, platform, infra, organiser) -> Device:
-    """A new laptop signed in to the console by the emailed link, as an organiser does."""
-    console = platform.url("console")
-    inbox = Inbox(infra.mailbox_dir, ORGANISER_EMAIL)
-    inbox.read = len(messages_to(infra.mailbox_dir, ORGANISER_EMAIL))  # earlier links are used
-    laptop = await walk.new_device()
-    await laptop.open(f"{console}/sign-in")
-    await laptop.page.get_by_label(EMAIL_FIELD).first.fill(ORGANISER_EMAIL)
-    await laptop.click(laptop.page.get_by_role("button", name=SIGN_IN).first)
-    message = await inbox.next(f"{console}/sign-in/")
-    await laptop.follow(message, f"{console}/sign-in/")
-    await laptop.click(laptop.page.get_by_role("button", name=SIGN_IN).first)
-    assert not laptop.page.url.startswith(f"{console}/sign-in"), await laptop.summary()
-    return laptop
 
 
 def zbar_decode(image: Path) -> str:
@@ -75,7 +60,7 @@ async def test_an_organiser_issues_and_revokes_a_badge_from_the_console(
     badge = await ana.badge("Urban gardening")
     activity = badge["source_id"]
     console = platform.url("console")
-    laptop = await sign_in_organiser(walk, platform, infra, organiser)
+    laptop = await sign_in_organiser(walk, platform, ORGANISER_EMAIL)
     page = laptop.page
 
     # The Badges tab: the badge as learners will see it, and its form.
@@ -219,7 +204,7 @@ async def test_the_pages_work_without_javascript(http, platform, organiser, infr
     ana = Organiser(http, platform, organiser)
     badge = await ana.badge("Bike repair")
     console = platform.url("console")
-    signed_in = await sign_in_organiser(walk, platform, infra, organiser)
+    signed_in = await sign_in_organiser(walk, platform, ORGANISER_EMAIL)
     context = await walk.browser.new_context(java_script_enabled=False)
     await context.add_cookies(cast(Any, await signed_in.context.cookies()))
     device = Device(context, await context.new_page())
@@ -243,6 +228,12 @@ async def test_the_pages_work_without_javascript(http, platform, organiser, infr
 
     await wait_for(counted, timeout=60)
     assert "Every email is sent" in await _text(page, "#issue-progress")
+    # axe-core runs in the page, so the same page is audited where JavaScript runs.
+    progress_url = page.url
+    audited = await walk.new_device()
+    await audited.context.add_cookies(cast(Any, await signed_in.context.cookies()))
+    await audited.open(progress_url)
+    await assert_accessible(audited.page)
 
 
 async def test_a_playlists_badge_has_the_same_pages_without_a_link(
@@ -250,7 +241,7 @@ async def test_a_playlists_badge_has_the_same_pages_without_a_link(
 ):
     _, badge = await playlist_badge(http, platform, organiser, "Green city")
     console = platform.url("console")
-    laptop = await sign_in_organiser(walk, platform, infra, organiser)
+    laptop = await sign_in_organiser(walk, platform, ORGANISER_EMAIL)
     await laptop.open(f"{console}/playlists/{badge['source_id']}/badge")
     await walk.checkpoint(laptop, "playlist-badge-tab")
     assert "Green city" in await laptop.heading(), await laptop.summary()

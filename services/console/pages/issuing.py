@@ -144,11 +144,10 @@ async def issue_to_emails(request: Request, source_id: uuid.UUID, session: Signe
     if badge is None:
         return await _page(request, session, source, badge)
     form = await request.form()
-    one = form.get("email")
-    pasted = form.get("emails")
-    field = "email" if isinstance(one, str) and one.strip() else "emails"
-    typed = (one if field == "email" else pasted) or ""
-    assert isinstance(typed, str)
+    # Two forms post here: one address (`email`) or a pasted list (`emails`).
+    field = "email" if "email" in form else "emails"
+    given = form.get(field)
+    typed = given if isinstance(given, str) else ""
     emails = split_addresses(typed)
     problem = ""
     if not emails:
