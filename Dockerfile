@@ -1,4 +1,4 @@
-# One image for all four services (activity, badge, evidence, notifier).
+# One image for all the services (activity, badge, evidence, notifier, console).
 # The service is chosen by the command, e.g. `python -m services.badge serve`;
 # see docker-compose.yml.
 # Leaflet for the catalogue map, from npm (as deploy/local/install.sh fetches it); no CDN.
@@ -7,6 +7,11 @@ WORKDIR /leaflet
 RUN npm pack --silent leaflet@1.9.4 && tar -xzf leaflet-1.9.4.tgz \
     && mkdir out && cp -r package/dist/leaflet.js package/dist/leaflet.css package/dist/images \
        package/LICENSE out/ && echo 1.9.4 > out/VERSION
+
+# The console's htmx, from npm as deploy/local/install.sh fetches it (same pinned version).
+FROM node:20-slim AS htmx
+WORKDIR /htmx
+RUN npm pack --silent htmx.org@2.0.4 && tar -xzf htmx.org-2.0.4.tgz package/dist/htmx.min.js
 
 FROM python:3.11-slim
 
@@ -34,6 +39,7 @@ COPY README.md ./
 COPY contracts/ ./contracts/
 COPY services/ ./services/
 COPY --from=leaflet /leaflet/out/ ./services/activity/static/vendor/leaflet/
+COPY --from=htmx /htmx/package/dist/htmx.min.js ./services/console/static/vendor/htmx.min.js
 RUN uv sync --frozen --no-dev
 
 # Unprivileged runtime user. The blob directories exist in the image and are

@@ -4,6 +4,7 @@ with what only tests do to it: kill a service, wait for liveness), and helpers."
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import asyncpg
@@ -25,7 +26,9 @@ class Platform(LocalPlatform):
         self, service: str, timeout: float = 60.0, path: str = "/health/ready"
     ) -> dict[str, object]:
         # A module whose services cannot be ready by design (no SMTP server, say) waits for
-        # them to be alive instead: its PLATFORM_ENV says so with WAIT_FOR.
+        # them to be alive instead: its PLATFORM_ENV says so with WAIT_FOR. On a machine loaded
+        # by other work, PLATFORM_START_SECONDS gives the services longer to start.
+        timeout = max(timeout, float(os.environ.get("PLATFORM_START_SECONDS", "0") or 0))
         return super().wait_healthy(service, timeout, self.extra_env.get("WAIT_FOR", path))
 
     def kill(self, service: str) -> None:

@@ -78,7 +78,7 @@ fi
 # --- the console's htmx, vendored from npm ------------------------------------------------------
 # Served by the console itself (services/console/static/vendor/, not committed), never a CDN.
 # `npm pack` checks the package against the registry's integrity hash. Fetched again when the
-# pinned version changes.
+# pinned version changes (the Dockerfile pins the same).
 HTMX_VERSION=2.0.4
 HTMX_DIR=$REPO/services/console/static/vendor
 if [[ ! -f $HTMX_DIR/htmx.min.js || "$(cat "$HTMX_DIR/htmx.version" 2>/dev/null)" != "$HTMX_VERSION" ]]; then

@@ -91,7 +91,8 @@ async def test_the_organiser_reviews_evidence_in_the_console(http, platform, inf
     assert await image.count(), f"the file is not shown: {await desk.summary()}"
     width = await image.first.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width == 160, "the learner's image does not load through the console"
-    opened = await desk.context.request.get(await image.first.get_attribute("src") or "")
+    source = await image.first.get_attribute("src") or ""
+    opened = await desk.context.request.get(platform.url("console") + source)
     assert opened.status == 200 and opened.headers["content-type"] == "image/png"
     assert "sandbox" in opened.headers["content-security-policy"]
     assert opened.headers["x-content-type-options"] == "nosniff"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from services.console.app import build_app
 from services.console.settings import ConsoleSettings
 from tests.support import Platform, bearer, wait_for
 from tests.support_console import (
+    START_SECONDS,
     console_platform,
     described,
     form_headers,
@@ -323,7 +325,7 @@ async def test_another_organisations_organiser_gets_403_or_404_on_every_page_and
 
 async def test_a_form_from_another_origin_is_refused(http, platform, first):
     ana = await signed_in_console(platform, ANA)
-    async with ana:
+    async with aclosing(ana):
         before = await _state_of(http, platform, first)
         refused = []
         for route in _routes() + _public_forms():
@@ -388,7 +390,7 @@ async def test_a_backing_service_restarting_gives_a_try_again_page(http, platfor
             pytest.fail("no console page over the badge service to take down (issue 10 item 4)")
         raise
     ana = await signed_in_console(platform, ANA)
-    async with ana:
+    async with aclosing(ana):
         assert (await ana.get(page)).status_code == 200
         platform.stop(service)
         try:
@@ -409,9 +411,9 @@ async def test_a_backing_service_restarting_gives_a_try_again_page(http, platfor
                     )
         finally:
             platform.start(service)
-            platform.wait_healthy(service)
+            platform.wait_healthy(service, timeout=START_SECONDS)
 
         async def back() -> bool:
             return (await ana.get(page)).status_code == 200
 
-        await wait_for(back, timeout=60)
+        await wait_for(back, timeout=START_SECONDS)

@@ -24,6 +24,7 @@ BADGE = uuid.UUID("33333333-3333-4333-8333-333333333333")
 ISSUE = uuid.UUID("44444444-4444-4444-8444-444444444444")
 ASSERTION = uuid.UUID("55555555-5555-4555-8555-555555555555")
 ORGANISATION = uuid.UUID("66666666-6666-4666-8666-666666666666")
+FAILED_OFFER = uuid.UUID("77777777-7777-4777-8777-777777777777")
 
 
 def _json(body: Any, status: int = 200) -> httpx.Response:
@@ -126,6 +127,16 @@ class FakePlatform:
             )
         if path == f"{badge}/issues/{ISSUE}":
             return _json({"issue_id": str(ISSUE), **self.progress})
+        if path == f"/v1/offers/{FAILED_OFFER}/resend":
+            return _json({"offer_id": str(FAILED_OFFER), "email_status": "resending"}, 202)
+        if path.startswith("/v1/offers/") and path.endswith("/resend"):
+            return _json(
+                {"error": "this offer was claimed already; there is nothing to resend"}, 409
+            )
+        if path == f"{badge}/image":
+            if b"<script" in request.content:
+                return _json({"error": "the image was refused: it holds a script"}, 422)
+            return _json(self.badge)
         if path == f"/v1/assertions/{ASSERTION}/revoke":
             return _json({"revoked": True})
         return _json({"error": f"no such thing in the fake: {method} {path}"}, 404)
@@ -284,3 +295,25 @@ async def test_revoking_needs_a_reason_and_regenerating_a_confirmation(console, 
     )
     await console.post(f"/activities/{ACTIVITY}/badge/issue/regenerate", data={"confirm": "yes"})
     assert fake.writes[-1][1] == f"/v1/badges/{BADGE}/open-link/regenerate"
+
+
+async def test_a_failed_email_is_resent_and_a_refused_resend_says_why(console, fake):
+    issue = f"/activities/{ACTIVITY}/badge/issue"
+    sent = await console.post(f"{issue}/offers/{FAILED_OFFER}/resend")
+    assert sent.status_code == 303 and sent.headers["location"] == f"{issue}#offers"
+    assert "being sent again" in sent.headers["set-cookie"].replace("%20", " ")
+    refused = await console.post(f"{issue}/offers/{uuid.uuid4()}/resend")
+    assert refused.status_code == 303
+    assert "claimed already" in refused.headers["set-cookie"].replace("%20", " ")
+
+
+async def test_an_image_the_badge_service_refuses_is_shown_beside_the_upload(console, fake):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    page = await console.post(
+        f"/activities/{ACTIVITY}/badge/image", files={"image": ("a.svg", svg, "image/svg+xml")}
+    )
+    assert page.status_code == 422
+    assert _near(page.text, "image") == "the image was refused: it holds a script"
+    none = await console.post(f"/activities/{ACTIVITY}/badge/image", data={})
+    assert none.status_code == 422 and _near(none.text, "image") == "Choose a PNG or SVG image."
+    assert [path for _, path, _, _ in fake.writes] == [f"/v1/badges/{BADGE}/image"]
