@@ -15,6 +15,8 @@ from services.console.signed_in import Session, SignedIn, backends_of
 
 router = APIRouter()
 STATUSES = ("draft", "published", "archived")
+# What a form's refusal answers with: shown on the form, with what was typed.
+FORM_REFUSALS = (400, 409, 422)
 
 
 def matches(item: dict[str, Any], query: str, status: str) -> bool:
@@ -134,9 +136,9 @@ async def create_activity(request: Request, session: SignedIn) -> Response:
     try:
         created = await backends_of(request).activity.post("/v1/activities", session, json=body)
     except BackendRefused as refused:
-        if refused.status != 422:
+        if refused.status not in FORM_REFUSALS:
             raise
-        return _editor(request, None, form, refused.fields, refused.message, 422)
+        return _editor(request, None, form, refused.fields, refused.message, refused.status)
     return redirect(f"/activities/{created['id']}", flash="The activity is saved as a draft.")
 
 
@@ -165,7 +167,7 @@ async def update_activity(request: Request, session: SignedIn, activity_id: str)
             f"/v1/activities/{activity_id}", session, json=body
         )
     except BackendRefused as refused:
-        if refused.status not in (409, 422):
+        if refused.status not in FORM_REFUSALS:
             raise
         return _editor(request, activity, form, refused.fields, refused.message, refused.status)
     said = "Your changes are saved."

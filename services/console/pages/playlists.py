@@ -77,12 +77,12 @@ async def create_playlist(request: Request, session: SignedIn) -> Response:
     try:
         created = await backends_of(request).activity.post("/v1/playlists", session, json=body)
     except BackendRefused as refused:
-        if refused.status != 422:
+        if refused.status not in (400, 409, 422):
             raise
         return render(
             request,
             "playlist_new.html",
-            422,
+            refused.status,
             values=form,
             errors=refused.fields,
             message=refused.message,
@@ -137,7 +137,7 @@ async def _change(
             f"/v1/playlists/{playlist['id']}", session, json=body
         )
     except BackendRefused as refused:
-        if refused.status not in (404, 409, 422):
+        if refused.status not in (400, 404, 409, 422):
             raise
         return await _page(
             request,
