@@ -39,7 +39,9 @@ class KeptAppends:
     def recently_appended(self, event_id: uuid.UUID) -> None:
         return None
 
-    async def append(self, outbox: list[Envelope[Any]], deadline: Any, earlier: Any) -> None:
+    async def append(
+        self, outbox: list[Envelope[Any]], deadline: Any, earlier: Any, headers: Any = None
+    ) -> None:
         self.appended.extend(outbox)
 
 
