@@ -37,6 +37,7 @@ class RecordingPublisher:
         envelopes: Sequence[Envelope[Any]],
         deadline: float | None = None,
         earlier: Sequence[asyncio.Future[Any]] = (),
+        headers: Any = None,
     ) -> None:
         self.appended.extend(envelopes)
 
