@@ -80,11 +80,14 @@ async def test_metrics_of_every_service_follow_a_burst(
     assert ends_after - ends_before >= OFFERS
     for service in ("badge", "evidence", "notifier"):
         assert any(topic == "badge.events" for topic, _ in lags(now[service])), service
+        assert total(now[service], "consumer_offsets_readable") == 1
+    # The services that read the badge service's offers applied each; the badge service itself
+    # applied them when the request wrote them, so its consumer finds them applied already.
+    for service in ("evidence", "notifier"):
         offered = "events_applied_total"
         moved = total(now[service], offered, topic="badge.events", event_type="BadgeOffered")
         moved -= total(before[service], offered, topic="badge.events", event_type="BadgeOffered")
         assert moved >= OFFERS, service
-        assert total(now[service], "consumer_offsets_readable") == 1
     assert total(now["notifier"], "emails_sent_total", kind="offer") >= OFFERS
     assert total(now["notifier"], "emails_failed_total") == 0
 
