@@ -80,11 +80,33 @@ async def ensure_schema(database_url: str, schema: str) -> None:
         await conn.close()
 
 
+# The schemas this service's tables were made for, by the digest of their DDL.
+SCHEMA_VERSIONS_DDL = """
+CREATE TABLE IF NOT EXISTS schema_versions (
+    ddl_sha256 text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
 async def migrate(pool: asyncpg.Pool, service_ddl: str) -> None:
+    """Create or upgrade the tables, once per version of their DDL.
+
+    An instance that starts beside others of the same version runs no DDL at all: even an
+    `ALTER TABLE ... ADD COLUMN IF NOT EXISTS` takes its table's exclusive lock, and taking
+    those one table after another while the other instances' transactions hold some of them
+    deadlocks those transactions."""
+    digest = hashlib.sha256((KERNEL_DDL + service_ddl).encode()).hexdigest()
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+        await conn.execute(SCHEMA_VERSIONS_DDL)
+        if await conn.fetchval("SELECT true FROM schema_versions WHERE ddl_sha256 = $1", digest):
+            return
         await conn.execute(KERNEL_DDL)
         await conn.execute(service_ddl)
+        await conn.execute(
+            "INSERT INTO schema_versions (ddl_sha256) VALUES ($1) ON CONFLICT DO NOTHING", digest
+        )
 
 
 async def drop_schema(database_url: str, schema: str) -> None:

@@ -284,7 +284,8 @@ async def run_unit_of_work(
             result = await work(uow)
             await uow.flush()
             return result
-    except asyncpg.LockNotAvailableError as error:
+    except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError) as error:
+        # Rolled back whole (a deadlock's victim too): nothing changed, a retry is safe.
         raise WriteUnavailable(
             "another change to the same thing is still waiting; nothing was changed, "
             "try again shortly",
