@@ -405,11 +405,13 @@ def up(run_dir: Path, scale: dict[str, int] | None = None) -> int:
         run_dir=run_dir, ports=ports, claim_token_secret=secret_file.read_text().strip()
     )
     demo_file = run_dir / "demo-organiser.json"
-    for service in ports:
+    # The services (and their extra instances) first; the console, which stands on them, after.
+    backends = [name for name in ports if LocalPlatform.service_of(name) not in FRONTENDS]
+    for service in backends:
         platform.start(service, detach=True)
     step = "starting the services"
     try:
-        for service in ports:
+        for service in backends:
             step = f"starting {service}"
             platform.wait_healthy(service)
         for service in FRONTENDS:
