@@ -40,7 +40,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
 def platform(
     infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Platform]:
-    """A test module may set PLATFORM_ENV to start its platform with other settings."""
+    """The four services and the console, each on a free port, in a namespace of their own. A
+    test module may set PLATFORM_ENV to start its platform with other settings."""
     running = Platform(
         run_dir=Path(tmp_path_factory.mktemp("platform")),
         namespace=f"t{uuid.uuid4().hex[:10]}",
@@ -48,8 +49,8 @@ def platform(
         extra_env={**infra.env(), **getattr(request.module, "PLATFORM_ENV", {})},
     )
     running.infra = infra
-    running.start_all()
     try:
+        running.start_all()
         yield running
     finally:
         running.stop_all()

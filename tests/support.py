@@ -16,6 +16,11 @@ from services.kernel.settings import KernelSettings
 from services.local_runner import LocalPlatform
 from tests.infrastructure import Infrastructure
 
+# How long a test waits for a service it started to be ready. On a machine loaded by other
+# work a service's imports alone can take most of a minute; a service that exits is reported
+# at once, so the long wait costs only a start that hangs.
+START_SECONDS = float(os.environ.get("PLATFORM_START_SECONDS", "") or 300)
+
 
 class Platform(LocalPlatform):
     """A platform instance of its own (own topics, own schemas) for one test module."""
@@ -23,12 +28,11 @@ class Platform(LocalPlatform):
     infra: Infrastructure
 
     def wait_healthy(
-        self, service: str, timeout: float = 60.0, path: str = "/health/ready"
+        self, service: str, timeout: float = START_SECONDS, path: str = "/health/ready"
     ) -> dict[str, object]:
         # A module whose services cannot be ready by design (no SMTP server, say) waits for
-        # them to be alive instead: its PLATFORM_ENV says so with WAIT_FOR. On a machine loaded
-        # by other work, PLATFORM_START_SECONDS gives the services longer to start.
-        timeout = max(timeout, float(os.environ.get("PLATFORM_START_SECONDS", "0") or 0))
+        # them to be alive instead: its PLATFORM_ENV says so with WAIT_FOR.
+        timeout = max(timeout, START_SECONDS)
         return super().wait_healthy(service, timeout, self.extra_env.get("WAIT_FOR", path))
 
     def kill(self, service: str) -> None:

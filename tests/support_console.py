@@ -1,54 +1,15 @@
-"""What the console's integration and browser tests share: a platform of their own that runs the
-organiser console too, and signing an organiser in over HTTP as a browser would (the emailed
-link, its button), keeping the session cookie."""
+"""What the console's integration and browser tests share: signing an organiser in over HTTP as
+a browser would (the emailed link, its button), keeping the session cookie."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from services.local_runner import PROCESSES, SERVICES, free_port
-from tests.infrastructure import Infrastructure
 from tests.support import Platform, wait_for
 from tests.support_mail import messages_to
-
-START_SECONDS = 300.0
-
-
-@contextmanager
-def console_platform(
-    infra: Infrastructure, run_dir: Path, extra_env: dict[str, str] | None = None
-) -> Iterator[Platform]:
-    """The four services and the console, each on a free port, in a namespace of their own."""
-    running = Platform(
-        run_dir=run_dir,
-        namespace=f"t{uuid.uuid4().hex[:10]}",
-        ports={name: free_port() for name in PROCESSES},
-        extra_env={**infra.env(), **(extra_env or {})},
-    )
-    running.infra = infra
-    try:
-        # As start_all does, with more patience: on a busy shared machine a service's imports
-        # alone can take most of a minute. The console stands on the others: it starts last.
-        for name in SERVICES:
-            running.start(name)
-        for name in SERVICES:
-            running.wait_healthy(name, timeout=START_SECONDS)
-        for name in PROCESSES:
-            if name not in SERVICES:
-                running.start(name)
-                running.wait_healthy(name, timeout=START_SECONDS)
-        yield running
-    finally:
-        running.stop_all()
-        asyncio.run(running.drop_schemas())
 
 
 def sign_in_links(platform: Platform, address: str) -> list[str]:

@@ -5,8 +5,6 @@ JavaScript."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,23 +13,13 @@ import pytest
 from services.local_runner import free_port
 from tests.browser.audit import assert_accessible
 from tests.browser.walk import Walk
-from tests.infrastructure import Infrastructure
 from tests.support import Platform, badge_of, bearer
-from tests.support_catalogue import module_env, patient_platform, sent
+from tests.support_catalogue import sent
 
 # Nothing listens there: every tile fails, as when the tile server is down or blocked.
 PLATFORM_ENV = {"ACTIVITY_MAP_TILE_URL": f"http://127.0.0.1:{free_port()}/{{z}}/{{x}}/{{y}}.png"}
 LEEDS = {"name": "Riverside community garden", "address": "12 Mill Lane, Leeds",
          "latitude": 53.7997, "longitude": -1.5492}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def platform(
-    infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Platform]:
-    yield from patient_platform(
-        infra, Path(tmp_path_factory.mktemp("platform")), module_env(request.module)
-    )
 
 
 async def _publish(http: httpx.AsyncClient, platform: Platform, who: dict[str, str],

@@ -10,10 +10,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from tests.browser.audit import assert_accessible
@@ -24,18 +21,11 @@ from tests.browser.organiser import Organiser
 from tests.browser.test_quests import see_the_awarded_badge, start_the_quest, submit
 from tests.browser.walk import Device, Walk
 from tests.support import Platform, wait_for
-from tests.support_console import console_platform
 
 RETURN = re.compile(r"return", re.I)
 TITLE = "Bird box workshop"
 PHOTO_TASK = "A photo of your bird box"
 NOTES_TASK = "How you built it"
-
-
-@pytest.fixture(scope="module")
-def platform(infra, tmp_path_factory) -> Iterator[Platform]:
-    with console_platform(infra, Path(tmp_path_factory.mktemp("platform"))) as running:
-        yield running
 
 
 def _png(colour: tuple[int, int, int]) -> bytes:

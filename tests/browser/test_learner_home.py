@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 
 from tests.browser.audit import assert_accessible
 from tests.browser.controls import EMAIL_FIELD, SIGN_IN
@@ -27,7 +26,6 @@ from tests.browser.inbox import Inbox
 from tests.browser.walk import Device, Walk
 from tests.support import bearer, wait_for
 from tests.support_flows import JSON, claim_by_email, playlist_badge, published_badge
-from tests.support_home import patient_platform
 from tests.support_mail import plain_body
 
 # Small limits, so the test reaches them: invitations per sender and per invited address a day.
@@ -37,11 +35,6 @@ PLATFORM_ENV = {
     # A shared machine under load can take Kafka longer than the default bound.
     "KAFKA_WRITE_TIMEOUT_SECONDS": "30",
 }
-
-
-@pytest.fixture(scope="module")
-def platform(infra, tmp_path_factory):
-    yield from patient_platform(infra, tmp_path_factory, PLATFORM_ENV)
 
 
 def learner_email(name: str) -> str:

@@ -5,31 +5,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from markupsafe import escape
 
-from tests.infrastructure import Infrastructure
 from tests.support import Platform, badge_of, bearer, wait_for
-from tests.support_catalogue import module_env, patient_platform, sent
+from tests.support_catalogue import sent
 
 LEEDS = {"name": "Riverside community garden", "address": "12 Mill Lane, Leeds",
          "latitude": 53.7997, "longitude": -1.5492}  # fmt: skip
 BRADFORD = {"name": "Bradford makerspace", "latitude": 53.7950, "longitude": -1.7594}
 LEEDS_BOX = "-1.60,53.75,-1.50,53.85"
-
-
-@pytest.fixture(scope="module")
-def platform(
-    infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Platform]:
-    yield from patient_platform(
-        infra, Path(tmp_path_factory.mktemp("platform")), module_env(request.module)
-    )
 
 
 async def _activity(

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,10 +26,8 @@ from fastapi.routing import APIRoute
 
 from services.console.app import build_app
 from services.console.settings import ConsoleSettings
-from tests.support import Platform, bearer, wait_for
+from tests.support import START_SECONDS, Platform, bearer, wait_for
 from tests.support_console import (
-    START_SECONDS,
-    console_platform,
     described,
     form_headers,
     page_text,
@@ -48,12 +45,6 @@ PUBLIC = ("/sign-in", "/health", "/openapi.json", "/docs", "/favicon.ico")
 # A form that ends the signed-in organiser's own session: sent last, on its own.
 ENDS_SESSION = ("/sign-out",)
 PATH_PARAMETER = re.compile(r"{([^}:]+)(?::[^}]*)?}")
-
-
-@pytest.fixture(scope="module")
-def platform(infra, tmp_path_factory) -> Iterator[Platform]:
-    with console_platform(infra, Path(tmp_path_factory.mktemp("platform"))) as running:
-        yield running
 
 
 @dataclass

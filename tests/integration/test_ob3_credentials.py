@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts import encode, new_envelope
@@ -25,8 +22,7 @@ from services.badge.adapters import credential_baking, data_integrity
 from services.badge.adapters.credential_signing import CredentialSigner, methods_of
 from services.badge.adapters.issuer_keys import IssuerKeys
 from services.badge.domain.credentials import CredentialUrls, IssuerKey, moment
-from services.local_runner import free_port
-from tests.support import Platform, bearer, wait_for
+from tests.support import bearer, wait_for
 from tests.support_flows import (
     claim_by_email,
     ob_verify,
@@ -39,32 +35,6 @@ from tests.support_ob2_signed import ob_verify_signed
 from tests.support_ob3 import did_web_url, independent_verify, public_documents
 
 JSON = {"Accept": "application/json"}
-
-
-class PatientPlatform(Platform):
-    """The shared machine is slow to start nine people's services: wait longer for ours."""
-
-    def wait_healthy(
-        self, service: str, timeout: float = 60.0, path: str = "/health/ready"
-    ) -> dict[str, object]:
-        return super().wait_healthy(service, max(timeout, 300.0), path)
-
-
-@pytest.fixture(scope="module")
-def platform(infra, tmp_path_factory) -> Iterator[Platform]:
-    running = PatientPlatform(
-        run_dir=Path(tmp_path_factory.mktemp("platform")),
-        namespace=f"t{uuid.uuid4().hex[:10]}",
-        ports={service: free_port() for service in SERVICES},
-        extra_env=infra.env(),
-    )
-    running.infra = infra
-    try:
-        running.start_all()
-        yield running
-    finally:
-        running.stop_all()
-        asyncio.run(running.drop_schemas())
 
 
 async def credential_of(http, platform, assertion_id: str) -> tuple[bytes, dict[str, Any]]:
