@@ -286,7 +286,10 @@ class Courier:
                 async with self._commit_turn:
                     if line.closed:
                         return
-                    deliveries = await asyncio.gather(*(p.commit() for p in prepared))
+                    if len(prepared) == 1:  # (gather would make it a task: a turn of the loop)
+                        deliveries = [await prepared[0].commit()]
+                    else:
+                        deliveries = await asyncio.gather(*(p.commit() for p in prepared))
                     records = [
                         (record, flight.cause)
                         for flight, delivery in zip(group, deliveries, strict=True)

@@ -109,7 +109,9 @@ def _image(matrix: list[list[bool]]) -> bytes:
     count = len(matrix)
     gray = bytes(0 if dark else 255 for row in matrix for dark in row)
     size = count * BOX_SIZE
-    image = Image.frombytes("L", (count, count), gray).resize((size, size), Image.Resampling.NEAREST)
+    image = Image.frombytes("L", (count, count), gray).resize(
+        (size, size), Image.Resampling.NEAREST
+    )
     out = io.BytesIO()
     image.convert("1").save(out, format="PNG")
     return out.getvalue()
