@@ -281,8 +281,15 @@ class Courier:
                     line.more.clear()
                     await line.more.wait()
                     continue
-                group = list(itertools.islice(line.flights, self._unrecorded))
-                prepared = [await flight.prepared for flight in group]
+                # The next email, and those after it already prepared (up to `unrecorded`):
+                # a group waits for no message still on its way.
+                group = [line.flights[0]]
+                await group[0].prepared
+                for flight in itertools.islice(line.flights, 1, self._unrecorded):
+                    if not flight.prepared.done():
+                        break
+                    group.append(flight)
+                prepared = [flight.prepared.result() for flight in group]
                 async with self._commit_turn:
                     if line.closed:
                         return
