@@ -302,6 +302,7 @@ class Courier:
                         for flight, delivery in zip(group, deliveries, strict=True)
                         for record in self._records(flight, delivery)
                     ]
+                    self._begin_transfers(line, after=len(group))
                     await line.append(records)
                 for flight in group:
                     line.flights.popleft()
@@ -318,6 +319,17 @@ class Courier:
                 flight.abort()
                 self._settled(flight)
             line.moved.set()
+
+    def _begin_transfers(self, line: _Line, after: int) -> None:
+        """The next group's messages go to the server while Kafka acknowledges this one's
+        records (the server takes them in then, not while their last lines wait)."""
+        for flight in itertools.islice(line.flights, after, after + self._unrecorded):
+            task = flight.prepared
+            if not task.done() or task.cancelled() or task.exception() is not None:
+                break
+            begin = getattr(task.result(), "begin_transfer", None)
+            if begin is not None:
+                begin()
 
     def _close(self, line: _Line) -> None:
         """The unit of work is gone without finishing: nothing more of it is committed."""
