@@ -225,6 +225,9 @@ def bulk_issue(connections: int, host: str, port: int, offers: int) -> tuple[flo
             "NOTIFIER_SMTP_HOST": host,
             "NOTIFIER_SMTP_PORT": str(port),
             "NOTIFIER_SMTP_CONNECTIONS": str(connections),
+            # 10,000 offers are one write: on a loaded machine Kafka takes them in more than
+            # the default 5 s, and the API would refuse the issue (503) time and again.
+            "KAFKA_WRITE_TIMEOUT_SECONDS": "60",
         },
     )
     platform.start_all()
