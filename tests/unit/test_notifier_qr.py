@@ -25,9 +25,9 @@ def test_the_qr_code_is_the_one_the_library_draws() -> None:
     alphabet = string.ascii_letters + string.digits + "-_"
     links = [
         "https://badges.example.org/claim/p" + "".join(chosen.choices(alphabet, k=length))
-        for length in (1, 43, 43, 90)  # versions 3 to 8 (from 7 on, version information)
+        for length in (1, 43, 90)  # versions 3 to 8 (from 7 on, version information)
     ]
     for link in links:
         assert qr.png(link) == _library(link), link
-    image = Image.open(io.BytesIO(qr.png(links[2])))
+    image = Image.open(io.BytesIO(qr.png(links[1])))
     assert image.mode == "1" and image.size[0] == image.size[1]
