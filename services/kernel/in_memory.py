@@ -10,12 +10,14 @@ domain's `evolve`) in place of the read models they would query.
 from __future__ import annotations
 
 import uuid
+import weakref
+from collections.abc import Sequence
 from typing import Any, NoReturn, cast
 
 from contracts import Envelope
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.handlers import Handlers
-from services.kernel.unit_of_work import UnitOfWork
+from services.kernel.unit_of_work import AppendAhead, UnitOfWork
 
 
 class _NoDatabase:
@@ -72,6 +74,24 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.emitted.append(envelope)
         await self.apply(envelope)
         return True
+
+    @property
+    def cause_now(self) -> uuid.UUID | None:
+        return None
+
+    def appender(self) -> AppendAhead:
+        """There is no log: the events are emitted here at once (held weakly, as the real
+        one holds no unit of work)."""
+        unit = weakref.ref(self)
+
+        async def append(events: Sequence[tuple[Envelope[Any], uuid.UUID | None]]) -> None:
+            found = unit()
+            if found is None:
+                raise RuntimeError("the unit of work is gone")
+            for event, _ in events:
+                await found.emit(event)
+
+        return append
 
     async def flush(self) -> None:
         await self._run_before_flush()

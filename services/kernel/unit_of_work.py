@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -184,6 +184,30 @@ class UnitOfWork:
             await self._send_outbox(final=False)
         return True
 
+    @property
+    def cause_now(self) -> uuid.UUID | None:
+        """The event whose handlers run now (what an event emitted now answers), if any."""
+        return self._causes[-1] if self._causes else None
+
+    def appender(self) -> AppendAhead:
+        """Appends events to Kafka at once and waits for them, before they are applied here:
+        for the records of effects outside that must be in the log before the next effect is
+        made (an email's, before the next email goes), appended while this unit's connection
+        does other work. `emit` applies them later and finds them appended (nothing is sent
+        twice). Each goes with the id of the event it answers (see `cause_headers`). It holds
+        no reference to the unit of work."""
+        publisher, deadline = self._publisher, self._deadline
+
+        async def append(events: Sequence[tuple[Envelope[Any], uuid.UUID | None]]) -> None:
+            headers = {
+                event.event_id: [(CAUSE_ID, str(cause).encode())]
+                for event, cause in events
+                if cause is not None
+            }
+            await publisher.append([event for event, _ in events], deadline, (), headers)
+
+        return append
+
     async def _send_outbox(self, *, final: bool) -> None:
         outbox, self._outbox = self._outbox, []
         earlier, self._earlier = self._earlier, []
@@ -214,6 +238,9 @@ class UnitOfWork:
         await self.conn.flush()
         await self._send_outbox(final=True)
 
+
+# Appends (event, the id of the event it answers) pairs and waits until Kafka has them.
+AppendAhead = Callable[[Sequence[tuple[Envelope[Any], uuid.UUID | None]]], Awaitable[None]]
 
 # Headers of a derived event that say which decision it belongs to, so that a replay can tell
 # an input already answered in its own log from one still to decide, without decoding it:

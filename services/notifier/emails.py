@@ -3,7 +3,6 @@ with its own head, title and viewport), names escaped, the issuing organisation 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -12,7 +11,6 @@ from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
-import qrcode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from contracts.activity import OrganiserAdded, OrganiserSignInRequested
@@ -30,6 +28,7 @@ from contracts.evidence import (
     SignInRequested,
     SubmissionRejected,
 )
+from services.notifier import qr
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -61,12 +60,6 @@ class Sender:
         username, _, domain = (address or "badges@localhost").partition("@")
         name = _one_line(organisation or default_name or "Open Badges")
         return str(Address(display_name=name, username=username, domain=domain))
-
-
-def _qr_png(url: str) -> bytes:
-    out = io.BytesIO()
-    qrcode.make(url, box_size=6, border=2).save(out)
-    return out.getvalue()
 
 
 def _message(sender: str, recipient: str, subject: str, headers: dict[str, str]) -> EmailMessage:
@@ -134,7 +127,7 @@ def offer_email(
     html_part = message.get_body(("html",))
     assert isinstance(html_part, EmailMessage)
     html_part.add_related(
-        _qr_png(link),
+        qr.png(link),
         "image",
         "png",
         cid=qr_cid,

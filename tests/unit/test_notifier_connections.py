@@ -144,3 +144,53 @@ async def test_a_unit_of_work_that_fails_aborts_what_it_had_not_committed() -> N
         "abort l3@example.org",
     ]
     assert len(mailer.sent) == 2
+
+
+class Slow(Parallel):
+    """A server that takes its time to accept: while it does, the unit of work goes on."""
+
+    def __init__(self, steps: list[str]) -> None:
+        super().__init__(steps)
+        self.accepting = asyncio.Event()
+
+    async def deliver(self, message: Any) -> Any:
+        await self.accepting.wait()
+        return await super().deliver(message)
+
+
+async def test_the_unit_of_work_goes_on_rendering_while_its_emails_are_accepted() -> None:
+    steps: list[str] = []
+    mailer = Slow(steps)
+    uow = unit_of_work(Courier(mailer, POLICY, connections=2), steps)
+    for n in range(2):
+        await uow.receive(offered(f"l{n}@example.org"))
+    await asyncio.sleep(0.01)
+    # The first is being accepted (its last line sent), the second prepared: the unit of work
+    # was not held up by either.
+    assert steps == ["prepare l0@example.org", "prepare l1@example.org", "commit l0@example.org"]
+    mailer.accepting.set()
+    await uow.flush()
+    assert [s.split()[0] for s in steps[2:]] == ["commit", "record", "commit", "record"]
+    assert len(mailer.sent) == 2
+
+
+async def test_a_batch_tried_again_waits_for_the_email_the_failed_try_still_commits() -> None:
+    steps: list[str] = []
+    mailer = Slow(steps)
+    courier = Courier(mailer, POLICY, connections=2)
+    first = unit_of_work(courier, steps)
+    offer = offered("again@example.org")
+    await first.receive(offer)
+    await asyncio.sleep(0.01)
+    assert steps[-1] == "commit again@example.org"  # its last line is on its way
+    # The first try fails (elsewhere) while it waits for the server; the batch is tried again,
+    # and decides the same email.
+    second = unit_of_work(courier, steps)
+    trying_again = asyncio.create_task(second.receive(offer))
+    await asyncio.sleep(0.01)
+    assert not trying_again.done()  # it waits for the first try's email
+    mailer.accepting.set()
+    await trying_again
+    await second.flush()
+    assert len(mailer.sent) == 1  # mailed once: the second try found its record
+    assert [s.split()[0] for s in steps].count("prepare") == 1

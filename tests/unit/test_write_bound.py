@@ -30,6 +30,9 @@ class _Cluster:
     def __init__(self) -> None:
         self.up = True
 
+    def get_random_node(self) -> None:
+        return None  # no broker known: the probe asks for the cluster's metadata
+
     async def fetch_all_metadata(self) -> None:
         if not self.up:
             raise KafkaConnectionError("Unable to connect to the broker")

@@ -2,12 +2,14 @@
 kept-open connections, one attempt per message: whether and when to try again is the retry
 schedule's business.
 
-An attempt comes in two steps. `prepare` does everything but the last: it takes a connection,
-names the sender and recipient and transfers the message, all but the line that ends it
-(`.`), so several messages travel at once. `commit` sends that line and reads the server's
-answer: only then has the server accepted the message. The courier commits one message at a
-time and records it in Kafka before the next commit, so however many connections carry
-messages, at most one is ever accepted and not yet recorded.
+An attempt comes in steps. `prepare` takes a connection and names the sender and recipient,
+so several messages are on their way at once. `begin_transfer` sends the message (DATA), all
+but the line that ends it (`.`); `commit` sends that line (transferring first, if that has not
+begun) and reads the server's answer: only then has the server accepted the message. The
+courier commits one message at a time and records it in Kafka before the next commit, so
+however many connections carry messages, at most one is ever accepted and not yet recorded;
+it begins the next message's transfer while Kafka acknowledges the record, so the server
+takes that message in then, not while the next last line waits for its answer.
 """
 
 from __future__ import annotations
@@ -77,10 +79,13 @@ class Prepared:
         mailer: Mailer,
         client: aiosmtplib.SMTP | None,
         outcome: Delivery | None = None,
+        data: bytes = b"",
     ) -> None:
         self._mailer = mailer
         self._client = client
         self._outcome = outcome
+        self._data = data
+        self._transfer: asyncio.Task[None] | None = None
         self._done = False
         # A message left waiting (its unit of work failed before committing it) lets its
         # connection go by itself: the server drops the message, nothing was sent. Servers
@@ -91,8 +96,29 @@ class Prepared:
             else None
         )
 
+    def begin_transfer(self) -> None:
+        """Send the message, all but its last line, while the caller does something else."""
+        if self._transfer is None and not self._done and self._client is not None:
+            self._transfer = asyncio.create_task(self._send_data(self._client))
+
+    async def _send_data(self, client: aiosmtplib.SMTP) -> None:
+        try:
+            started = await client.execute_command(b"DATA")
+            if started.code != 354:
+                raise aiosmtplib.SMTPDataError(started.code, started.message)
+            assert client.protocol is not None
+            client.protocol.write(self._data)
+        except _FAILURES as failure:
+            if self._done:
+                return  # let go meanwhile: its connection is closed already
+            self._finish()
+            self._outcome = await self._mailer.failed(client, failure)
+
     async def commit(self) -> Delivery:
         """Send the last line: the server accepts the message, or says why not."""
+        self.begin_transfer()
+        if self._transfer is not None:
+            await self._transfer
         if self._done:
             return self._outcome or Delivery(sent=False, error="not sent: the attempt expired")
         self._finish()
@@ -114,6 +140,8 @@ class Prepared:
         if self._done:
             return
         self._finish()
+        if self._transfer is not None:
+            self._transfer.cancel()
         if self._client is not None:
             self._mailer.discard(self._client)
 
@@ -171,7 +199,7 @@ class Mailer:
         client: aiosmtplib.SMTP | None = None
         try:
             client = await self._connected()
-            await self._transfer(client, message)
+            data = await self._envelope(client, message)
         except _FAILURES as failure:
             if client is None:
                 self._slots.release()
@@ -183,9 +211,10 @@ class Mailer:
             else:
                 self._slots.release()
             raise
-        return Prepared(self, client)
+        return Prepared(self, client, data=data)
 
-    async def _transfer(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+    async def _envelope(self, client: aiosmtplib.SMTP, message: EmailMessage) -> bytes:
+        """Names the sender and the recipients; the message as DATA will carry it."""
         sender = extract_sender(message)
         recipients = extract_recipients(message)
         if sender is None or not recipients:
@@ -214,11 +243,7 @@ class Mailer:
                 refused.append(refusal)
         if len(refused) == len(recipients):
             raise aiosmtplib.SMTPRecipientsRefused(refused)
-        started = await client.execute_command(b"DATA")
-        if started.code != 354:
-            raise aiosmtplib.SMTPDataError(started.code, started.message)
-        assert client.protocol is not None
-        client.protocol.write(data)
+        return data
 
     def _ended(self, error: str) -> Prepared:
         return Prepared(self, None, Delivery(sent=False, error=error))
