@@ -34,6 +34,7 @@ FRONTENDS = {"console": 8005}
 PROCESSES: tuple[str, ...] = (*SERVICES, *FRONTENDS)
 DEFAULT_PORTS = {service.name: service.default_http_port for service in CATALOGUE}
 REPO = Path(__file__).resolve().parent.parent
+READINESS_ANSWER_SECONDS = 8.0
 
 
 def free_port() -> int:
@@ -183,7 +184,12 @@ class LocalPlatform:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{service} exited with {process.returncode}; see its log")
             try:
-                with urllib.request.urlopen(f"{self.url(service)}{path}", timeout=2) as answer:
+                # As long as the readiness may take to answer (its checks and the consumer's
+                # offsets are bounded at 3 s each): a shorter wait, on a loaded machine where
+                # Kafka's metadata takes a second or two, never saw an answer at all.
+                with urllib.request.urlopen(
+                    f"{self.url(service)}{path}", timeout=READINESS_ANSWER_SECONDS
+                ) as answer:
                     body: dict[str, object] = json.loads(answer.read())
                     return body
             except (urllib.error.URLError, ConnectionError, TimeoutError) as error:

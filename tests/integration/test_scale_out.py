@@ -71,6 +71,7 @@ async def test_three_badge_and_two_notifier_instances_survive_a_kill_and_a_join(
     domain = f"scale-{uuid.uuid4().hex[:8]}.example.org"
 
     # The bulk issue, through the second instance.
+    issue_began = time.perf_counter()
     answer = await http.post(
         f"{platform.url(badges[1])}/v1/badges/{badge['id']}/offers",
         headers={**bearer(organiser), "Idempotency-Key": "scaled-bulk"},
@@ -78,6 +79,10 @@ async def test_three_badge_and_two_notifier_instances_survive_a_kill_and_a_join(
         timeout=120,
     )
     assert answer.status_code == 201, answer.text
+    print(
+        f"\nbulk issue: {answer.json()['created']} offers in one request, "
+        f"{time.perf_counter() - issue_began:.1f} s"
+    )
     offer_ids = {o["offer_id"] for o in answer.json()["offers"]}
     # Learners offered both activities of the playlist, through the third instance.
     path_learners = [f"path{n}@{domain}" for n in range(PLAYLIST_LEARNERS)]
@@ -159,6 +164,10 @@ async def test_three_badge_and_two_notifier_instances_survive_a_kill_and_a_join(
     counts = collections.Counter(offer_ids_mailed(infra.mailbox_dir, domain))
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     assert duplicates <= 1, f"{duplicates} offers mailed twice after one crash"
+    print(
+        f"offers: {len(offer_ids)} made, {len(offer_ids & set(counts))} mailed "
+        f"({sum(counts.values())} offer emails), duplicates {duplicates}"
+    )
 
     # Every claim decided once: one outcome per ClaimRequested in the log, one award per offer.
     events = await platform.read_topic("badge.events")
@@ -184,6 +193,12 @@ async def test_three_badge_and_two_notifier_instances_survive_a_kill_and_a_join(
         a.recipient_email for a in awards if a.badge_class_id == uuid.UUID(playlist["id"])
     )
     assert playlist_awards == dict.fromkeys(path_learners, 1), playlist_awards
+    print(
+        f"claims: {len(requests)} requested in the log, each decided once "
+        f"({sum(len(outcomes[r]) for r in requests)} outcomes); answers {dict(statuses)}; "
+        f"awards of the bulk badge {CLAIMS}, one per offer (max {max(per_offer.values())}); "
+        f"playlist awards {sum(playlist_awards.values())} to {len(playlist_awards)} learners"
+    )
 
     # The partitions are shared by the live instances (each has some), none is left behind.
     ready = [platform.wait_healthy(name) for name in live]
@@ -193,7 +208,7 @@ async def test_three_badge_and_two_notifier_instances_survive_a_kill_and_a_join(
         for p in body["partitions"]  # type: ignore[attr-defined]
         if p["owned"]
     }
-    print(f"\nscale-out: {len(live)} badge instances own partitions as {sorted(owners)}")
+    print(f"scale-out: {len(live)} badge instances own partitions as {sorted(owners)}")
     latencies = sorted(seconds for _, seconds in claimed)
     print(
         f"claims: {len(claimed)} clicks, p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
@@ -206,4 +221,6 @@ async def test_three_badge_and_two_notifier_instances_survive_a_kill_and_a_join(
     reports = {service: json.loads(platform.run(service, "rebuild")) for service in SERVICES}
     after = {service: platform.run(service, "checksum") for service in SERVICES}
     assert after == before, reports
+    for service in SERVICES:
+        print(f"checksum {service}: live {before[service]} = one-instance rebuild {after[service]}")
     platform.start_all()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -27,15 +28,16 @@ from services.kernel.unit_of_work import UnitOfWork, kafka_share, run_unit_of_wo
 
 
 class _Cluster:
+    """aiokafka's client, as far as the probe asks it: one broker, up or not."""
+
     def __init__(self) -> None:
         self.up = True
+        self.cluster = SimpleNamespace(brokers=lambda: [SimpleNamespace(nodeId=0)])
 
-    def get_random_node(self) -> None:
-        return None  # no broker known: the probe asks for the cluster's metadata
-
-    async def fetch_all_metadata(self) -> None:
+    async def send(self, node_id: int, request: Any) -> Any:
         if not self.up:
             raise KafkaConnectionError("Unable to connect to the broker")
+        return SimpleNamespace(brokers=[node_id])
 
 
 class _Producer:
@@ -167,3 +169,48 @@ async def test_a_write_that_waited_for_a_lock_and_cannot_reach_kafka_ends_at_its
 def test_kafka_keeps_a_share_of_every_bound() -> None:
     assert kafka_share(3.0) == 0.5 and kafka_share(5.0) == 0.5
     assert kafka_share(0.4) == pytest.approx(0.1)
+
+
+class _AckingProducer(_Producer):
+    """A healthy broker: every send is acknowledged a moment later."""
+
+    async def send(self, *_: Any, **__: Any) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.01, future.set_result, None)
+        return future
+
+
+async def test_a_write_whose_own_work_outlasts_the_bound_still_reaches_a_healthy_kafka() -> None:
+    """The bound is for waiting: a bulk issue deciding and projecting thousands of offers on a
+    busy machine (longer than the bound) was refused with "Kafka did not take the change in
+    time" before Kafka was even asked, and the publisher called a healthy cluster unreachable."""
+    bound = 0.1
+    pool, publisher = _Pool(), _publisher(bound)
+    publisher._producer = _AckingProducer()  # type: ignore[assignment]
+
+    async def long_work(uow: UnitOfWork) -> str:
+        await uow.lock_stream(uuid.uuid4())
+        time.sleep(bound * 1.5)  # the request's own CPU: no wait of any kind
+        await uow.emit(_event())
+        return "made"
+
+    assert await run_unit_of_work(pool, publisher, Handlers(), "badge.events", long_work) == "made"  # type: ignore[arg-type]
+    assert publisher.reachable and not pool.conn.rolled_back
+
+
+async def test_a_write_that_worked_long_and_cannot_reach_kafka_gives_kafka_only_its_share() -> None:
+    bound = 0.1
+    pool, publisher = _Pool(), _publisher(bound)
+
+    async def long_work(uow: UnitOfWork) -> None:
+        await uow.lock_stream(uuid.uuid4())
+        time.sleep(bound * 1.5)
+        await uow.emit(_event())
+
+    started = time.monotonic()
+    with pytest.raises(KafkaUnavailable, match="event log"):
+        await run_unit_of_work(pool, publisher, Handlers(), "badge.events", long_work)  # type: ignore[arg-type]
+    took = time.monotonic() - started
+    # Its work (0.3 s) plus the bound's waiting (the lock's, then Kafka's share), no more.
+    assert bound * 2.5 - 0.03 <= took < bound * 2.5 + 0.2, took
+    assert pool.conn.rolled_back
