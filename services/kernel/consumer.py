@@ -82,6 +82,9 @@ class ConsumerConfig:
     # Records per transaction while catching up (a rebuild, a start): larger batches are
     # written in fewer, larger statements.
     catch_up_batch: int = 5_000
+    # Catching up on our own log reads it ahead for its ids first; up to this many bytes of
+    # records are kept from that read and applied from memory, not fetched a second time.
+    keep_ahead_bytes: int = 256 * 1024 * 1024
 
 
 class EventConsumer:
@@ -114,6 +117,9 @@ class EventConsumer:
         }
         # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
         self._main: AIOKafkaConsumer | None = None
+        # Catching up's, started once and kept: a Kafka client starts by fetching the metadata
+        # of every topic in the cluster, which takes long on a cluster of thousands.
+        self._catch_up_consumer: AIOKafkaConsumer | None = None
         METRICS.name_topics(config.contract_topic_of)
 
     # -- catching up -------------------------------------------------------------------------
@@ -133,13 +139,7 @@ class EventConsumer:
         """
         if not topics:
             return 0  # a service without inputs
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap_servers,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
-        await consumer.start()
+        consumer = await self._catch_up_client()
         records_seen = 0
         try:
             partitions = [
@@ -154,16 +154,27 @@ class EventConsumer:
                 # A partition `until` does not name was not read at all by whoever set it.
                 end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             METRICS.replay_begins(end)
+            kept: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None = None
             if self.config.own_topic in topics:
-                self._already_in_log, answered = await self._ids_ahead(consumer, partitions, end)
+                start = {tp: await consumer.position(tp) for tp in partitions}
+                self._already_in_log, answered, kept = await self._ids_ahead(
+                    consumer, partitions, end
+                )
                 self._answered |= answered
-                await self._seek_to_stored(consumer, partitions)
+                if kept is None:
+                    await self._seek_to_stored(consumer, partitions)
             if progress is not None:
                 progress.begin(
-                    {tp: await consumer.position(tp) for tp in partitions},
+                    start
+                    if kept is not None
+                    else {tp: await consumer.position(tp) for tp in partitions},
                     {tp: end[tp] for tp in partitions},
                 )
-            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for tp, records in kept or ():
+                records_seen += await self._catch_up_on(tp, records, progress)
+            while kept is None and [
+                tp for tp in partitions if await consumer.position(tp) < end[tp]
+            ]:
                 batches = await consumer.getmany(
                     timeout_ms=500, max_records=self.config.catch_up_batch
                 )
@@ -171,37 +182,81 @@ class EventConsumer:
                     # Only what existed when catching up began: later records are the main
                     # loop's job.
                     records = [r for r in records if r.offset < end[tp]]
-                    if records:
-                        await self.process(records)
-                        records_seen += len(records)
-                        METRICS.replayed(records)
-                        if progress is not None:
-                            progress.reached(tp, records[-1].offset + 1, len(records))
+                    records_seen += await self._catch_up_on(tp, records, progress)
             if progress is not None:
                 progress.done()
+        except BaseException:
+            # Whatever it was (Kafka gone, a cancel), the next catch-up starts a new client.
+            self._catch_up_consumer = None
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
         finally:
             METRICS.replay_ends()
             self._already_in_log = frozenset()
-            await consumer.stop()
         return records_seen
+
+    async def _catch_up_on(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+        progress: ReplayProgress | None,
+    ) -> int:
+        if not records:
+            return 0
+        await self.process(records)
+        METRICS.replayed(records)
+        if progress is not None:
+            progress.reached(tp, records[-1].offset + 1, len(records))
+        return len(records)
+
+    async def _catch_up_client(self) -> AIOKafkaConsumer:
+        if self._catch_up_consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.config.bootstrap_servers,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_partition_fetch_bytes=4 * 1024 * 1024,
+            )
+            await consumer.start()
+            self._catch_up_consumer = consumer
+        return self._catch_up_consumer
+
+    async def close(self) -> None:
+        """Stop the catching-up client (the main loop stops its own when cancelled)."""
+        consumer, self._catch_up_consumer = self._catch_up_consumer, None
+        if consumer is not None:
+            await consumer.stop()
 
     async def _ids_ahead(
         self,
         consumer: AIOKafkaConsumer,
         partitions: Sequence[TopicPartition],
         end: dict[TopicPartition, int],
-    ) -> tuple[frozenset[uuid.UUID], set[bytes]]:
+    ) -> tuple[
+        frozenset[uuid.UUID],
+        set[bytes],
+        list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None,
+    ]:
         """The ids of the events between the stored offsets and the end, read from headers;
-        and the ids of the events they answer in full (see unit_of_work.cause_headers)."""
+        the ids of the events they answer in full (see unit_of_work.cause_headers); and the
+        records read, in the order read, when they fit in `keep_ahead_bytes` (else None)."""
         ids: set[uuid.UUID] = set()
         derived: dict[bytes, int] = {}  # cause -> its derived events found
         expected: dict[bytes, int] = {}  # cause -> how many its last append had
+        kept: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None = []
+        kept_bytes = 0
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            batches = await consumer.getmany(timeout_ms=500, max_records=5_000)
+            batches = await consumer.getmany(timeout_ms=500, max_records=self.config.catch_up_batch)
             for tp, records in batches.items():
+                records = [r for r in records if r.offset < end[tp]]
+                if kept is not None and records:
+                    kept_bytes += sum(len(r.value or b"") for r in records)
+                    if kept_bytes > self.config.keep_ahead_bytes:
+                        kept = None  # too much to hold: read again after this
+                    else:
+                        kept.append((tp, records))
                 for record in records:
-                    if record.offset >= end[tp]:
-                        continue
                     headers = dict(record.headers or ())
                     header = headers.get("event_id")
                     if header is not None:
@@ -221,7 +276,7 @@ class EventConsumer:
                         with contextlib.suppress(ValueError):
                             expected[cause] = int(count)
         answered = {cause for cause, n in derived.items() if n >= expected.get(cause, n + 1)}
-        return frozenset(ids), answered
+        return frozenset(ids), answered, kept
 
     # -- the main loop -----------------------------------------------------------------------
 
