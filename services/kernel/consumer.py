@@ -17,7 +17,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -170,19 +170,38 @@ class EventConsumer:
                     else {tp: await consumer.position(tp) for tp in partitions},
                     {tp: end[tp] for tp in partitions},
                 )
-            for tp, records in kept or ():
-                records_seen += await self._catch_up_on(tp, records, progress)
-            while kept is None and [
-                tp for tp in partitions if await consumer.position(tp) < end[tp]
-            ]:
-                batches = await consumer.getmany(
-                    timeout_ms=500, max_records=self.config.catch_up_batch
-                )
-                for tp, records in batches.items():
-                    # Only what existed when catching up began: later records are the main
-                    # loop's job.
-                    records = [r for r in records if r.offset < end[tp]]
-                    records_seen += await self._catch_up_on(tp, records, progress)
+            # One batch is applied while the next is fetched and sorted: the Python work of
+            # one beside the PostgreSQL work of the other.
+            applying: asyncio.Task[int] | None = None
+            try:
+                for tp, records in kept or ():
+                    sorted_ = await self._sort_between(records)
+                    records_seen += await applying if applying is not None else 0
+                    applying = asyncio.create_task(
+                        self._catch_up_on(tp, records, progress, sorted_)
+                    )
+                while kept is None and [
+                    tp for tp in partitions if await consumer.position(tp) < end[tp]
+                ]:
+                    batches = await consumer.getmany(
+                        timeout_ms=500, max_records=self.config.catch_up_batch
+                    )
+                    for tp, records in batches.items():
+                        # Only what existed when catching up began: later records are the
+                        # main loop's job.
+                        records = [r for r in records if r.offset < end[tp]]
+                        sorted_ = await self._sort_between(records)
+                        records_seen += await applying if applying is not None else 0
+                        applying = asyncio.create_task(
+                            self._catch_up_on(tp, records, progress, sorted_)
+                        )
+                records_seen += await applying if applying is not None else 0
+                applying = None
+            finally:
+                if applying is not None and not applying.done():
+                    applying.cancel()
+                    with contextlib.suppress(BaseException):
+                        await applying
             if progress is not None:
                 progress.done()
         except BaseException:
@@ -201,10 +220,11 @@ class EventConsumer:
         tp: TopicPartition,
         records: list[ConsumerRecord[Any, Any]],
         progress: ReplayProgress | None,
+        sorted_: _Sorted,
     ) -> int:
         if not records:
             return 0
-        await self.process(records)
+        await self.process(records, sorted_=sorted_)
         METRICS.replayed(records)
         if progress is not None:
             progress.reached(tp, records[-1].offset + 1, len(records))
@@ -385,19 +405,23 @@ class EventConsumer:
         self,
         records: Sequence[ConsumerRecord[Any, Any]],
         owned: Callable[[], bool] | None = None,
+        sorted_: _Sorted | None = None,
     ) -> None:
         """Apply one partition's records, retrying transient failures until they pass; none
-        of them once `owned` says the partition is no longer this instance's."""
+        of them once `owned` says the partition is no longer this instance's. `sorted_` is
+        what `_sort` made of the records, if it ran already."""
         async with self.applying:
             if owned is None or owned():
-                await self._process(records)
+                await self._process(records, sorted_)
 
-    async def _process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    async def _process(
+        self, records: Sequence[ConsumerRecord[Any, Any]], sorted_: _Sorted | None = None
+    ) -> None:
         delay = 0.5
         while True:
             try:
                 try:
-                    await self._apply_batch(records)
+                    await self._apply_batch(records, sorted_)
                 except Exception as error:
                     if is_transient(error):
                         raise
@@ -435,33 +459,55 @@ class EventConsumer:
                     return
                 await asyncio.sleep(0.2 * attempt)
 
-    async def _apply_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    def _sort(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Sorted:
+        """What applying each record takes, from its headers, decoding only what is applied.
+        Reads nothing but the records: a replay sorts the next batch while this one commits."""
+        found = _Sorted(records)
+        answered = self._answered
+        own = self._own_contract_topic
+        for record in records:
+            headers = dict(record.headers or ())
+            event_type = headers.get("event_type")
+            event_id = headers.get("event_id")
+            model = self._model_of.get(event_type) if event_type is not None else None
+            # Our own events are always applied: their streams' versions follow them.
+            if model is not None and event_id is not None and model.topic != own:
+                if model not in self._handlers:
+                    found.ignored += 1  # a type this service does not read: nothing to apply
+                    continue
+                if event_id in answered and not self._handlers.projections_for(model):
+                    found.answered_ids.append(uuid.UUID(event_id.decode()))
+                    continue
+            try:
+                found.decoded.append(decode(record.value or b"", model.__name__ if model else None))
+            except ValueError as error:
+                found.undecodable.append((record, f"undecodable: {error}"))
+        return found
+
+    async def _sort_between(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Sorted:
+        """`_sort`, a slice at a time, letting the batch being applied go on in between (its
+        statements run in PostgreSQL meanwhile, on the other core)."""
+        step = 250
+        found = _Sorted(records)
+        for start in range(0, len(records), step):
+            part = self._sort(records[start : start + step])
+            found.decoded += part.decoded
+            found.undecodable += part.undecodable
+            found.answered_ids += part.answered_ids
+            found.ignored += part.ignored
+            await asyncio.sleep(0)
+        return found
+
+    async def _apply_batch(
+        self, records: Sequence[ConsumerRecord[Any, Any]], sorted_: _Sorted | None = None
+    ) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            records = await self._not_yet_applied(conn, records)
-            decoded: list[Envelope[Any]] = []
-            undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = []
-            # Answered already, with nothing to project: recorded as applied, never decoded.
-            answered_ids: list[uuid.UUID] = []
-            answered = self._answered
-            own = self._own_contract_topic
-            ignored = 0
-            for record in records:
-                headers = dict(record.headers or ())
-                event_type = headers.get("event_type")
-                event_id = headers.get("event_id")
-                model = self._model_of.get(event_type) if event_type is not None else None
-                # Our own events are always applied: their streams' versions follow them.
-                if model is not None and event_id is not None and model.topic != own:
-                    if model not in self._handlers:
-                        ignored += 1  # a type this service does not read: nothing to apply
-                        continue
-                    if event_id in answered and not self._handlers.projections_for(model):
-                        answered_ids.append(uuid.UUID(event_id.decode()))
-                        continue
-                try:
-                    decoded.append(decode(record.value or b"", model.__name__ if model else None))
-                except ValueError as error:
-                    undecodable.append((record, f"undecodable: {error}"))
+            unapplied = await self._not_yet_applied(conn, records)
+            if sorted_ is None or len(unapplied) != len(records):
+                sorted_ = self._sort(unapplied)
+            records = unapplied
+            decoded, undecodable = sorted_.decoded, sorted_.undecodable
+            answered_ids, ignored, answered = sorted_.answered_ids, sorted_.ignored, self._answered
             uow = UnitOfWork(
                 conn,
                 self._publisher,
@@ -555,6 +601,19 @@ class EventConsumer:
             "SET next_offset = EXCLUDED.next_offset, applied_at = EXCLUDED.applied_at",
             [(topic, partition, offset) for (topic, partition), offset in next_offsets.items()],
         )
+
+
+@dataclass
+class _Sorted:
+    """A batch's records by what applying them takes (see EventConsumer._sort)."""
+
+    records: Sequence[ConsumerRecord[Any, Any]]
+    decoded: list[Envelope[Any]] = field(default_factory=list)
+    undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = field(default_factory=list)
+    # Answered already, with nothing to project: recorded as applied, never decoded.
+    answered_ids: list[uuid.UUID] = field(default_factory=list)
+    # Of types the service does not read: nothing to apply.
+    ignored: int = 0
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -9,11 +9,12 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from contracts import Envelope, encode
 
@@ -82,9 +83,11 @@ class EventPublisher:
         # Set when a probe finds the cluster gone: writes already waiting on Kafka give up
         # then, instead of at their deadline. A new one once Kafka answers again.
         self._found_down: asyncio.Event | None = None
+        self._ask_cluster: Callable[[], Awaitable[Any]] | None = None
 
     async def start(self) -> None:
         await self._producer.start()
+        self._ask_cluster = self._ask_for_our_topics
         self._watch = asyncio.create_task(self._watch_cluster(), name="kafka-watch")
 
     async def stop(self) -> None:
@@ -96,10 +99,22 @@ class EventPublisher:
 
     # -- is Kafka there ----------------------------------------------------------------------
 
+    async def _ask_for_our_topics(self) -> None:
+        """The metadata of our topics only: the cluster's whole metadata (every topic of every
+        deployment on it) takes seconds of CPU to read on a cluster of thousands of topics,
+        and the probe asks every second."""
+        client = self._producer.client
+        node = client.get_random_node()
+        if node is None:
+            raise KafkaConnectionError("no broker known")
+        await client.send(node, MetadataRequest(sorted(self._topic_for.values())))
+
     async def probe(self, within: float = 2.0) -> bool:
         """Ask the cluster for its metadata now; records and returns whether it answered."""
+        # Until started (a producer faked in a test), the client's own whole-cluster ask.
+        ask = self._ask_cluster or self._producer.client.fetch_all_metadata
         try:
-            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), within)
+            await asyncio.wait_for(ask(), within)
         except (KafkaError, OSError, TimeoutError) as error:
             self._mark_unreachable(f"no answer from Kafka: {error!r}")
             self._waiting_writes_give_up().set()
