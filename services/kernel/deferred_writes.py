@@ -18,6 +18,11 @@ class DeferringConnection:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._held: list[tuple[str, tuple[Any, ...]]] = []
+        # What a projection saved in this transaction, under a key of its own (the table and
+        # the row's id), for the next event of the same stream in the batch: read here, it
+        # costs no round trip and sends nothing held. Only for rows that projection alone
+        # writes, whole, as it keeps them here.
+        self.saved: dict[tuple[str, Any], Any] = {}
 
     def defer(self, sql: str, *args: Any) -> None:
         """Hold a write that returns nothing; it is sent before the next read or the commit."""
