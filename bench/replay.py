@@ -2,7 +2,8 @@
 rate, each service's rebuild rate, and the ratio between them.
 
     eval "$(bash deploy/local/infra.sh env)"
-    uv run python -m bench.replay [--activities 20000] [--organisations 20] [--keep]
+    uv run python -m bench.replay [--activities 60000] [--organisations 20] [--keep]
+    uv run python -m bench.replay --namespace replayXXXX --no-seed --keep  # measure it again
 
 It writes its own topics (a namespace of its own): organisations, organisers with keys, and
 activities drafted and published, straight into `activity.events`; then the badge service
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import sys
 import time
 import uuid
@@ -44,6 +47,7 @@ from services.kernel.settings import KernelSettings
 from services.kernel.topics import ensure_topics
 
 SERVICES = ("activity", "badge", "evidence", "notifier")
+BENCH_ISSUER_KEY_SECRET = "bench-replay-issuer-key-secret-0123456789"
 
 
 def runtime_of(service: str, settings: KernelSettings, blob_dir: Path) -> ServiceRuntime:
@@ -56,7 +60,10 @@ def runtime_of(service: str, settings: KernelSettings, blob_dir: Path) -> Servic
         from services.badge.app import build_runtime as build_badge
         from services.badge.settings import BadgeSettings
 
-        return build_badge(settings, BadgeSettings(blob_dir=blob_dir))
+        # Fixed, so that measuring a namespace again derives the same issuer keys.
+        return build_badge(
+            settings, BadgeSettings(blob_dir=blob_dir, issuer_key_secrets=BENCH_ISSUER_KEY_SECRET)
+        )
     if service == "evidence":
         from services.evidence.bootstrap import build_runtime as build_evidence
         from services.evidence.settings import EvidenceSettings
@@ -192,7 +199,9 @@ async def timed(step: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-async def measure(service: str, settings: KernelSettings, blob_dir: Path) -> dict[str, Any]:
+async def measure(
+    service: str, settings: KernelSettings, blob_dir: Path, profile: Path | None = None
+) -> dict[str, Any]:
     runtime = runtime_of(service, settings, blob_dir)
     await runtime.open()
     before = await runtime.checksum()
@@ -201,7 +210,16 @@ async def measure(service: str, settings: KernelSettings, blob_dir: Path) -> dic
     topics = [settings.topic(t) for t in (own, *runtime.spec.input_topics)]
     raw_count, raw_seconds = await raw_read(settings, topics)
     runtime = runtime_of(service, settings, blob_dir)
+    profiler = cProfile.Profile() if profile is not None else None
+    if profiler is not None:
+        profiler.enable()
     report, seconds = await timed(runtime.rebuild)
+    if profiler is not None and profile is not None:
+        profiler.disable()
+        profile.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(profile / f"{service}.pstats")
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(25)
     after = await runtime.checksum()
     await runtime.close()
     count = report["own_records"] + report["input_records"]
@@ -273,7 +291,7 @@ async def run(args: argparse.Namespace) -> None:
             flush=True,
         )
         for service in args.services.split(","):
-            found = await measure(service, settings, blob_dir)
+            found = await measure(service, settings, blob_dir, args.profile)
             print(
                 f"{service:10} {found['raw_records']:>12,} {found['raw_rate']:>10,.0f} "
                 f"{found['records']:>10,} {found['rate']:>10,.0f} {found['replay_rate']:>10,.0f} "
@@ -290,7 +308,9 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--activities", type=int, default=20_000)
+    # 60,000 activities: 120,060 activity records and 60,000 badges, so that each read lasts
+    # long enough to be a steady rate rather than the consumer's start.
+    parser.add_argument("--activities", type=int, default=60_000)
     parser.add_argument("--organisations", type=int, default=20)
     parser.add_argument("--services", default=",".join(SERVICES))
     parser.add_argument("--keep", action="store_true", help="keep the schemas (and print them)")
@@ -300,6 +320,12 @@ def main() -> None:
         dest="seed",
         action="store_false",
         help="with --namespace: measure the schemas as they are (no live pass, no first builds)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile each rebuild (cProfile): DIR/<service>.pstats, the top on stderr",
     )
     asyncio.run(run(parser.parse_args()))
 

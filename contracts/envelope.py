@@ -56,11 +56,15 @@ class UnknownEventType(ValueError):
 
 
 _REGISTRY: dict[str, type[Event]] = {}
+# Event type -> its envelope's JSON validation. `Envelope[model]` looks the parametrised class
+# up on every use (as long as the validation itself): a replay does it once per type.
+_VALIDATE_JSON: dict[str, Callable[[bytes], Any]] = {}
 
 
 def register(*models: type[Event]) -> None:
     for model in models:
         _REGISTRY[model.__name__] = model
+        _VALIDATE_JSON.pop(model.__name__, None)
 
 
 def registry() -> dict[str, type[Event]]:
@@ -222,15 +226,25 @@ def decode(raw: bytes, event_type: str | None = None) -> Envelope[Event]:
         raise ValueError(f"invalid {event_type}: {error}") from error
 
 
+def _validate_json(event_type: str) -> Callable[[bytes], Any] | None:
+    found = _VALIDATE_JSON.get(event_type)
+    if found is None:
+        model = _REGISTRY.get(event_type)
+        if model is None:
+            return None
+        envelope_model: type[BaseModel] = Envelope[model]  # type: ignore[valid-type]
+        found = _VALIDATE_JSON[event_type] = envelope_model.__pydantic_validator__.validate_json
+    return found
+
+
 def _decode_current(raw: bytes, event_type: str) -> Envelope[Event] | None:
     """The envelope, if `raw` is a valid `event_type` at its current version; else None."""
-    model = _REGISTRY.get(event_type)
-    if model is None:
+    validate_json = _validate_json(event_type)
+    if validate_json is None:
         return None
+    model = _REGISTRY[event_type]
     try:
-        envelope: Envelope[Event] = Envelope[model].model_validate_json(  # type: ignore[valid-type]
-            raw
-        )
+        envelope: Envelope[Event] = validate_json(raw)
     except ValidationError:
         return None
     if envelope.event_type != event_type or envelope.schema_version != model.schema_version:

@@ -98,13 +98,21 @@ async def sign_in_used(uow: UnitOfWork, envelope: Envelope[OrganiserKeyIssued]) 
 
 async def activity_drafted(uow: UnitOfWork, envelope: Envelope[ActivityDrafted]) -> None:
     # A draft starts the stream: there is nothing to read before it.
-    read_models.save_activity(uow.conn, evolve_activity(None, envelope))
+    activity = evolve_activity(None, envelope)
+    read_models.save_activity(uow.conn, activity)
+    uow.conn.saved["activities", activity.activity_id] = activity
 
 
 async def activity_changed(uow: UnitOfWork, envelope: ActivityChange) -> None:
-    state = await read_models.get_activity(uow.conn, envelope.payload.activity_id)
+    # Saved by this batch already (a replay applies a stream's events one after the other),
+    # or as committed.
+    activity_id = envelope.payload.activity_id
+    state = uow.conn.saved.get(("activities", activity_id))
+    if state is None:
+        state = await read_models.get_activity(uow.conn, activity_id)
     activity = evolve_activity(state, envelope)
     read_models.save_activity(uow.conn, activity)
+    uow.conn.saved["activities", activity_id] = activity
     catalogue.list_activity(uow.conn, activity)
 
 

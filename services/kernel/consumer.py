@@ -17,7 +17,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -82,6 +82,9 @@ class ConsumerConfig:
     # Records per transaction while catching up (a rebuild, a start): larger batches are
     # written in fewer, larger statements.
     catch_up_batch: int = 5_000
+    # Catching up on our own log reads it ahead for its ids first; up to this many bytes of
+    # records are kept from that read and applied from memory, not fetched a second time.
+    keep_ahead_bytes: int = 256 * 1024 * 1024
 
 
 class EventConsumer:
@@ -114,6 +117,9 @@ class EventConsumer:
         }
         # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
         self._main: AIOKafkaConsumer | None = None
+        # Catching up's, started once and kept: a Kafka client starts by fetching the metadata
+        # of every topic in the cluster, which takes long on a cluster of thousands.
+        self._catch_up_consumer: AIOKafkaConsumer | None = None
         METRICS.name_topics(config.contract_topic_of)
 
     # -- catching up -------------------------------------------------------------------------
@@ -133,13 +139,7 @@ class EventConsumer:
         """
         if not topics:
             return 0  # a service without inputs
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap_servers,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
-        await consumer.start()
+        consumer = await self._catch_up_client()
         records_seen = 0
         try:
             partitions = [
@@ -154,54 +154,129 @@ class EventConsumer:
                 # A partition `until` does not name was not read at all by whoever set it.
                 end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             METRICS.replay_begins(end)
+            kept: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None = None
             if self.config.own_topic in topics:
-                self._already_in_log, answered = await self._ids_ahead(consumer, partitions, end)
+                start = {tp: await consumer.position(tp) for tp in partitions}
+                self._already_in_log, answered, kept = await self._ids_ahead(
+                    consumer, partitions, end
+                )
                 self._answered |= answered
-                await self._seek_to_stored(consumer, partitions)
+                if kept is None:
+                    await self._seek_to_stored(consumer, partitions)
             if progress is not None:
                 progress.begin(
-                    {tp: await consumer.position(tp) for tp in partitions},
+                    start
+                    if kept is not None
+                    else {tp: await consumer.position(tp) for tp in partitions},
                     {tp: end[tp] for tp in partitions},
                 )
-            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-                batches = await consumer.getmany(
-                    timeout_ms=500, max_records=self.config.catch_up_batch
-                )
-                for tp, records in batches.items():
-                    # Only what existed when catching up began: later records are the main
-                    # loop's job.
-                    records = [r for r in records if r.offset < end[tp]]
-                    if records:
-                        await self.process(records)
-                        records_seen += len(records)
-                        METRICS.replayed(records)
-                        if progress is not None:
-                            progress.reached(tp, records[-1].offset + 1, len(records))
+            # One batch is applied while the next is fetched and sorted: the Python work of
+            # one beside the PostgreSQL work of the other.
+            applying: asyncio.Task[int] | None = None
+            try:
+                for tp, records in kept or ():
+                    sorted_ = await self._sort_between(records)
+                    records_seen += await applying if applying is not None else 0
+                    applying = asyncio.create_task(
+                        self._catch_up_on(tp, records, progress, sorted_)
+                    )
+                while kept is None and [
+                    tp for tp in partitions if await consumer.position(tp) < end[tp]
+                ]:
+                    batches = await consumer.getmany(
+                        timeout_ms=500, max_records=self.config.catch_up_batch
+                    )
+                    for tp, records in batches.items():
+                        # Only what existed when catching up began: later records are the
+                        # main loop's job.
+                        records = [r for r in records if r.offset < end[tp]]
+                        sorted_ = await self._sort_between(records)
+                        records_seen += await applying if applying is not None else 0
+                        applying = asyncio.create_task(
+                            self._catch_up_on(tp, records, progress, sorted_)
+                        )
+                records_seen += await applying if applying is not None else 0
+                applying = None
+            finally:
+                if applying is not None and not applying.done():
+                    applying.cancel()
+                    with contextlib.suppress(BaseException):
+                        await applying
             if progress is not None:
                 progress.done()
+        except BaseException:
+            # Whatever it was (Kafka gone, a cancel), the next catch-up starts a new client.
+            self._catch_up_consumer = None
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
         finally:
             METRICS.replay_ends()
             self._already_in_log = frozenset()
-            await consumer.stop()
         return records_seen
+
+    async def _catch_up_on(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+        progress: ReplayProgress | None,
+        sorted_: _Sorted,
+    ) -> int:
+        if not records:
+            return 0
+        await self.process(records, sorted_=sorted_)
+        METRICS.replayed(records)
+        if progress is not None:
+            progress.reached(tp, records[-1].offset + 1, len(records))
+        return len(records)
+
+    async def _catch_up_client(self) -> AIOKafkaConsumer:
+        if self._catch_up_consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.config.bootstrap_servers,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_partition_fetch_bytes=4 * 1024 * 1024,
+            )
+            await consumer.start()
+            self._catch_up_consumer = consumer
+        return self._catch_up_consumer
+
+    async def close(self) -> None:
+        """Stop the catching-up client (the main loop stops its own when cancelled)."""
+        consumer, self._catch_up_consumer = self._catch_up_consumer, None
+        if consumer is not None:
+            await consumer.stop()
 
     async def _ids_ahead(
         self,
         consumer: AIOKafkaConsumer,
         partitions: Sequence[TopicPartition],
         end: dict[TopicPartition, int],
-    ) -> tuple[frozenset[uuid.UUID], set[bytes]]:
+    ) -> tuple[
+        frozenset[uuid.UUID],
+        set[bytes],
+        list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None,
+    ]:
         """The ids of the events between the stored offsets and the end, read from headers;
-        and the ids of the events they answer in full (see unit_of_work.cause_headers)."""
+        the ids of the events they answer in full (see unit_of_work.cause_headers); and the
+        records read, in the order read, when they fit in `keep_ahead_bytes` (else None)."""
         ids: set[uuid.UUID] = set()
         derived: dict[bytes, int] = {}  # cause -> its derived events found
         expected: dict[bytes, int] = {}  # cause -> how many its last append had
+        kept: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None = []
+        kept_bytes = 0
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            batches = await consumer.getmany(timeout_ms=500, max_records=5_000)
+            batches = await consumer.getmany(timeout_ms=500, max_records=self.config.catch_up_batch)
             for tp, records in batches.items():
+                records = [r for r in records if r.offset < end[tp]]
+                if kept is not None and records:
+                    kept_bytes += sum(len(r.value or b"") for r in records)
+                    if kept_bytes > self.config.keep_ahead_bytes:
+                        kept = None  # too much to hold: read again after this
+                    else:
+                        kept.append((tp, records))
                 for record in records:
-                    if record.offset >= end[tp]:
-                        continue
                     headers = dict(record.headers or ())
                     header = headers.get("event_id")
                     if header is not None:
@@ -221,7 +296,7 @@ class EventConsumer:
                         with contextlib.suppress(ValueError):
                             expected[cause] = int(count)
         answered = {cause for cause, n in derived.items() if n >= expected.get(cause, n + 1)}
-        return frozenset(ids), answered
+        return frozenset(ids), answered, kept
 
     # -- the main loop -----------------------------------------------------------------------
 
@@ -330,19 +405,23 @@ class EventConsumer:
         self,
         records: Sequence[ConsumerRecord[Any, Any]],
         owned: Callable[[], bool] | None = None,
+        sorted_: _Sorted | None = None,
     ) -> None:
         """Apply one partition's records, retrying transient failures until they pass; none
-        of them once `owned` says the partition is no longer this instance's."""
+        of them once `owned` says the partition is no longer this instance's. `sorted_` is
+        what `_sort` made of the records, if it ran already."""
         async with self.applying:
             if owned is None or owned():
-                await self._process(records)
+                await self._process(records, sorted_)
 
-    async def _process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    async def _process(
+        self, records: Sequence[ConsumerRecord[Any, Any]], sorted_: _Sorted | None = None
+    ) -> None:
         delay = 0.5
         while True:
             try:
                 try:
-                    await self._apply_batch(records)
+                    await self._apply_batch(records, sorted_)
                 except Exception as error:
                     if is_transient(error):
                         raise
@@ -380,33 +459,55 @@ class EventConsumer:
                     return
                 await asyncio.sleep(0.2 * attempt)
 
-    async def _apply_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    def _sort(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Sorted:
+        """What applying each record takes, from its headers, decoding only what is applied.
+        Reads nothing but the records: a replay sorts the next batch while this one commits."""
+        found = _Sorted(records)
+        answered = self._answered
+        own = self._own_contract_topic
+        for record in records:
+            headers = dict(record.headers or ())
+            event_type = headers.get("event_type")
+            event_id = headers.get("event_id")
+            model = self._model_of.get(event_type) if event_type is not None else None
+            # Our own events are always applied: their streams' versions follow them.
+            if model is not None and event_id is not None and model.topic != own:
+                if model not in self._handlers:
+                    found.ignored += 1  # a type this service does not read: nothing to apply
+                    continue
+                if event_id in answered and not self._handlers.projections_for(model):
+                    found.answered_ids.append(uuid.UUID(event_id.decode()))
+                    continue
+            try:
+                found.decoded.append(decode(record.value or b"", model.__name__ if model else None))
+            except ValueError as error:
+                found.undecodable.append((record, f"undecodable: {error}"))
+        return found
+
+    async def _sort_between(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Sorted:
+        """`_sort`, a slice at a time, letting the batch being applied go on in between (its
+        statements run in PostgreSQL meanwhile, on the other core)."""
+        step = 250
+        found = _Sorted(records)
+        for start in range(0, len(records), step):
+            part = self._sort(records[start : start + step])
+            found.decoded += part.decoded
+            found.undecodable += part.undecodable
+            found.answered_ids += part.answered_ids
+            found.ignored += part.ignored
+            await asyncio.sleep(0)
+        return found
+
+    async def _apply_batch(
+        self, records: Sequence[ConsumerRecord[Any, Any]], sorted_: _Sorted | None = None
+    ) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            records = await self._not_yet_applied(conn, records)
-            decoded: list[Envelope[Any]] = []
-            undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = []
-            # Answered already, with nothing to project: recorded as applied, never decoded.
-            answered_ids: list[uuid.UUID] = []
-            answered = self._answered
-            own = self._own_contract_topic
-            ignored = 0
-            for record in records:
-                headers = dict(record.headers or ())
-                event_type = headers.get("event_type")
-                event_id = headers.get("event_id")
-                model = self._model_of.get(event_type) if event_type is not None else None
-                # Our own events are always applied: their streams' versions follow them.
-                if model is not None and event_id is not None and model.topic != own:
-                    if model not in self._handlers:
-                        ignored += 1  # a type this service does not read: nothing to apply
-                        continue
-                    if event_id in answered and not self._handlers.projections_for(model):
-                        answered_ids.append(uuid.UUID(event_id.decode()))
-                        continue
-                try:
-                    decoded.append(decode(record.value or b"", model.__name__ if model else None))
-                except ValueError as error:
-                    undecodable.append((record, f"undecodable: {error}"))
+            unapplied = await self._not_yet_applied(conn, records)
+            if sorted_ is None or len(unapplied) != len(records):
+                sorted_ = self._sort(unapplied)
+            records = unapplied
+            decoded, undecodable = sorted_.decoded, sorted_.undecodable
+            answered_ids, ignored, answered = sorted_.answered_ids, sorted_.ignored, self._answered
             uow = UnitOfWork(
                 conn,
                 self._publisher,
@@ -500,6 +601,19 @@ class EventConsumer:
             "SET next_offset = EXCLUDED.next_offset, applied_at = EXCLUDED.applied_at",
             [(topic, partition, offset) for (topic, partition), offset in next_offsets.items()],
         )
+
+
+@dataclass
+class _Sorted:
+    """A batch's records by what applying them takes (see EventConsumer._sort)."""
+
+    records: Sequence[ConsumerRecord[Any, Any]]
+    decoded: list[Envelope[Any]] = field(default_factory=list)
+    undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = field(default_factory=list)
+    # Answered already, with nothing to project: recorded as applied, never decoded.
+    answered_ids: list[uuid.UUID] = field(default_factory=list)
+    # Of types the service does not read: nothing to apply.
+    ignored: int = 0
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]

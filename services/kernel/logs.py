@@ -54,10 +54,11 @@ class LogSettings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
 
 
-# What the line being written is about (None: nothing in particular).
-_EVENT_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
+# What the line being written is about (None: nothing in particular). The ids are kept as
+# given and made text only when a line is written: a replay sets them for every event.
+_EVENT_ID: contextvars.ContextVar[object | None] = contextvars.ContextVar("event_id", default=None)
 _EVENT_TYPE: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_type", default=None)
-_CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+_CORRELATION_ID: contextvars.ContextVar[object | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
 
@@ -65,16 +66,15 @@ _CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 @contextlib.contextmanager
 def about_event(event_id: object, event_type: str, correlation_id: object | None) -> Iterator[None]:
     """Lines written inside are about this event (an event a handler derives from it nests)."""
-    tokens = (
-        _EVENT_ID.set(str(event_id)),
-        _EVENT_TYPE.set(event_type),
-        _CORRELATION_ID.set(str(correlation_id) if correlation_id is not None else None),
-    )
+    event_token = _EVENT_ID.set(event_id)
+    type_token = _EVENT_TYPE.set(event_type)
+    correlation_token = _CORRELATION_ID.set(correlation_id)
     try:
         yield
     finally:
-        for var, token in zip((_EVENT_ID, _EVENT_TYPE, _CORRELATION_ID), tokens, strict=True):
-            var.reset(token)
+        _EVENT_ID.reset(event_token)
+        _EVENT_TYPE.reset(type_token)
+        _CORRELATION_ID.reset(correlation_token)
 
 
 @contextlib.contextmanager
@@ -91,7 +91,7 @@ def context() -> dict[str, str]:
     """The ids of what is being done now, as a log line carries them."""
     found = {"event_id": _EVENT_ID.get(), "event_type": _EVENT_TYPE.get()}
     found["correlation_id"] = _CORRELATION_ID.get()
-    return {name: value for name, value in found.items() if value is not None}
+    return {name: str(value) for name, value in found.items() if value is not None}
 
 
 class JsonLines(logging.Formatter):

@@ -8,6 +8,7 @@ after the commit, so a batch rolled back and applied again is counted once.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -108,8 +109,9 @@ class Metrics:
     # -- the consumer's hooks ----------------------------------------------------------------
 
     def applied(self, topic: str, event_types: Iterable[str]) -> None:
-        for event_type in event_types:
-            self.events_applied.labels(self.topic(topic), event_type).inc()
+        # Counted per type, not per event: a replay's batch holds thousands of one type.
+        for event_type, count in collections.Counter(event_types).items():
+            self.events_applied.labels(self.topic(topic), event_type).inc(count)
 
     def dead_lettered(self, record: Any) -> None:
         """A record gone to the dead-letter topic; its type from its header, if it has one."""
@@ -123,10 +125,16 @@ class Metrics:
             self.replay_end_offset.labels(self.topic(tp.topic), str(tp.partition)).set(offset)
 
     def replayed(self, records: Iterable[Any]) -> None:
+        counts: collections.Counter[str] = collections.Counter()
+        positions: dict[tuple[str, int], int] = {}
         for record in records:
-            topic, partition = self.topic(record.topic), str(record.partition)
-            self.replay_records.labels(topic).inc()
-            self.replay_position.labels(topic, partition).set(record.offset + 1)
+            counts[record.topic] += 1
+            key = (record.topic, record.partition)
+            positions[key] = max(positions.get(key, 0), record.offset + 1)
+        for topic, count in counts.items():
+            self.replay_records.labels(self.topic(topic)).inc(count)
+        for (topic, partition), position in positions.items():
+            self.replay_position.labels(self.topic(topic), str(partition)).set(position)
 
     def replay_ends(self) -> None:
         self.replay_running.set(0)

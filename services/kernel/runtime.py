@@ -187,6 +187,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._consumer_task
             self._consumer_task = None
+        if self._consumer is not None:
+            await self._consumer.close()
         if self._publisher is not None:
             await self._publisher.stop()
             self._publisher = None
@@ -200,6 +202,7 @@ class ServiceRuntime:
     async def start_consuming(self) -> asyncio.Task[None]:
         """Catch up on our own decisions first, then consume everything in the background."""
         await self.consumer.catch_up([self.consumer.config.own_topic])
+        await self.consumer.close()  # the main loop has its own client
         self._consumer_task = asyncio.create_task(self.consumer.run(), name="consumer")
         self.caught_up = True
         return self._consumer_task

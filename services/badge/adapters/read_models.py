@@ -263,7 +263,7 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
         badge.open_link.valid_until,
         badge.created_at,
         badge.updated_at,
-        json.dumps([task.model_dump(mode="json") for task in badge.tasks]),
+        json.dumps([task.model_dump(mode="json") for task in badge.tasks]) if badge.tasks else "[]",
         badge.peer_approvals,
         badge.open_link_generation,
     )
