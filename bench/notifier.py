@@ -22,6 +22,12 @@ round trip to the server + Kafka's acknowledgement of its record), that chain go
 time whatever the connections (the bare loop has no such chain: its 8 connections accept side
 by side). Against a relay that answers late, 8 connections pay because everything before
 the last line (connection, MAIL, RCPT, DATA) goes side by side and off that chain.
+
+What bounds the end to end: rendering offers' messages (the QR code above all, ~10 ms of pure
+Python each). They render in a worker process (NOTIFIER_RENDER_PROCESSES, 1 by default) while
+the event loop consumes, reads and sends; `--render-processes 0,1` runs both in one go. The
+loop's own share is taking the rendered message back from the worker, flattening it for DATA,
+and the SMTP and PostgreSQL round trips.
 """
 
 from __future__ import annotations
