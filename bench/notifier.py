@@ -6,7 +6,7 @@ the offers until the SMTP server has accepted every email).
 
     bash deploy/local/infra.sh start && eval "$(bash deploy/local/infra.sh env)"
     uv run python -m bench.notifier [--emails 1000] [--offers 10000] [--server sink|mailbox]
-        [--relay-delay-ms 0,5]
+        [--relay-delay-ms 0,5] [--render-processes 0,1]
 
 `--server sink` (the default) starts a bare aiosmtpd server that keeps nothing (bench/smtp_sink.py)
 in a process of its own, once per `--relay-delay-ms` (how much later it answers MAIL, RCPT and
@@ -22,6 +22,12 @@ round trip to the server + Kafka's acknowledgement of its record), that chain go
 time whatever the connections (the bare loop has no such chain: its 8 connections accept side
 by side). Against a relay that answers late, 8 connections pay because everything before
 the last line (connection, MAIL, RCPT, DATA) goes side by side and off that chain.
+
+What bounds the end to end: rendering offers' messages (the QR code above all, ~10 ms of pure
+Python each). They render in a worker process (NOTIFIER_RENDER_PROCESSES, 1 by default) while
+the event loop consumes, reads and sends; `--render-processes 0,1` runs both in one go. The
+loop's own share is taking the rendered message back from the worker, flattening it for DATA,
+and the SMTP and PostgreSQL round trips.
 """
 
 from __future__ import annotations
@@ -219,7 +225,9 @@ async def sending(
     return found
 
 
-def bulk_issue(connections: int, host: str, port: int, offers: int) -> tuple[float, float]:
+def bulk_issue(
+    connections: int, host: str, port: int, offers: int, render_processes: int
+) -> tuple[float, float]:
     namespace = f"benchn{uuid.uuid4().hex[:8]}"
     settings = KernelSettings(NAMESPACE=namespace)
     platform = LocalPlatform(
@@ -231,6 +239,7 @@ def bulk_issue(connections: int, host: str, port: int, offers: int) -> tuple[flo
             "NOTIFIER_SMTP_HOST": host,
             "NOTIFIER_SMTP_PORT": str(port),
             "NOTIFIER_SMTP_CONNECTIONS": str(connections),
+            "NOTIFIER_RENDER_PROCESSES": str(render_processes),
             # 10,000 offers are one write: on a loaded machine Kafka takes them in more than
             # the default 5 s, and the API would refuse the issue (503) time and again.
             "KAFKA_WRITE_TIMEOUT_SECONDS": "60",
@@ -262,6 +271,11 @@ def main() -> None:
     parser.add_argument(
         "--end-to-end-connections", default="8", help="comma-separated, one platform each"
     )
+    parser.add_argument(
+        "--render-processes",
+        default="1",
+        help="comma-separated, one platform each (0: messages rendered on the event loop)",
+    )
     parser.add_argument("--server", choices=("sink", "mailbox"), default="sink")
     parser.add_argument("--relay-delay-ms", default="0,5", help="comma-separated (sink only)")
     args = parser.parse_args()
@@ -282,10 +296,17 @@ def main() -> None:
             print(f"SMTP server: {where}, {args.emails} offer emails")
             compare(settings, host, port, args.emails)
         _, _, host, port = servers[0]
-        for connections in [int(c) for c in args.end_to_end_connections.split(",") if args.offers]:
-            accepted, total = bulk_issue(connections, host, port, args.offers)
+        runs = [
+            (int(c), int(r))
+            for c in args.end_to_end_connections.split(",")
+            for r in args.render_processes.split(",")
+            if args.offers
+        ]
+        for connections, processes in runs:
+            accepted, total = bulk_issue(connections, host, port, args.offers, processes)
             print(
-                f"end to end ({servers[0][0]}), {connections} connection(s): {args.offers} "
+                f"end to end ({servers[0][0]}), {connections} connection(s), {processes} "
+                f"rendering process(es): {args.offers} "
                 f"offers accepted by the API in {accepted:.1f} s, every email accepted by the "
                 f"SMTP server after {total:.1f} s = {args.offers / total:,.0f} emails/s"
             )

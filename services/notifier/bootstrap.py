@@ -40,6 +40,7 @@ from services.notifier.delivery import Courier, SendsMail
 from services.notifier.domain.schedule import RetryPolicy
 from services.notifier.handlers import build_handlers
 from services.notifier.policies import MailPolicies
+from services.notifier.rendering import Renderer
 from services.notifier.resend import COMMANDS
 from services.notifier.scheduler import RetrySchedule
 from services.notifier.settings import NotifierSettings
@@ -115,7 +116,9 @@ def bootstrap(
         tokens, mailer = ClaimTokens(secrets.token_urlsafe(32)), _SendsNothing()
     else:
         tokens = ClaimTokens.from_settings(settings.tokens)
-    compose = compose or composer(settings.notifier, tokens)
+    compose = compose or composer(
+        settings.notifier, tokens, Renderer(settings.notifier.render_processes)
+    )
     runtime = NotifierRuntime(settings, compose, mailer or Mailer(settings.notifier))
     runtime.add_readiness_check("smtp", lambda: smtp_answers(settings.notifier))
     return runtime

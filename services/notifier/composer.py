@@ -33,6 +33,7 @@ from services.notifier import emails
 from services.notifier.adapters import read_models as tables
 from services.notifier.delivery import Composed
 from services.notifier.domain.state import MailSource
+from services.notifier.rendering import Renderer
 from services.notifier.settings import NotifierSettings
 
 Compose = Callable[[Connection, MailSource], Awaitable[list[Composed]]]
@@ -47,8 +48,12 @@ def _organiser_id(actor: str) -> uuid.UUID | None:
         return None
 
 
-def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
-    """The emails an event asks for, by the event's type."""
+def composer(
+    settings: NotifierSettings, tokens: ClaimTokens, renderer: Renderer | None = None
+) -> Compose:
+    """The emails an event asks for, by the event's type; offers' messages (their QR codes)
+    rendered by `renderer` (in worker processes; on the loop when None)."""
+    renderer = renderer or Renderer(0)
     base = settings.badge_public_url.rstrip("/")
     catalogue = settings.activity_public_url.rstrip("/")
     evidence = settings.evidence_public_url.rstrip("/")
@@ -57,14 +62,21 @@ def composer(settings: NotifierSettings, tokens: ClaimTokens) -> Compose:
 
     async def compose_offer(conn: Connection, offer: BadgeOffered) -> list[Composed]:
 
-        async def render() -> EmailMessage:
+        async def read() -> Callable[[], Awaitable[EmailMessage]]:
             link = f"{base}/claim/{tokens.personal(offer.offer_id)}"
             badge = await tables.badge(conn, offer.badge_class_id) or {}
             mode = badge.get("evidence_mode", "none")
             count = badge.get("task_count", 0)
-            return emails.offer_email(sender, offer, link, mode, count)
 
-        return [Composed("offer", offer.recipient_email, render, offer.offer_id)]
+            async def rendering() -> EmailMessage:
+                return await renderer(emails.offer_email, sender, offer, link, mode, count)
+
+            return rendering
+
+        async def render() -> EmailMessage:
+            return await (await read())()
+
+        return [Composed("offer", offer.recipient_email, render, offer.offer_id, read)]
 
     async def compose_award(conn: Connection, awarded: BadgeAwarded) -> list[Composed]:
 

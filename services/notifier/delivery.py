@@ -22,7 +22,7 @@ import uuid
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol, cast
@@ -86,6 +86,10 @@ class Composed:
     recipient: str
     render: Callable[[], Awaitable[EmailMessage]]
     offer_id: uuid.UUID | None = None
+    # Reads what the message needs in the unit's transaction and gives its rendering, which
+    # touches no connection: it goes on (in a worker) while the unit decides the next email.
+    # None: `render` is awaited in the unit, as it may read.
+    read: Callable[[], Awaitable[Callable[[], Awaitable[EmailMessage]]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,11 +139,12 @@ class _InFlight:
     email: Email
     email_id: uuid.UUID
     at: Attempt
-    subject: str
     cause: uuid.UUID | None  # the event it answers, for its record's headers
-    prepared: asyncio.Task[PreparedMessage]
     # Set once it is recorded, or let go without being committed.
     settled: asyncio.Event
+    # Rendered (unless it was before) and prepared; its subject known once rendered.
+    prepared: asyncio.Task[PreparedMessage] = field(init=False)
+    subject: str = ""
 
     def abort(self) -> None:
         if not self.prepared.done():
@@ -217,13 +222,16 @@ class Courier:
                 await uow.emit(earlier, wait=True)  # decided in an earlier try of this unit
                 return
         cause = uow.cause_now
-        message = await email.composed.render()
+        read = email.composed.read
+        rendering = await read() if read is not None else None
+        message = await email.composed.render() if rendering is None else None
         while len(line.flights) >= self._connections:
             await self._moved(line)
             await self._apply_recorded(uow, line)
-        prepared = asyncio.create_task(self._prepare(message), name=f"email-{email_id}")
-        subject = str(message["Subject"])
-        flight = _InFlight(email, email_id, at, subject, cause, prepared, asyncio.Event())
+        flight = _InFlight(email, email_id, at, cause, asyncio.Event())
+        flight.prepared = asyncio.create_task(
+            self._rendered_and_prepared(flight, message, rendering), name=f"email-{email_id}"
+        )
         line.flights.append(flight)
         self._on_way[email_id] = flight
         line.more.set()
@@ -231,6 +239,18 @@ class Courier:
             while line.flights:
                 await self._moved(line)
             await self._apply_recorded(uow, line)
+
+    async def _rendered_and_prepared(
+        self,
+        flight: _InFlight,
+        message: EmailMessage | None,
+        rendering: Callable[[], Awaitable[EmailMessage]] | None,
+    ) -> PreparedMessage:
+        if message is None:
+            assert rendering is not None
+            message = await rendering()
+        flight.subject = str(message["Subject"])
+        return await self._prepare(message)
 
     async def finish(self, uow: UnitOfWork) -> None:
         """Commit and record every email of this unit of work still on its way, and apply

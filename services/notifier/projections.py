@@ -101,6 +101,7 @@ async def resend_requested(uow: UnitOfWork, envelope: Envelope[EmailResendReques
 
 
 async def badge_created(uow: UnitOfWork, envelope: Envelope[BadgeClassCreated]) -> None:
+    read_models.forget_badges(uow.conn)
     event = envelope.payload
     uow.conn.defer(
         "INSERT INTO badges (badge_class_id, issuer_id, name, criteria, evidence_mode, "
@@ -113,6 +114,7 @@ async def badge_created(uow: UnitOfWork, envelope: Envelope[BadgeClassCreated]) 
 
 
 async def badge_edited(uow: UnitOfWork, envelope: Envelope[BadgeClassEdited]) -> None:
+    read_models.forget_badges(uow.conn)
     event = envelope.payload
     uow.conn.defer(
         "UPDATE badges SET name = $2, criteria = $3, evidence_mode = $4, task_count = $5 "
@@ -126,6 +128,7 @@ async def badge_edited(uow: UnitOfWork, envelope: Envelope[BadgeClassEdited]) ->
 
 
 async def organisation_created(uow: UnitOfWork, envelope: Envelope[OrganisationCreated]) -> None:
+    read_models.forget_badges(uow.conn)
     event = envelope.payload
     uow.conn.defer(
         "INSERT INTO organisations (organisation_id, name) VALUES ($1, $2) "

@@ -54,6 +54,9 @@ class NotifierSettings(BaseSettings):
     # After the server could not be reached, new emails wait this long before one tries again,
     # so an outage costs each email no connection timeout.
     smtp_outage_pause_seconds: float = Field(default=2.0, ge=0)
+    # Worker processes that render messages (an offer's QR code is the costly part) while the
+    # event loop goes on consuming and sending; 0 renders them on the loop.
+    render_processes: int = Field(default=1, ge=0, le=16)
     # How often the retry schedule is looked at for emails whose time has come.
     retry_poll_seconds: float = Field(default=1.0, gt=0)
 

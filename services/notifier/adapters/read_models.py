@@ -5,6 +5,7 @@ and the state port its policies read, over them."""
 from __future__ import annotations
 
 import uuid
+import weakref
 from datetime import datetime
 from typing import Any, get_args
 
@@ -186,14 +187,23 @@ def _retrying(row: Any) -> EmailState:
     )
 
 
+_EMAIL_STATE = (
+    "SELECT e.email_id, e.cause_event_id, e.kind, e.recipient, e.status, e.detail, e.attempts, "
+    "e.offer_id, r.email_id AS r_email_id, r.cause_event_id AS r_cause_event_id, "
+    "r.source_event_id AS r_source_event_id, r.kind AS r_kind, r.recipient AS r_recipient, "
+    "r.offer_id AS r_offer_id, r.attempt AS r_attempt, r.stream_version AS r_stream_version, "
+    "r.failing_since AS r_failing_since, r.next_attempt_at AS r_next_attempt_at, "
+    "r.last_error AS r_last_error "
+    "FROM (SELECT $1::uuid AS id) k LEFT JOIN emails e ON e.email_id = k.id "
+    "LEFT JOIN email_retries r ON r.email_id = k.id"
+)
+
+
 async def email(conn: Connection, email_id: uuid.UUID) -> EmailState | None:
-    """An email's state: its last word from `emails`, else its place in the schedule."""
-    row = await conn.fetchrow(
-        "SELECT email_id, cause_event_id, kind, recipient, status, detail, attempts, offer_id "
-        "FROM emails WHERE email_id = $1",
-        email_id,
-    )
-    if row is not None:
+    """An email's state: its last word from `emails`, else its place in the schedule (both
+    read in one round trip)."""
+    row = await conn.fetchrow(_EMAIL_STATE, email_id)
+    if row["email_id"] is not None:
         return EmailState(
             email_id=row["email_id"],
             kind=_kind(row["kind"]),
@@ -205,11 +215,9 @@ async def email(conn: Connection, email_id: uuid.UUID) -> EmailState | None:
             version=0,  # not kept once recorded: nothing follows a last word
             detail=row["detail"],
         )
-    retry = await conn.fetchrow(
-        f"SELECT {_RETRY_COLUMNS} FROM email_retries WHERE email_id = $1",  # noqa: S608
-        email_id,
-    )
-    return _retrying(retry) if retry is not None else None
+    if row["r_email_id"] is None:
+        return None
+    return _retrying({name: row[f"r_{name}"] for name in _RETRY_COLUMNS.split(", ")})
 
 
 class ReadModels:
@@ -253,13 +261,32 @@ async def take_due_retry(conn: Connection, email_id: uuid.UUID, now: datetime) -
     return _retrying(row) if row is not None else None
 
 
+# What each unit of work's transaction has read of badges (a batch of offers of one badge
+# reads it once); forgotten when the unit writes a badge or an organisation.
+_badges_read: weakref.WeakKeyDictionary[Any, dict[uuid.UUID, dict[str, Any] | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def forget_badges(conn: Any) -> None:
+    _badges_read.pop(conn, None)
+
+
 async def badge(conn: Connection, badge_class_id: uuid.UUID) -> dict[str, Any] | None:
+    try:
+        read = _badges_read.setdefault(conn, {})
+    except TypeError:  # a connection that takes no weak reference: read each time
+        read = {}
+    if badge_class_id in read:
+        found = read[badge_class_id]
+        return dict(found) if found is not None else None
     row = await conn.fetchrow(
         "SELECT b.name, b.criteria, b.evidence_mode, b.task_count, o.name AS issuer "
         "FROM badges b LEFT JOIN organisations o ON o.organisation_id = b.issuer_id "
         "WHERE b.badge_class_id = $1",
         badge_class_id,
     )
+    read[badge_class_id] = dict(row) if row is not None else None
     return dict(row) if row is not None else None
 
 
