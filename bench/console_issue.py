@@ -1,10 +1,12 @@
-"""Benchmark of a bulk issue from the console: a CSV uploaded on the Issue badge page, then its
-progress polled (the fragment htmx asks for each second) until every email is sent, next to the
-same CSV posted straight to the badge service's API and its progress polled there, in the
-same run, on one platform.
+"""Benchmark of a bulk issue from the console: a CSV uploaded on the Issue badge page (the
+badge service accepts it at once and makes its offers after the answer), then its progress
+polled (the fragment htmx asks for each second) until every email is sent, next to the same
+CSV posted straight to the badge service's API with `Prefer: respond-async` and its progress
+polled there, in the same run, on one platform. Last, the same CSV posted the old way (the
+answer waits until every offer is made), timed until it answers.
 
     eval "$(bash deploy/local/infra.sh env)"
-    uv run python -m bench.console_issue [--rows 2000]
+    uv run python -m bench.console_issue [--rows 10000]
 
 Starts its own copy of the platform (own topics and schemas), prints numbers, and cleans up.
 """
@@ -75,11 +77,11 @@ async def direct(
         started = time.perf_counter()
         answer = await client.post(
             f"{platform.url('badge')}/v1/badges/{badge['id']}/offers/csv",
-            headers=auth,
+            headers={**auth, "Prefer": "respond-async"},
             files={"file": ("people.csv", data, "text/csv")},
         )
         accepted = time.perf_counter() - started
-        assert answer.status_code == 201, answer.text
+        assert answer.status_code == 202, answer.text
         url = answer.json()["progress_url"]
 
         async def poll() -> bool:
@@ -108,8 +110,10 @@ async def console(
             files={"file": ("people.csv", data, "text/csv")},
         )
         accepted = time.perf_counter() - started
-        assert answer.status_code == 201, answer.text[:500]
-        found = re.search(r'hx-get="([^"]+/progress/[^"]+)"', answer.text)
+        assert answer.status_code == 303, answer.text[:500]
+        landed = await client.get(answer.headers["location"])
+        assert landed.status_code == 200, landed.text[:500]
+        found = re.search(r'hx-get="([^"]+/progress/[^"]+)"', landed.text)
         assert found, "the page has no progress to poll"
 
         async def poll() -> bool:
@@ -120,9 +124,26 @@ async def console(
     return accepted, accepted + waited, latencies
 
 
+async def waiting(platform: LocalPlatform, auth: dict[str, str], data: bytes) -> float:
+    """The same CSV without `Prefer: respond-async`: the answer comes once every offer is
+    made (what the console waited for before)."""
+    badge = await _badge(platform, auth, "Bench waiting")
+    async with httpx.AsyncClient(timeout=600) as client:
+        started = time.perf_counter()
+        answer = await client.post(
+            f"{platform.url('badge')}/v1/badges/{badge['id']}/offers/csv",
+            headers=auth,
+            files={"file": ("people.csv", data, "text/csv")},
+        )
+        took = time.perf_counter() - started
+        assert answer.status_code in (201, 503), answer.text[:300]
+        print(f"badge API, waiting for every offer: answered {answer.status_code} in {took:.2f} s")
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=2_000)
+    parser.add_argument("--rows", type=int, default=10_000)
     args = parser.parse_args()
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     platform = LocalPlatform(
@@ -139,6 +160,7 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {key}"}
         api = asyncio.run(direct(platform, auth, _csv(args.rows, domain, "api")))
         via = asyncio.run(console(platform, auth, key, _csv(args.rows, domain, "console")))
+        waited = asyncio.run(waiting(platform, auth, _csv(args.rows, domain, "waiting")))
     finally:
         platform.stop_all()
         asyncio.run(drop_schemas(KernelSettings(NAMESPACE=namespace)))
@@ -149,6 +171,10 @@ def main() -> None:
             f"p99 {percentile(polls, 0.99):.1f} ms, mean {statistics.mean(polls):.1f} ms "
             f"({len(polls)} polls)"
         )
+    print(
+        f"answer with the offers made after it / answer once every offer is made: "
+        f"{api[0] / waited:.3f} (badge API), {via[0] / waited:.3f} (console page)"
+    )
     print(
         f"console / badge API ratio: accepting {via[0] / api[0]:.2f}, until done "
         f"{via[1] / api[1]:.2f}, poll p50 "
