@@ -255,18 +255,21 @@ async def test_a_playlists_badge_has_the_same_pages_without_a_link(
     walk.assert_clean()
 
 
-BULK_ROWS = 2_000
+# Enough that making the offers and mailing them takes seconds even on a fast machine.
+BULK_ROWS = 1_000
 
 
 async def test_a_large_csv_is_accepted_at_once_and_its_progress_moves_live(
     http, platform, organiser, infra, walk: Walk, tmp_path: Path
 ):
-    """A CSV of 2,000 rows (one more that is bad): the upload answers before the offers are
+    """A CSV of 1,000 rows (one more that is bad): the upload answers before the offers are
     made, the page it leads to counts them and their emails as they go, without a reload,
     until every email is sent; the same form sent again issues nothing twice."""
-    ana = Organiser(http, platform, organiser)
-    badge = await ana.badge("Community orchard")
-    laptop = await sign_in_organiser(walk, platform, ORGANISER_EMAIL)
+    run = uuid.uuid4().hex[:8]
+    email = f"kit.{run}@orchard.example.org"  # an address of its own: sign-ins are limited
+    kit = Organiser(http, platform, platform.bootstrap(f"Orchard Friends {run}", email))
+    badge = await kit.badge("Community orchard")
+    laptop = await sign_in_organiser(walk, platform, email)
     page = laptop.page
     await laptop.open(f"{platform.url('console')}/activities/{badge['source_id']}/badge/issue")
     tag = uuid.uuid4().hex[:6]
@@ -297,7 +300,10 @@ async def test_a_large_csv_is_accepted_at_once_and_its_progress_moves_live(
             seen.append((accepted, sent))
         return "Every email is sent" in " ".join((await counts.inner_text()).split())
 
-    await wait_for(finished, timeout=600, interval=0.25)
+    try:
+        await wait_for(finished, timeout=1_200, interval=0.25)
+    except AssertionError as late:
+        raise AssertionError(f"not done; the counts seen (accepted, sent): {seen[-5:]}") from late
     assert await page.evaluate("window.notReloaded === true"), "the page was reloaded"
     moving = [(a, s) for a, s in seen if (a, s) != (BULK_ROWS, BULK_ROWS)]
     assert moving, f"the progress showed no step before it was done: {seen}"
@@ -323,7 +329,7 @@ async def test_a_large_csv_is_accepted_at_once_and_its_progress_moves_live(
     assert again.status_code == 303, again.text[:300]
     assert again.headers["location"].split("#")[0] == page.url.split("#")[0]
     offers = await http.get(
-        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers", headers=bearer(organiser)
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers", headers=bearer(kit.who)
     )
     assert sorted(o["recipient_email"] for o in offers.json()) == sorted(people)
     walk.assert_clean()
