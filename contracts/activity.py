@@ -346,6 +346,14 @@ class PlaylistPublished(PlaylistContent):
     """Holding the badges of every activity listed earns the playlist's badge."""
 
 
+class PlaylistArchived(ActivityEvent):
+    """The organiser took the playlist down: it leaves the public catalogue and changes no
+    more. Badges already earned from it stay valid."""
+
+    playlist_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
 register(
     OrganisationCreated,
     OrganiserAdded,
@@ -362,4 +370,5 @@ register(
     PlaylistDrafted,
     PlaylistUpdated,
     PlaylistPublished,
+    PlaylistArchived,
 )

@@ -202,6 +202,57 @@ class AssertionRevoked(BadgeEvent):
     reason: RevocationReason
 
 
+# A bulk issue's rejected rows as its request records them: the first ones, to show.
+MAX_REJECTED_KEPT = 1_000
+
+
+class RecipientsFile(BaseModel):
+    """A bulk issue's CSV file in the content-addressed blob store (its bytes are not in the
+    log; its offers, once made, are)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=1, le=2 * 1024 * 1024)
+
+
+class RejectedRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    row: int = Field(ge=1, description="As a spreadsheet numbers it (a header row is row 1).")
+    value: str = Field(max_length=320)
+    reason: str = Field(max_length=500)
+
+
+class BulkIssueRequested(BadgeEvent):
+    """An organiser's CSV of recipients was accepted, to be worked through after the answer:
+    its offers are made in chunks, each `BadgeOffered` correlated by `issue_id` and its id
+    derived from `idempotency_key` and the address, so working it again (a restart, a second
+    instance) makes no offer twice."""
+
+    issue_id: uuid.UUID
+    badge_class_id: uuid.UUID
+    organisation_id: uuid.UUID
+    organiser_id: uuid.UUID
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    file: RecipientsFile
+    rows: int = Field(ge=0, le=10_000, description="Rows with a valid address, each one offer.")
+    rejected: tuple[RejectedRow, ...] = Field(
+        default=(), max_length=MAX_REJECTED_KEPT, description="The first rejected rows."
+    )
+    rejected_count: int = Field(default=0, ge=0, le=10_000)
+
+
+class BulkIssueFinished(BadgeEvent):
+    """Every offer of a bulk issue is made (or, with `error`, it stopped: the badge can no
+    longer be issued, say); its emails may still be on their way."""
+
+    issue_id: uuid.UUID
+    badge_class_id: uuid.UUID
+    offers: int = Field(ge=0, le=10_000)
+    error: str | None = Field(default=None, max_length=500)
+
+
 # A Bitstring Status List of 131,072 entries (16 KiB), the spec's minimum for privacy: an
 # index drawn at random among them says nothing of how many badges an issuer gave.
 STATUS_LIST_SIZE = 131_072
@@ -285,4 +336,6 @@ register(
     BadgeAwarded,
     ClaimRejected,
     AssertionRevoked,
+    BulkIssueRequested,
+    BulkIssueFinished,
 )

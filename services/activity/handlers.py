@@ -18,6 +18,7 @@ from contracts.activity import (
     OrganiserRemoved,
     OrganiserSignInAsked,
     OrganiserSignInRequested,
+    PlaylistArchived,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
@@ -44,6 +45,7 @@ HANDLERS = (
     .project(PlaylistDrafted, p.playlist_drafted)
     .project(PlaylistUpdated, p.playlist_changed)
     .project(PlaylistPublished, p.playlist_changed)
+    .project(PlaylistArchived, p.playlist_changed)
     .react(OrganiserSignInAsked, SignInPolicies().link_sign_in_ask)
     .project(BadgeClassCreated, p.badge_class_created)
     .project(BadgeClassEdited, p.badge_class_edited)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from services.activity.domain.model import Activity, Playlist
@@ -23,8 +24,11 @@ class ActivityState(Protocol):
 
     async def key(self, key_id: str) -> Key | None: ...
 
-    async def organisers_with_email(self, email: str) -> list[Member]:
-        """Every organiser, of any organisation, whose address is `email` (case aside)."""
+    async def organisers_with_email(
+        self, email: str, added_by: datetime | None = None
+    ) -> list[Member]:
+        """Every organiser, of any organisation, whose address is `email` (case aside); with
+        `added_by`, only those added by then."""
 
     async def sign_in_request(self, request_id: uuid.UUID) -> SignInRequest | None: ...
 

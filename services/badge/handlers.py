@@ -10,6 +10,8 @@ from contracts.badge import (
     BadgeClassEdited,
     BadgeClassEndorsed,
     BadgeOffered,
+    BulkIssueFinished,
+    BulkIssueRequested,
     ClaimRejected,
     ClaimRequested,
     CredentialIssued,
@@ -45,6 +47,8 @@ def projections() -> Handlers:
         .project(OpenLinkRegenerated, p.open_link_regenerated)
         .project(PeerReviewerInvited, p.peer_reviewer_invited)
         .project(BadgeOffered, p.badge_offered)
+        .project(BulkIssueRequested, p.bulk_issue_requested)
+        .project(BulkIssueFinished, p.bulk_issue_finished)
         .project(HeldBadgeRequested, p.held_badge_requested)
         .project(OfferResendRequested, p.offer_resend_requested)
         .project(ClaimRequested, p.claim_requested)

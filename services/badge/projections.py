@@ -16,6 +16,8 @@ from contracts.badge import (
     BadgeClassCreated,
     BadgeClassEdited,
     BadgeOffered,
+    BulkIssueFinished,
+    BulkIssueRequested,
     ClaimRejected,
     ClaimRequested,
     HeldBadgeRequested,
@@ -79,6 +81,34 @@ async def badge_offered(uow: UnitOfWork, envelope: Envelope[BadgeOffered]) -> No
         event.open_link_generation,
         # A bulk issue correlates its offers (see `service_layer.issue_id_of`).
         envelope.correlation_id if event.via == "email" else None,
+    )
+
+
+async def bulk_issue_requested(uow: UnitOfWork, envelope: Envelope[BulkIssueRequested]) -> None:
+    event = envelope.payload
+    uow.conn.defer(
+        "INSERT INTO bulk_issues (issue_id, badge_class_id, organisation_id, organiser_id, "
+        "idempotency_key, file_sha256, rows, rejected, rejected_count, requested_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) ON CONFLICT DO NOTHING",
+        event.issue_id,
+        event.badge_class_id,
+        event.organisation_id,
+        event.organiser_id,
+        event.idempotency_key,
+        event.file.sha256,
+        event.rows,
+        json.dumps([row.model_dump(mode="json") for row in event.rejected]),
+        event.rejected_count,
+        envelope.occurred_at,
+    )
+
+
+async def bulk_issue_finished(uow: UnitOfWork, envelope: Envelope[BulkIssueFinished]) -> None:
+    # Its request is committed before anyone works it, so the row is there to update.
+    uow.conn.defer(
+        "UPDATE bulk_issues SET finished = true, error = $2 WHERE issue_id = $1",
+        envelope.payload.issue_id,
+        envelope.payload.error,
     )
 
 

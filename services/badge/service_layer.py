@@ -10,7 +10,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from contracts import new_envelope
-from contracts.badge import BadgeEvent, BadgeOffered, ClaimRequested
+from contracts.badge import (
+    BadgeEvent,
+    BadgeOffered,
+    BulkIssueFinished,
+    BulkIssueRequested,
+    ClaimRequested,
+    RecipientsFile,
+    RejectedRow,
+)
 from services.badge.adapters import read_models
 from services.badge.domain.model import (
     BadgeClass,
@@ -163,6 +171,78 @@ async def offer_to_emails(
         return IssueResult(issue_id=issue_id, offers=offers, created=len(offered))
 
     return await runtime.execute(work)
+
+
+async def _record_bulk_issue(
+    uow: UnitOfWork, event: BulkIssueRequested | BulkIssueFinished, after: int, actor: str
+) -> None:
+    """Each of a bulk issue's facts once: its id follows from the issue and the kind, so a
+    retried request or a second worker finds it applied."""
+    await uow.emit(
+        new_envelope(
+            event,
+            event_id=uuid.uuid5(event.issue_id, type(event).__name__),
+            stream_id=event.badge_class_id,
+            stream_version=after + 1,
+            actor=actor,
+            correlation_id=event.issue_id,
+        )
+    )
+
+
+async def request_bulk_issue(
+    runtime: ServiceRuntime,
+    organiser: Organiser,
+    badge_class_id: uuid.UUID,
+    idempotency_key: str,
+    file: RecipientsFile,
+    rows: int,
+    rejected: list[RejectedRow],
+    rejected_count: int,
+) -> uuid.UUID:
+    """Record a bulk issue to work through after the answer (see `BulkIssueRequested`): it is
+    in Kafka before this returns, so a crash loses nothing accepted. Asked again with the same
+    key, it is the same issue, recorded once."""
+    issue_id = issue_id_of(badge_class_id, idempotency_key)
+
+    async def work(uow: UnitOfWork) -> uuid.UUID:
+        version = await uow.lock_stream(badge_class_id)
+        await _owned_badge(uow, organiser, badge_class_id)
+        requested = BulkIssueRequested(
+            issue_id=issue_id,
+            badge_class_id=badge_class_id,
+            organisation_id=organiser.organisation_id,
+            organiser_id=organiser.organiser_id,
+            idempotency_key=idempotency_key,
+            file=file,
+            rows=rows,
+            rejected=tuple(rejected),
+            rejected_count=rejected_count,
+        )
+        await _record_bulk_issue(uow, requested, version, organiser.actor)
+        return issue_id
+
+    return await runtime.execute(work)
+
+
+async def finish_bulk_issue(
+    runtime: ServiceRuntime,
+    organiser: Organiser,
+    badge_class_id: uuid.UUID,
+    issue_id: uuid.UUID,
+    offers: int,
+    error: str | None = None,
+) -> None:
+    """Every offer of the bulk issue is made (or it stopped, with `error`); once."""
+
+    async def work(uow: UnitOfWork) -> None:
+        version = await uow.lock_stream(badge_class_id)
+        finished = BulkIssueFinished(
+            issue_id=issue_id, badge_class_id=badge_class_id, offers=offers, error=error
+        )
+        await _record_bulk_issue(uow, finished, version, organiser.actor)
+
+    await runtime.execute(work)
 
 
 async def offer_by_open_link(

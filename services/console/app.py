@@ -49,6 +49,10 @@ def _retry_target(request: Request) -> str:
 
 
 def install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(badges.NoBadgeYet)
+    async def no_badge(request: Request, error: badges.NoBadgeYet) -> Response:
+        return badges.no_badge_page(request, error)
+
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
         response = redirect(error.sign_in_url)

@@ -175,3 +175,70 @@ async def test_an_organiser_runs_the_console_from_sign_in_to_sign_out(
     await device.open(console_url(platform, "/"))
     assert page.url.startswith(console_url(platform, "/sign-in?next=")), page.url
     walk.assert_clean()
+
+
+async def test_an_organiser_archives_a_playlist_and_it_leaves_the_catalogue(
+    http: httpx.AsyncClient, platform: Platform, organiser: dict[str, str], walk: Walk
+) -> None:
+    """A published playlist archived from its page: the page says so and offers nothing more
+    to change, the dashboard's and the playlists' Archived filters show it, and the public
+    catalogue no longer has it."""
+    api = platform.url("activity")
+    auth = {"authorization": f"Bearer {organiser['api_key']}"}
+    activity = await http.post(
+        f"{api}/v1/activities", headers=auth, json={"title": "Hedge laying", "description": "Lay"}
+    )
+    assert activity.status_code == 201, activity.text
+    activity_id = activity.json()["id"]
+    published = await http.post(f"{api}/v1/activities/{activity_id}/publish", headers=auth)
+    assert published.status_code == 200, published.text
+    made = await http.post(
+        f"{api}/v1/playlists",
+        headers=auth,
+        json={
+            "title": "Country crafts",
+            "description": "Old skills",
+            "activity_ids": [activity_id],
+        },
+    )
+    assert made.status_code == 201, made.text
+    playlist_id = made.json()["id"]
+    listed = await http.post(f"{api}/v1/playlists/{playlist_id}/publish", headers=auth)
+    assert listed.status_code == 200, listed.text
+    public = f"{api}/catalogue/playlists/{playlist_id}"
+    json_only = {"accept": "application/json"}
+    assert (await http.get(public, headers=json_only)).status_code == 200
+
+    device = await sign_in_organiser(walk, platform, EMAIL, next_path=f"/playlists/{playlist_id}")
+    page = device.page
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("published")
+    await walk.checkpoint(device, "playlist-to-archive")
+    await device.click(page.get_by_role("button", name="Archive this playlist"))
+    await _flash(device, "The playlist is archived")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("archived")
+    await expect(page.locator("#archived")).to_contain_text("no longer in the public catalogue")
+    assert not await page.get_by_role("button", name="Archive this playlist").count()
+    assert not await page.get_by_role("button", name="Publish the playlist").count()
+    await walk.checkpoint(device, "playlist-archived")
+    await assert_accessible(page)
+
+    cards = page.locator("ul.cards > li")
+    await device.open(console_url(platform, "/?status=archived&kind=playlist"))
+    await expect(cards).to_have_text([re.compile("Country crafts")])
+    await walk.checkpoint(device, "dashboard-archived")
+    await device.open(console_url(platform, "/?status=published&kind=playlist"))
+    assert "Country crafts" not in await page.inner_text("main")
+    await device.open(console_url(platform, "/playlists?status=archived"))
+    await expect(cards).to_have_text([re.compile("Country crafts")])
+    await expect(page.get_by_label("Status")).to_have_value("archived")
+
+    # The public catalogue: no page, and no search finds it.
+    assert (await http.get(public, headers=json_only)).status_code == 404
+    found = await http.get(f"{api}/catalogue", params={"kind": "playlist"}, headers=json_only)
+    assert found.status_code == 200 and playlist_id not in found.text
+    # Archived, it changes no more: the API says why and nothing is changed.
+    again = await http.post(f"{api}/v1/playlists/{playlist_id}/archive", headers=auth)
+    assert again.status_code == 409 and "archived" in again.text
+    kept = await http.get(f"{api}/v1/playlists/{playlist_id}", headers=auth)
+    assert kept.json()["status"] == "archived" and kept.json()["activity_ids"] == [activity_id]
+    walk.assert_clean()

@@ -13,7 +13,9 @@ import subprocess
 import uuid
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
+import httpx
 from playwright.async_api import Page
 
 from tests.browser.audit import assert_accessible
@@ -251,4 +253,85 @@ async def test_a_playlists_badge_has_the_same_pages_without_a_link(
     assert "no QR code or link" in await _text(laptop.page, "#link")
     qr = await laptop.page.request.get(f"{console}/playlists/{badge['source_id']}/badge/qr.png")
     assert qr.status == 409
+    walk.assert_clean()
+
+
+# Enough that making the offers and mailing them takes seconds even on a fast machine.
+BULK_ROWS = 1_000
+
+
+async def test_a_large_csv_is_accepted_at_once_and_its_progress_moves_live(
+    http, platform, organiser, infra, walk: Walk, tmp_path: Path
+):
+    """A CSV of 1,000 rows (one more that is bad): the upload answers before the offers are
+    made, the page it leads to counts them and their emails as they go, without a reload,
+    until every email is sent; the same form sent again issues nothing twice."""
+    run = uuid.uuid4().hex[:8]
+    email = f"kit.{run}@orchard.example.org"  # an address of its own: sign-ins are limited
+    kit = Organiser(http, platform, platform.bootstrap(f"Orchard Friends {run}", email))
+    badge = await kit.badge("Community orchard")
+    laptop = await sign_in_organiser(walk, platform, email)
+    page = laptop.page
+    await laptop.open(f"{platform.url('console')}/activities/{badge['source_id']}/badge/issue")
+    tag = uuid.uuid4().hex[:6]
+    people = [f"picker{n}.{tag}@example.org" for n in range(BULK_ROWS)]
+    csv = tmp_path / "pickers.csv"
+    csv.write_text("email\n" + "\n".join(people[:10]) + "\nnot an email\n" + "\n".join(people[10:]))
+    await page.get_by_label("Or upload a CSV file").set_input_files(csv)
+    issue_key = await page.locator("form[action$='/issue/csv'] input[name=issue_key]").input_value()
+    await _submit(laptop, "Upload and issue")
+    assert "?issue=" in page.url, page.url
+    await walk.checkpoint(laptop, "bulk-accepted")
+    assert f"{BULK_ROWS} addresses were accepted, 1 row was rejected" in await _text(
+        page, "#result"
+    )
+    rejected = page.locator("table.rejected tbody tr")
+    assert await rejected.count() == 1, await laptop.summary()
+    assert " ".join((await rejected.first.inner_text()).split()).startswith("12 not an email")
+
+    # The same page, never reloaded (the marker would be gone), shows the counts moving.
+    await page.evaluate("window.notReloaded = true")
+    seen: list[tuple[int, int]] = []
+
+    async def finished() -> bool:
+        counts = page.locator("#issue-progress")
+        accepted = int(await _text(page, "#issue-progress [data-count=accepted]"))
+        sent = int(await _text(page, "#issue-progress [data-count=sent]"))
+        if not seen or seen[-1] != (accepted, sent):
+            seen.append((accepted, sent))
+        return "Every email is sent" in " ".join((await counts.inner_text()).split())
+
+    try:
+        await wait_for(finished, timeout=1_200, interval=0.25)
+    except AssertionError as late:
+        raise AssertionError(f"not done; the counts seen (accepted, sent): {seen[-5:]}") from late
+    assert await page.evaluate("window.notReloaded === true"), "the page was reloaded"
+    moving = [(a, s) for a, s in seen if (a, s) != (BULK_ROWS, BULK_ROWS)]
+    assert moving, f"the progress showed no step before it was done: {seen}"
+    assert len(seen) >= 2, seen
+    assert await _text(page, "#issue-progress [data-count=sent]") == str(BULK_ROWS)
+    assert await _text(page, "#issue-progress [data-count=failed]") == "0"
+    assert await _text(page, "#issue-progress [data-count=waiting]") == "0"
+    await walk.checkpoint(laptop, "bulk-done")
+
+    # The form sent again (a reload of the POST, a double click) is the same issue.
+    console = httpx.AsyncClient(
+        base_url=platform.url("console"),
+        timeout=60,
+        cookies={c["name"]: c["value"] for c in await laptop.context.cookies()},
+        headers={"origin": platform.url("console"), "accept": "text/html"},
+    )
+    async with console:
+        again = await console.post(
+            f"/activities/{badge['source_id']}/badge/issue/csv",
+            data={"issue_key": issue_key},
+            files={"file": ("pickers.csv", csv.read_bytes(), "text/csv")},
+        )
+    assert again.status_code == 303, again.text[:300]
+    landed = urlsplit(page.url)
+    assert again.headers["location"].split("#")[0] == f"{landed.path}?{landed.query}"
+    offers = await http.get(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers", headers=bearer(kit.who)
+    )
+    assert sorted(o["recipient_email"] for o in offers.json()) == sorted(people)
     walk.assert_clean()

@@ -4,7 +4,9 @@ reviewers read back. Another organisation sees none of it."""
 
 from __future__ import annotations
 
-from tests.support import bearer, wait_for
+import uuid
+
+from tests.support import bearer, envelopes_of, wait_for
 from tests.support_flows import published_badge, unique_email
 from tests.support_mail import wait_for_messages
 
@@ -97,3 +99,71 @@ async def test_peer_reviewers_are_listed_and_others_see_nothing(
     for url in (f"{base}/peer-reviewers", progress_url):
         refused = await http.get(url, headers=bearer(other_organiser))
         assert refused.status_code == 403, (url, refused.text)
+
+
+async def test_a_csv_accepted_to_be_worked_later_survives_a_kill_and_issues_nothing_twice(
+    http, platform, organiser, infra
+):
+    """`Prefer: respond-async`: the answer (202) comes before the offers are made; the badge
+    service killed (SIGKILL) while it makes them resumes after its restart, and every row is
+    one offer, once, whatever was made before the kill. The same request again is the same
+    issue and makes nothing."""
+    badge = await published_badge(http, platform, organiser, "Progress later")
+    base = f"{platform.url('badge')}/v1/badges/{badge['id']}"
+    rows = 600
+    people = [unique_email(f"later{n}") for n in range(rows)]
+    csv = "email\n" + "\n".join(people[:3]) + "\nnot an address\n" + "\n".join(people[3:]) + "\n"
+    headers = {**bearer(organiser), "Idempotency-Key": "later-csv", "Prefer": "respond-async"}
+    files = {"file": ("people.csv", csv.encode(), "text/csv")}
+    answer = await http.post(f"{base}/offers/csv", headers=headers, files=files)
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["preference-applied"] == "respond-async"
+    body = answer.json()
+    assert body["rows"] == rows and body["progress_url"] == f"{base}/issues/{body['issue_id']}"
+    assert [(r["row"], r["value"]) for r in body["rejected"]] == [(5, "not an address")]
+    # Recorded in the log before the answer: the request is there whatever happens next.
+    requested = await platform.query(
+        "badge",
+        "SELECT rows, rejected_count FROM bulk_issues WHERE issue_id = $1::uuid",
+        body["issue_id"],
+    )
+    assert [(r["rows"], r["rejected_count"]) for r in requested] == [(rows, 1)]
+
+    async def some_offers() -> bool:
+        made = await platform.query(
+            "badge", "SELECT count(*) AS n FROM offers WHERE issue_id = $1::uuid", body["issue_id"]
+        )
+        return made[0]["n"] > 0
+
+    await wait_for(some_offers, timeout=120, interval=0.01)
+    platform.kill("badge")
+    at_kill = (
+        await platform.query(
+            "badge", "SELECT count(*) AS n FROM offers WHERE issue_id = $1::uuid", body["issue_id"]
+        )
+    )[0]["n"]
+    platform.start("badge")
+    platform.wait_healthy("badge")
+
+    async def done() -> dict | None:
+        progress = await http.get(body["progress_url"], headers=bearer(organiser))
+        found = progress.json() if progress.status_code == 200 else {}
+        return found if found.get("done") else None
+
+    progress = await wait_for(done, timeout=600, interval=1)
+    assert progress["rows"] == rows and progress["offers"] == rows, progress
+    assert progress["sent"] + progress["failed"] == rows and progress["offers_made"] is True
+    assert progress["rejected_count"] == 1 and progress["error"] is None
+    listed = await http.get(
+        f"{base}/offers", headers=bearer(organiser), params={"issue_id": body["issue_id"]}
+    )
+    assert sorted(o["recipient_email"] for o in listed.json()) == sorted(people)
+    offered = envelopes_of(await platform.read_topic("badge.events"), "BadgeOffered")
+    mine = [e for e in offered if e.correlation_id == uuid.UUID(body["issue_id"])]
+    assert len({e.event_id for e in mine}) == rows, "an offer was made twice under two ids"
+    print(f"\nbulk issue: killed with {at_kill}/{rows} offers made; all {rows} made once after")
+
+    again = await http.post(f"{base}/offers/csv", headers=headers, files=files)
+    assert again.status_code == 202 and again.json()["issue_id"] == body["issue_id"]
+    recount = await http.get(body["progress_url"], headers=bearer(organiser))
+    assert recount.json()["offers"] == rows

@@ -20,6 +20,7 @@ from contracts.activity import (
     OrganiserKeyIssued,
     OrganiserKeyRevoked,
     OrganiserRemoved,
+    PlaylistArchived,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
@@ -28,6 +29,7 @@ from services.activity.domain.keys import new_key
 from services.activity.domain.model import (
     Activity,
     ArchiveActivity,
+    ArchivePlaylist,
     DraftActivity,
     DraftPlaylist,
     Playlist,
@@ -447,3 +449,29 @@ def test_an_admin_makes_a_colleague_admin_once():
         decide_make_admin(admin, _member(organisation=OTHER_ORG))
     with pytest.raises(Conflict, match="removed"):
         decide_make_admin(admin, _member(removed=True))
+
+
+@pytest.mark.parametrize("status", [Status.DRAFT, Status.PUBLISHED])
+def test_a_draft_or_published_playlist_is_archived(status):
+    playlist = _playlist((uuid.uuid4(),), status)
+    [event] = decide_playlist(playlist, ArchivePlaylist(playlist.playlist_id, ORG), {})
+    assert event == PlaylistArchived(playlist_id=playlist.playlist_id, organisation_id=ORG)
+
+
+def test_an_archived_playlist_changes_no_more():
+    archived = _playlist((uuid.uuid4(),), Status.ARCHIVED)
+    for command in (
+        UpdatePlaylist(archived.playlist_id, ORG, title="x"),
+        PublishPlaylist(archived.playlist_id, ORG),
+        ArchivePlaylist(archived.playlist_id, ORG),
+    ):
+        with pytest.raises(Conflict, match="archived"):
+            decide_playlist(archived, command, {})
+
+
+def test_only_the_organisations_own_playlist_is_archived():
+    with pytest.raises(NotFound, match="playlist not found"):
+        decide_playlist(None, ArchivePlaylist(uuid.uuid4(), ORG), {})
+    foreign = replace(_playlist(()), organisation_id=OTHER_ORG)
+    with pytest.raises(Forbidden, match="another organisation"):
+        decide_playlist(foreign, ArchivePlaylist(foreign.playlist_id, ORG), {})

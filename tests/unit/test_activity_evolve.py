@@ -23,10 +23,12 @@ from contracts.activity import (
     OrganiserRemoved,
     OrganiserSignInAsked,
     OrganiserSignInRequested,
+    PlaylistArchived,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
 )
+from services.activity.domain.catalogue import is_listed
 from services.activity.domain.model import Status, evolve_activity, evolve_playlist
 from services.activity.domain.organisations import Organisation, evolve_organisation
 from services.activity.domain.organisers import Key, Member, evolve_key, evolve_member
@@ -51,7 +53,7 @@ def _envelope(event: ActivityEvent, version: int = 1, day: int = 1):
 
 def test_every_event_of_the_service_belongs_to_a_stream():
     owned = [model for model in registry().values() if model.topic == TOPIC]
-    assert len(owned) == 15
+    assert len(owned) == 16
     for model in owned:
         assert model in EVERY_EVENT
 
@@ -191,6 +193,26 @@ def test_a_playlist_is_drafted_updated_and_published():
         evolve_playlist(None, _envelope(_playlist(PlaylistUpdated, uuid.uuid4(), ())))
 
 
+def test_an_archived_playlist_is_no_longer_listed():
+    playlist_id, first = uuid.uuid4(), uuid.uuid4()
+    drafted = evolve_playlist(None, _envelope(_playlist(PlaylistDrafted, playlist_id, (first,))))
+    published = evolve_playlist(
+        drafted, _envelope(_playlist(PlaylistPublished, playlist_id, (first,)), 2, 2)
+    )
+    assert is_listed(published)
+    archived = evolve_playlist(
+        published,
+        _envelope(PlaylistArchived(playlist_id=playlist_id, organisation_id=ORG), 3, 3),
+    )
+    assert (archived.status, archived.version, archived.updated_at) == (
+        Status.ARCHIVED,
+        3,
+        _at(3),
+    )
+    assert archived.published_at == _at(2) and archived.activity_ids == (first,)
+    assert not is_listed(archived)
+
+
 EVERY_EVENT: dict[type[ActivityEvent], object] = {
     OrganisationCreated: ORG,
     OrganiserAdded: ME,
@@ -207,6 +229,7 @@ EVERY_EVENT: dict[type[ActivityEvent], object] = {
     PlaylistDrafted: "playlist",
     PlaylistUpdated: "playlist",
     PlaylistPublished: "playlist",
+    PlaylistArchived: "playlist",
 }
 
 
@@ -230,6 +253,7 @@ def test_each_event_is_on_its_aggregates_stream():
         _playlist(PlaylistDrafted, playlist_id, ()),
         _playlist(PlaylistUpdated, playlist_id, ()),
         _playlist(PlaylistPublished, playlist_id, ()),
+        PlaylistArchived(playlist_id=playlist_id, organisation_id=ORG),
     ]
     assert {type(event) for event in samples} == set(EVERY_EVENT)
     expected = {"activity": activity_id, "playlist": playlist_id, "ask": ASK}

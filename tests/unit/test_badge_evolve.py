@@ -18,6 +18,8 @@ from contracts.badge import (
     BadgeEvent,
     BadgeOffered,
     BlobRef,
+    BulkIssueFinished,
+    BulkIssueRequested,
     ClaimRejected,
     ClaimRequested,
     EvidenceTask,
@@ -26,6 +28,7 @@ from contracts.badge import (
     OpenLink,
     OpenLinkRegenerated,
     PeerReviewerInvited,
+    RecipientsFile,
 )
 from services.badge.domain.model import Badge, evolve, with_email_status
 
@@ -289,6 +292,16 @@ SAMPLES: dict[type[BadgeEvent], BadgeEvent] = {
     AssertionRevoked: AssertionRevoked(
         assertion_id=uuid.uuid4(), badge_class_id=BADGE_ID, reason="r"
     ),
+    BulkIssueRequested: BulkIssueRequested(
+        issue_id=uuid.uuid4(),
+        badge_class_id=BADGE_ID,
+        organisation_id=ISSUER_ID,
+        organiser_id=uuid.uuid4(),
+        idempotency_key="k",
+        file=RecipientsFile(sha256="2" * 64, size=10),
+        rows=1,
+    ),
+    BulkIssueFinished: BulkIssueFinished(issue_id=uuid.uuid4(), badge_class_id=BADGE_ID, offers=1),
 }
 
 

@@ -168,3 +168,12 @@ def test_progress_counts_what_still_waits():
         "claimed": 2,
         "done": False,
     }
+
+
+def test_progress_of_an_issue_still_worked_through_counts_its_rows_as_waiting():
+    counts = {"offers": 250, "rows": 2_000, "sent": 100, "failed": 2, "done": False}
+    progress = _progress_of({**counts, "error": None})
+    assert (progress["rows"], progress["offers"], progress["waiting"]) == (2_000, 250, 1_898)
+    assert progress["done"] is False and progress["error"] is None
+    stopped = _progress_of({**counts, "error": "the badge is archived", "done": True})
+    assert stopped["error"] == "the badge is archived" and stopped["done"] is True

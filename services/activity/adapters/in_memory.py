@@ -24,6 +24,7 @@ from contracts.activity import (
     OrganiserKeyRevoked,
     OrganiserRemoved,
     OrganiserSignInRequested,
+    PlaylistArchived,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
@@ -85,6 +86,7 @@ class InMemoryState:
             .project(PlaylistDrafted, self._playlist)
             .project(PlaylistUpdated, self._playlist)
             .project(PlaylistPublished, self._playlist)
+            .project(PlaylistArchived, self._playlist)
         )
 
     async def _organisation(self, _: UnitOfWork, envelope: Envelope[OrganisationCreated]) -> None:
@@ -150,8 +152,15 @@ class InMemoryState:
     async def key(self, key_id: str) -> Key | None:
         return self._keys.get(key_id)
 
-    async def organisers_with_email(self, email: str) -> list[Member]:
-        found = [m for m in self._members.values() if m.email.lower() == email.lower()]
+    async def organisers_with_email(
+        self, email: str, added_by: datetime | None = None
+    ) -> list[Member]:
+        found = [
+            m
+            for m in self._members.values()
+            if m.email.lower() == email.lower()
+            and (added_by is None or self._added[m.organiser_id] <= added_by)
+        ]
         return [member for m in found if (member := await self.member(m.organiser_id))]
 
     async def sign_in_request(self, request_id: uuid.UUID) -> SignInRequest | None:

@@ -5,6 +5,7 @@ aggregate's stream lock (`UnitOfWork.lock_stream`), never with row locks of thei
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -310,9 +311,14 @@ async def keys_of(conn: Connection, organiser_id: uuid.UUID) -> list[Key]:
     return [_key(row) for row in rows]
 
 
-async def organisers_with_email(conn: Connection, email: str) -> list[Member]:
+async def organisers_with_email(
+    conn: Connection, email: str, added_by: datetime | None = None
+) -> list[Member]:
     rows = await conn.fetch(
-        _ORGANISER + "WHERE lower(o.email) = lower($1) ORDER BY o.organiser_id", email
+        _ORGANISER + "WHERE lower(o.email) = lower($1) "
+        "AND ($2::timestamptz IS NULL OR o.created_at <= $2) ORDER BY o.organiser_id",
+        email,
+        added_by,
     )
     return [_member(row) for row in rows]
 
@@ -366,8 +372,10 @@ class PostgresState:
     async def keys_of(self, organiser_id: uuid.UUID) -> list[Key]:
         return await keys_of(self._conn, organiser_id)
 
-    async def organisers_with_email(self, email: str) -> list[Member]:
-        return await organisers_with_email(self._conn, email)
+    async def organisers_with_email(
+        self, email: str, added_by: datetime | None = None
+    ) -> list[Member]:
+        return await organisers_with_email(self._conn, email, added_by)
 
     async def sign_in_request(self, request_id: uuid.UUID) -> SignInRequest | None:
         return await get_sign_in_request(self._conn, request_id)

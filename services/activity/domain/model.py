@@ -17,6 +17,7 @@ from contracts.activity import (
     ActivityPublished,
     ActivityUpdated,
     Place,
+    PlaylistArchived,
     PlaylistDrafted,
     PlaylistPublished,
     PlaylistUpdated,
@@ -151,7 +152,13 @@ class PublishPlaylist:
     organisation_id: uuid.UUID
 
 
-PlaylistCommand = DraftPlaylist | UpdatePlaylist | PublishPlaylist
+@dataclass(frozen=True)
+class ArchivePlaylist:
+    playlist_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
+PlaylistCommand = DraftPlaylist | UpdatePlaylist | PublishPlaylist | ArchivePlaylist
 
 
 # -- activities -------------------------------------------------------------------------------
@@ -344,6 +351,13 @@ def decide_playlist(
         ]
     _owned(state, command.organisation_id, "playlist")
     assert state is not None
+    if state.status is Status.ARCHIVED:
+        raise Conflict("the playlist is archived and can no longer change")
+    if isinstance(command, ArchivePlaylist):
+        # A draft or a published playlist; its badge, and the badges earned, stay as they are.
+        return [
+            PlaylistArchived(playlist_id=state.playlist_id, organisation_id=state.organisation_id)
+        ]
     if state.status is not Status.DRAFT:
         # Holders of the playlist badge earned it for this exact list; it stays fixed.
         raise Conflict("the playlist is published; its title and activities are fixed")
@@ -365,7 +379,12 @@ def decide_playlist(
     return [PlaylistPublished(**content)]
 
 
-PlaylistChange = Envelope[PlaylistDrafted] | Envelope[PlaylistUpdated] | Envelope[PlaylistPublished]
+PlaylistChange = (
+    Envelope[PlaylistDrafted]
+    | Envelope[PlaylistUpdated]
+    | Envelope[PlaylistPublished]
+    | Envelope[PlaylistArchived]
+)
 
 
 def evolve_playlist(state: Playlist | None, envelope: PlaylistChange) -> Playlist:
@@ -397,4 +416,8 @@ def evolve_playlist(state: Playlist | None, envelope: PlaylistChange) -> Playlis
         if isinstance(event, PlaylistPublished):
             state = replace(state, status=Status.PUBLISHED, published_at=at)
         return state
+    if isinstance(event, PlaylistArchived):
+        return replace(
+            state, status=Status.ARCHIVED, version=envelope.stream_version, updated_at=at
+        )
     raise ValueError(f"not a playlist event: {envelope.event_type}")

@@ -79,11 +79,15 @@ def decide_sign_in_ask(ask_id: uuid.UUID, email: str) -> list[OrganiserSignInAsk
 
 
 def decide_sign_in_links(
-    ask: SignInAsk, organisers: list[Member]
+    ask: SignInAsk, organisers: list[Member], *, now: datetime | None = None
 ) -> list[OrganiserSignInRequested]:
     """A link for each organiser (of any organisation) with the ask's address who is not
     removed; none for anyone else. Each link's id comes from the ask, so deciding again (a
-    replay, a redelivery) makes the same link."""
+    replay, a redelivery) makes the same link. `organisers` are those added by the time of
+    the ask; an ask decided `now` that its links would already have expired reaches nobody
+    (a link dead on arrival is no use, and a rebuild long after must mail nothing)."""
+    if now is not None and now >= ask.asked_at + SIGN_IN_LINK_LIFETIME:
+        return []
     wanted = ask.email.lower()
     reached = sorted(
         (m for m in organisers if m.email.lower() == wanted and not m.removed),

@@ -22,6 +22,7 @@ from contracts.activity import (
     OrganiserRemoved,
     OrganiserSignInAsked,
     OrganiserSignInRequested,
+    PlaylistArchived,
     PlaylistContent,
 )
 
@@ -43,6 +44,6 @@ def stream_of(event: ActivityEvent) -> uuid.UUID:
         return event.ask_id
     if isinstance(event, ActivityContent | ActivityArchived):
         return event.activity_id
-    if isinstance(event, PlaylistContent):
+    if isinstance(event, PlaylistContent | PlaylistArchived):
         return event.playlist_id
     raise TypeError(f"no stream for {type(event).__name__}")

@@ -15,6 +15,7 @@ from contracts.activity import PlaylistContent
 from services.activity import service_layer
 from services.activity.adapters import read_models
 from services.activity.domain.model import (
+    ArchivePlaylist,
     DraftPlaylist,
     Playlist,
     PublishPlaylist,
@@ -122,4 +123,14 @@ async def publish_playlist(
 ) -> PlaylistOut:
     """Publish the playlist; its badge goes to learners holding all its activities' badges."""
     command = PublishPlaylist(playlist_id, organiser.organisation_id)
+    return PlaylistOut.of(await service_layer.handle_playlist(runtime, organiser.actor, command))
+
+
+@router.post("/{playlist_id}/archive")
+async def archive_playlist(
+    playlist_id: uuid.UUID, organiser: CurrentOrganiser, runtime: Runtime
+) -> PlaylistOut:
+    """Take the playlist down: it leaves the public catalogue and can no longer change. Its
+    badge and the badges already earned stay valid."""
+    command = ArchivePlaylist(playlist_id, organiser.organisation_id)
     return PlaylistOut.of(await service_layer.handle_playlist(runtime, organiser.actor, command))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +68,23 @@ CREATE TABLE IF NOT EXISTS badge_classes (
 CREATE INDEX IF NOT EXISTS badge_classes_by_issuer ON badge_classes (issuer_id, created_at);
 CREATE INDEX IF NOT EXISTS playlist_badges_by_activity
     ON badge_classes USING gin (required_activity_ids);
+-- Bulk issues accepted to be worked through after the answer (BulkIssueRequested), until
+-- BulkIssueFinished: what the worker resumes after a restart, and what progress shows.
+CREATE TABLE IF NOT EXISTS bulk_issues (
+    issue_id uuid PRIMARY KEY,
+    badge_class_id uuid NOT NULL,
+    organisation_id uuid NOT NULL,
+    organiser_id uuid NOT NULL,
+    idempotency_key text NOT NULL,
+    file_sha256 text NOT NULL,
+    rows integer NOT NULL,
+    rejected jsonb NOT NULL,
+    rejected_count integer NOT NULL,
+    requested_at timestamptz NOT NULL,
+    finished boolean NOT NULL DEFAULT false,
+    error text
+);
+CREATE INDEX IF NOT EXISTS bulk_issues_unfinished ON bulk_issues (requested_at) WHERE NOT finished;
 CREATE TABLE IF NOT EXISTS offers (
     offer_id uuid PRIMARY KEY,
     badge_class_id uuid NOT NULL,
@@ -144,6 +162,7 @@ CREATE INDEX IF NOT EXISTS assertions_by_recipient ON assertions (recipient_emai
 )
 
 CHECKSUM_TABLES = (
+    "bulk_issues",
     "peer_reviewers",
     "holder_notices",
     "issuers",
@@ -395,6 +414,57 @@ async def issue_progress(
         counts[row["status"]] = counts.get(row["status"], 0) + int(row["n"])
         claimed += int(row["claimed"])
     return {"offers": sum(counts.values()), **counts, "claimed": claimed}
+
+
+@dataclass(frozen=True)
+class BulkIssue:
+    issue_id: uuid.UUID
+    badge_class_id: uuid.UUID
+    organisation_id: uuid.UUID
+    organiser_id: uuid.UUID
+    idempotency_key: str
+    file_sha256: str
+    rows: int
+    rejected: list[dict[str, Any]]
+    rejected_count: int
+    finished: bool
+    error: str | None
+
+
+def _bulk_issue(row: asyncpg.Record) -> BulkIssue:
+    return BulkIssue(
+        issue_id=row["issue_id"],
+        badge_class_id=row["badge_class_id"],
+        organisation_id=row["organisation_id"],
+        organiser_id=row["organiser_id"],
+        idempotency_key=row["idempotency_key"],
+        file_sha256=row["file_sha256"],
+        rows=row["rows"],
+        rejected=json.loads(row["rejected"]),
+        rejected_count=row["rejected_count"],
+        finished=row["finished"],
+        error=row["error"],
+    )
+
+
+async def bulk_issue(
+    conn: Connection, badge_class_id: uuid.UUID, issue_id: uuid.UUID
+) -> BulkIssue | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM bulk_issues WHERE issue_id = $1 AND badge_class_id = $2",
+        issue_id,
+        badge_class_id,
+    )
+    return None if row is None else _bulk_issue(row)
+
+
+async def unfinished_bulk_issues(conn: Connection, limit: int = 20) -> list[BulkIssue]:
+    """The bulk issues still to work through, oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM bulk_issues WHERE NOT finished ORDER BY requested_at, issue_id LIMIT $1",
+        limit,
+    )
+    return [_bulk_issue(row) for row in rows]
 
 
 async def peer_reviewers(conn: Connection, badge_class_id: uuid.UUID) -> list[str]:

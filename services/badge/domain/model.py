@@ -36,6 +36,8 @@ from contracts.badge import (
     BadgeClassEdited,
     BadgeOffered,
     BlobRef,
+    BulkIssueFinished,
+    BulkIssueRequested,
     ClaimRejected,
     ClaimRequested,
     EvidenceItem,
@@ -731,6 +733,9 @@ def evolve(state: Badge | None, envelope: Envelope[Any]) -> Badge:
                 return state
             revoked = replace(found, revoked=True)
             return replace(state, assertions={**state.assertions, event.assertion_id: revoked})
+        case BulkIssueRequested() | BulkIssueFinished():
+            # The rules read the offers a bulk issue made, not the request for them.
+            return state
     raise ValueError(f"not an event of a badge: {envelope.event_type}")
 
 

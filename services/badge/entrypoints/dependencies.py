@@ -3,8 +3,9 @@ composition root), and the one ownership check every organiser route goes throug
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -30,6 +31,12 @@ class BadgeWeb:
     evidence_public_url: str
     # Signs Open Badges 3.0 documents (entrypoints/credentials.py); None: not offered.
     credentials: CredentialSigner | None = None
+    # Set when a bulk issue is accepted, so the worker (entrypoints/bulk_issues.py) starts it
+    # at once rather than at its next look.
+    bulk_issue_waiting: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def bulk_issues_accepted(self) -> None:
+        self.bulk_issue_waiting.set()
 
 
 def _web(request: Request) -> BadgeWeb:

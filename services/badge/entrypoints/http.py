@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
 from fastapi import FastAPI
 
 from services.badge.entrypoints import (
+    bulk_issues,
     counts,
     credentials,
     documents,
@@ -48,4 +54,21 @@ def build_app(web: BadgeWeb) -> FastAPI:
         endorsements.router,
         pages.router,
     )
+    worker = bulk_issues.BulkIssueWorker(web)
+    app.state.bulk_issues = worker
+    serving = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def with_bulk_issues(app: FastAPI) -> AsyncIterator[Any]:
+        # While it serves, the bulk issues accepted to be worked after the answer are worked.
+        async with serving(app) as state:
+            task = asyncio.create_task(worker.run(), name="bulk-issues")
+            try:
+                yield state
+            finally:
+                worker.stop()
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, 10)
+
+    app.router.lifespan_context = with_bulk_issues
     return app

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from contracts.badge import BlobRef
+from contracts.badge import MAX_REJECTED_KEPT, BlobRef, RecipientsFile, RejectedRow
 from services.badge import service_layer
 from services.badge.adapters import read_models
 from services.badge.adapters.images import MAX_BYTES, InvalidImage, check_image
@@ -28,6 +28,7 @@ from services.badge.entrypoints.organiser_models import (
     EmailsIn,
     IdempotencyKey,
     PeersIn,
+    Prefer,
     RevokeIn,
 )
 from services.kernel.errors import BadRequest, Conflict, Invalid
@@ -43,7 +44,11 @@ ROUTE_NOTES = {
         also_answers={200: "Nothing new was issued."}, body_limit=MAX_BODY_BYTES
     ),
     "POST /v1/badges/{badge_class_id}/offers/csv": RouteNote(
-        also_answers={200: "Nothing new was issued."}
+        also_answers={
+            200: "Nothing new was issued.",
+            202: "With `Prefer: respond-async`: accepted, its offers are made after the answer; "
+            "poll `progress_url`.",
+        }
     ),
 }
 
@@ -166,14 +171,45 @@ async def offer_to_csv(
     organiser: CurrentOrganiser,
     web: Web,
     idempotency_key: IdempotencyKey = None,
+    prefer: Prefer = None,
 ) -> JSONResponse:
     """Issue to the addresses of a CSV file (up to 10,000 rows): the column headed `email`,
-    else the first column. Rows are numbered as a spreadsheet shows them."""
+    else the first column. Rows are numbered as a spreadsheet shows them. With `Prefer:
+    respond-async` the answer (202) comes once the file is kept and the issue recorded in the
+    log, before any offer is made; `progress_url` then counts the rows as they become offers
+    and their emails as they go out, until `done`."""
+    data = await file.read()
     try:
-        parsed = recipients.from_csv(await file.read())
+        parsed = recipients.from_csv(data)
     except recipients.UnreadableRecipients as error:
         raise BadRequest(str(error)) from error
-    return await _issue(web, badge_class_id, organiser, parsed, idempotency_key)
+    accepted, rejected = parsed
+    if not (prefer and "respond-async" in prefer.lower() and accepted):
+        return await _issue(web, badge_class_id, organiser, parsed, idempotency_key)
+    await owned(web, organiser, badge_class_id)  # before anything is stored
+    key = idempotency_key or str(uuid.uuid4())
+    kept = RecipientsFile(sha256=web.blobs.put(data), size=len(data))
+    issue_id = await service_layer.request_bulk_issue(
+        web.runtime,
+        organiser,
+        badge_class_id,
+        key,
+        kept,
+        len(accepted),
+        [RejectedRow(row=r.row, value=r.value, reason=r.reason[:500]) for r in rejected][
+            :MAX_REJECTED_KEPT
+        ],
+        len(rejected),
+    )
+    body = {
+        "idempotency_key": key,
+        "issue_id": str(issue_id),
+        "progress_url": f"{web.urls.base}/v1/badges/{badge_class_id}/issues/{issue_id}",
+        "rows": len(accepted),
+        "rejected": [vars(r) for r in rejected],
+    }
+    web.bulk_issues_accepted()
+    return JSONResponse(body, status_code=202, headers={"Preference-Applied": "respond-async"})
 
 
 @router.get("/v1/badges/{badge_class_id}/offers", tags=["issuing"])
@@ -193,8 +229,22 @@ async def issue_progress(badge: OwnedBadge, issue_id: uuid.UUID, web: Web) -> di
     unknown id counts nothing yet (its offers may still be on their way to the read model)."""
     async with web.runtime.pool.acquire() as conn:
         counts = await read_models.issue_progress(conn, badge.badge_class_id, issue_id)
+        worked = await read_models.bulk_issue(conn, badge.badge_class_id, issue_id)
     settled = counts["sent"] + counts["failed"]
-    return {"issue_id": str(issue_id), **counts, "done": counts["offers"] == settled}
+    if worked is None:
+        return {"issue_id": str(issue_id), **counts, "done": counts["offers"] == settled}
+    # Accepted with `Prefer: respond-async`: done once every row is an offer and every email
+    # is sent or failed.
+    return {
+        "issue_id": str(issue_id),
+        **counts,
+        "rows": worked.rows,
+        "rejected": worked.rejected,
+        "rejected_count": worked.rejected_count,
+        "offers_made": worked.finished,
+        "error": worked.error,
+        "done": worked.finished and counts["offers"] == settled,
+    }
 
 
 def _open_link_url(web: BadgeWeb, badge: BadgeClass) -> str:

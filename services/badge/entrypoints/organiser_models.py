@@ -193,3 +193,12 @@ IdempotencyKey = Annotated[
         description="Send the same key when retrying: nothing is issued twice.",
     ),
 ]
+
+
+Prefer = Annotated[
+    str | None,
+    Header(
+        description="`respond-async`: answer 202 at once with the issue's `progress_url` and "
+        "make its offers after the answer (a CSV of 10,000 rows takes a while).",
+    ),
+]

@@ -79,6 +79,28 @@ async def badge_of(backends: Backends, session: Session, source: Source) -> dict
     return found
 
 
+class NoBadgeYet(Exception):
+    """The activity or playlist has no badge (it was never published), or its badge cannot be
+    shown: every badge page then answers the same page that says so, with 404 (the console's
+    handler, app.py)."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(f"no badge for {source.kind} {source.id}")
+        self.source = source
+
+
+def no_badge_page(request: Request, error: NoBadgeYet) -> Response:
+    return render(request, "badges/none.html", source=error.source, status_code=404)
+
+
+async def required_badge(backends: Backends, session: Session, source: Source) -> dict[str, Any]:
+    """The source's badge (see `badge_of`); raises NoBadgeYet when it has none."""
+    badge = await badge_of(backends, session, source)
+    if badge is None:
+        raise NoBadgeYet(source)
+    return badge
+
+
 async def issuer_of(backends: Backends, badge: dict[str, Any]) -> dict[str, Any]:
     """The issuer as a verifier and a learner see it (its public Open Badges profile)."""
     try:
@@ -293,9 +315,7 @@ async def _page(
     reviewers_value: str = "",
 ) -> Response:
     backends = backends_of(request)
-    badge = await badge_of(backends, session, source)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
+    badge = await required_badge(backends, session, source)
     reviewers = await backends.badge.get(f"/v1/badges/{badge['id']}/peer-reviewers", session)
     return render(
         request,
@@ -326,9 +346,7 @@ async def badge_page(request: Request, source_id: uuid.UUID, session: SignedIn) 
 async def edit_badge(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     source = await source_of(request, source_id, session)
     backends = backends_of(request)
-    badge = await badge_of(backends, session, source)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
+    badge = await required_badge(backends, session, source)
     form, changes, prefixes = read_form(await request.form(), source.kind)
     if form.errors:
         return await _page(request, session, source, form=form, status_code=422)
@@ -353,9 +371,7 @@ def _is_upload(value: object) -> bool:
 async def upload_image(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     source = await source_of(request, source_id, session)
     backends = backends_of(request)
-    badge = await badge_of(backends, session, source)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
+    badge = await required_badge(backends, session, source)
     upload = (await request.form()).get("image")
     if not isinstance(upload, UploadFile) or not _is_upload(upload):
         return await _page(
@@ -390,9 +406,7 @@ def split_addresses(text: str) -> list[str]:
 async def invite_reviewers(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     source = await source_of(request, source_id, session)
     backends = backends_of(request)
-    badge = await badge_of(backends, session, source)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
+    badge = await required_badge(backends, session, source)
     typed = _text(await request.form(), "emails")
     emails = split_addresses(typed)
     problem = ""
@@ -427,12 +441,10 @@ async def badge_image(request: Request, source_id: uuid.UUID, session: SignedIn)
     """The badge's image from the console's own origin (its pages load nothing from others)."""
     source = await source_of(request, source_id, session)
     backends = backends_of(request)
-    badge = await badge_of(backends, session, source)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
+    badge = await required_badge(backends, session, source)
     answer = await backends.badge.raw("GET", f"/ob/badge-classes/{badge['id']}/image", None)
     if answer.status_code != 200:
-        return render(request, "badges/none.html", source=source, status_code=404)
+        raise NoBadgeYet(source)
     return Response(
         answer.content,
         media_type=answer.headers.get("content-type", "application/octet-stream"),

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from services.console.backends import BackendRefused, Backends
-from services.console.pages.badges import Source, badge_of, source_of, split_addresses
+from services.console.pages.badges import Source, required_badge, source_of, split_addresses
 from services.console.rendering import redirect, render
 from services.console.signed_in import Session, SignedIn, backends_of
 
@@ -28,9 +28,12 @@ MAX_PASTED = 2_000
 REASON_CHARS = 1_000
 
 
-async def _badge(request: Request, source_id: uuid.UUID, session: Session) -> tuple[Source, Any]:
+async def _badge(
+    request: Request, source_id: uuid.UUID, session: Session
+) -> tuple[Source, dict[str, Any]]:
+    """The source and its badge; a source without one answers the "no badge yet" page."""
     source = await source_of(request, source_id, session)
-    return source, await badge_of(backends_of(request), session, source)
+    return source, await required_badge(backends_of(request), session, source)
 
 
 async def _open_link(backends: Backends, session: Session, badge: dict[str, Any]) -> Any:
@@ -47,7 +50,7 @@ async def _page(
     request: Request,
     session: Session,
     source: Source,
-    badge: dict[str, Any] | None,
+    badge: dict[str, Any],
     *,
     status_code: int = 200,
     result: dict[str, Any] | None = None,
@@ -55,9 +58,9 @@ async def _page(
     values: dict[str, str] | None = None,
     revoke_errors: dict[str, str] | None = None,
 ) -> Response:
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
     backends = backends_of(request)
+    if result is None:
+        result = await _issue_result(request, session, source, badge)
     offers = await backends.badge.get(f"/v1/badges/{badge['id']}/offers", session)
     awards = await backends.badge.get(f"/v1/badges/{badge['id']}/assertions", session)
     return render(
@@ -79,6 +82,32 @@ async def _page(
         issue_key=str(uuid.uuid4()),
         regenerated=request.query_params.get("regenerated") == "1",
     )
+
+
+async def _issue_result(
+    request: Request, session: Session, source: Source, badge: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The result of the bulk issue the page was sent to after a CSV upload (`?issue=`): its
+    rows accepted and rejected, from the badge service, and its progress so far."""
+    try:
+        issue_id = uuid.UUID(request.query_params.get("issue", ""))
+    except ValueError:
+        return None
+    counts = await backends_of(request).badge.get(
+        f"/v1/badges/{badge['id']}/issues/{issue_id}", session
+    )
+    if "rows" not in counts and not counts.get("offers"):
+        return None  # no issue of this badge
+    progress = _progress_of(counts)
+    return {
+        "accepted": progress.get("rows", progress["offers"]),
+        "created": progress.get("rows", progress["offers"]),
+        "rejected": counts.get("rejected", []),
+        "rejected_count": int(counts.get("rejected_count", 0)),
+        "issue_id": str(issue_id),
+        "progress": progress,
+        "progress_url": f"{source.base}/badge/issue/progress/{issue_id}",
+    }
 
 
 @router.get("/activities/{source_id}/badge/issue")
@@ -123,14 +152,15 @@ async def _issued(
             errors={field: problem},
             values=values,
         )
+    if "rows" in answer:
+        # Accepted, its offers still to be made: the page of this issue shows them coming.
+        return redirect(f"{source.base}/badge/issue?issue={answer['issue_id']}#result")
     result = {
         "accepted": len(answer["offers"]),
         "created": answer["created"],
         "rejected": answer["rejected"],
         "issue_id": answer["issue_id"],
-        "progress": _progress_of(
-            {"offers": len(answer["offers"]), "sent": 0, "failed": 0, "done": False}
-        ),
+        "progress": _progress_of({"offers": len(answer["offers"]), "done": False}),
         "progress_url": f"{source.base}/badge/issue/progress/{answer['issue_id']}",
     }
     status = 201 if answer["created"] else 200
@@ -141,8 +171,6 @@ async def _issued(
 @router.post("/playlists/{source_id}/badge/issue/emails")
 async def issue_to_emails(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return await _page(request, session, source, badge)
     form = await request.form()
     # Two forms post here: one address (`email`) or a pasted list (`emails`).
     field = "email" if "email" in form else "emails"
@@ -174,8 +202,6 @@ async def issue_to_emails(request: Request, source_id: uuid.UUID, session: Signe
 @router.post("/playlists/{source_id}/badge/issue/csv")
 async def issue_to_csv(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return await _page(request, session, source, badge)
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -197,25 +223,36 @@ async def issue_to_csv(request: Request, source_id: uuid.UUID, session: SignedIn
             status_code=413,
             errors={"file": "The file is over 2 MiB (10,000 rows at most)."},
         )
+    # The badge service keeps the file and records the issue, answers at once (202) and makes
+    # the offers after: the page it leads to shows them as they are made and mailed. The
+    # form's key makes a second send of it (a reload, a double click) the same issue.
     send = {
         "files": {"file": (upload.filename, data, "text/csv")},
-        "headers": {"Idempotency-Key": _issue_key(form)},
+        "headers": {"Idempotency-Key": _issue_key(form), "Prefer": "respond-async"},
     }
     return await _issued(request, session, source, badge, send=send, field="file", values={})
 
 
 def _progress_of(counts: dict[str, Any]) -> dict[str, Any]:
+    """A bulk issue's counts for the page. `rows` are the valid rows, `offers` those already
+    made (all of them, but for an issue still being worked through), and every row not yet
+    sent or failed is waiting."""
     offers = int(counts.get("offers", 0))
+    rows = max(int(counts.get("rows", offers)), offers)
     sent = int(counts.get("sent", 0))
     failed = int(counts.get("failed", 0))
-    return {
+    progress: dict[str, Any] = {
         "offers": offers,
         "sent": sent,
         "failed": failed,
-        "waiting": max(offers - sent - failed, 0),
+        "waiting": max(rows - sent - failed, 0),
         "claimed": int(counts.get("claimed", 0)),
         "done": bool(counts.get("done")),
     }
+    if "rows" in counts:
+        # Accepted to be worked through after the answer: its rows, and why it stopped if it did.
+        progress |= {"rows": rows, "error": counts.get("error")}
+    return progress
 
 
 @router.get("/activities/{source_id}/badge/issue/progress/{issue_id}")
@@ -226,12 +263,10 @@ async def issue_progress(
     """The progress block alone for htmx (it asks again each second until every email is
     sent or failed); a page with it for a browser without JavaScript."""
     source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
     counts = await backends_of(request).badge.get(
         f"/v1/badges/{badge['id']}/issues/{issue_id}", session
     )
-    context = {
+    context: dict[str, Any] = {
         "source": source,
         "badge": badge,
         "progress": _progress_of(counts),
@@ -244,8 +279,6 @@ async def issue_progress(
 
 async def _qr(request: Request, source_id: uuid.UUID, session: Session, kind: str) -> Response:
     source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
     answer = await backends_of(request).badge.raw(
         "GET", f"/v1/badges/{badge['id']}/open-link/qr.{kind}", session
     )
@@ -290,8 +323,6 @@ async def qr_svg(request: Request, source_id: uuid.UUID, session: SignedIn) -> R
 async def regenerate_page(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     """The confirm step: regenerating kills the link and QR code already shared."""
     source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
     return render(request, "badges/regenerate.html", source=source, badge=badge)
 
 
@@ -299,8 +330,6 @@ async def regenerate_page(request: Request, source_id: uuid.UUID, session: Signe
 @router.post("/playlists/{source_id}/badge/issue/regenerate")
 async def regenerate(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
     if (await request.form()).get("confirm") != "yes":
         return render(
             request,
@@ -329,9 +358,7 @@ async def regenerate(request: Request, source_id: uuid.UUID, session: SignedIn) 
 async def resend(
     request: Request, source_id: uuid.UUID, offer_id: uuid.UUID, session: SignedIn
 ) -> Response:
-    source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
+    source, _ = await _badge(request, source_id, session)  # 404 page without a badge
     try:
         await backends_of(request).badge.post(f"/v1/offers/{offer_id}/resend", session)
     except BackendRefused as refused:
@@ -351,8 +378,6 @@ async def revoke(
     request: Request, source_id: uuid.UUID, assertion_id: uuid.UUID, session: SignedIn
 ) -> Response:
     source, badge = await _badge(request, source_id, session)
-    if badge is None:
-        return render(request, "badges/none.html", source=source, status_code=404)
     reason = (await request.form()).get("reason")
     reason = reason.strip() if isinstance(reason, str) else ""
     problem = ""

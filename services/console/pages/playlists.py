@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.console.backends import BackendRefused
-from services.console.pages.activities import matches
+from services.console.pages.activities import STATUSES, matches
 from services.console.rendering import redirect, render
 from services.console.signed_in import Session, SignedIn, backends_of
 
@@ -50,7 +50,7 @@ async def list_playlists(
         playlists=shown,
         total=len(found),
         q=q,
-        status=status if status in ("draft", "published") else "",
+        status=status if status in STATUSES else "",
     )
 
 
@@ -220,6 +220,27 @@ async def move_down(
     return await _change(request, session, playlist, {"activity_ids": order}, "Moved down.")
 
 
+@router.post("/playlists/{playlist_id}/archive")
+async def archive_playlist(request: Request, session: SignedIn, playlist_id: str) -> Response:
+    playlist = await _playlist(request, session, playlist_id)
+    said = "The playlist is archived: it is no longer in the public catalogue and can no longer "
+    return await _act(request, session, playlist, "archive", said + "change.")
+
+
+async def _act(
+    request: Request, session: Session, playlist: dict[str, Any], action: str, said: str
+) -> Response:
+    """Publish or archive: refused (409), the page again with why; done, the page with `said`."""
+    path = f"/v1/playlists/{playlist['id']}/{action}"
+    try:
+        await backends_of(request).activity.post(path, session)
+    except BackendRefused as refused:
+        if refused.status != 409:
+            raise
+        return await _page(request, session, playlist, message=refused.message, status_code=409)
+    return redirect(f"/playlists/{playlist['id']}", flash=said)
+
+
 @router.post("/playlists/{playlist_id}/publish")
 async def publish_playlist(request: Request, session: SignedIn, playlist_id: str) -> Response:
     playlist = await _playlist(request, session, playlist_id)
@@ -231,14 +252,8 @@ async def publish_playlist(request: Request, session: SignedIn, playlist_id: str
             f"first. Not published: {', '.join(blocking)}."
         )
         return await _page(request, session, playlist, message=said, status_code=409)
-    try:
-        await backends_of(request).activity.post(f"/v1/playlists/{playlist_id}/publish", session)
-    except BackendRefused as refused:
-        if refused.status != 409:
-            raise
-        return await _page(request, session, playlist, message=refused.message, status_code=409)
-    return redirect(
-        f"/playlists/{playlist_id}",
-        flash="The playlist is published and its badge is made: holding the badge of every "
-        "activity in it earns it. Its title and activities are now fixed.",
+    said = (
+        "The playlist is published and its badge is made: holding the badge of every "
+        "activity in it earns it. Its title and activities are now fixed."
     )
+    return await _act(request, session, playlist, "publish", said)

@@ -26,6 +26,10 @@ router = APIRouter(tags=["reviews"])
 # What a file answer may carry on from the evidence service to the browser.
 FILE_HEADERS = ("content-type", "content-disposition")
 FILE_POLICY = "default-src 'none'; sandbox"
+# A PDF, opened in place on the review page, may be framed by the console's own pages,
+# and only by them: Chromium shows a PDF in a frame under this policy (tests/browser), and
+# refuses one whose answer says DENY. Sandboxed, it runs nothing of its own either way.
+INLINE_FILE_POLICY = "default-src 'none'; frame-ancestors 'self'; sandbox"
 STATUS_TEXT = {
     "pending": "Waiting for review",
     "approved": "Approved",
@@ -89,6 +93,7 @@ def _evidence(evidence: dict[str, Any] | None) -> dict[str, Any] | None:
             **file,
             "href": f"/reviews/{sid}/file",
             "image": bool(file["inline"]) and str(file["media_type"]).startswith("image/"),
+            "pdf": bool(file["inline"]) and file["media_type"] == "application/pdf",
             "size_text": size_text(file.get("size")),
         },
     }
@@ -221,4 +226,7 @@ async def evidence_file(request: Request, submission_id: uuid.UUID, session: Sig
     if "content-disposition" not in headers:
         headers["content-disposition"] = "attachment"
         headers["content-type"] = "application/octet-stream"
+    if headers["content-type"] == "application/pdf":
+        headers["Content-Security-Policy"] = INLINE_FILE_POLICY
+        headers["X-Frame-Options"] = "SAMEORIGIN"
     return Response(answer.content, headers=headers)
