@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
@@ -32,6 +33,23 @@ from services.local_runner import SERVICES, LocalPlatform, free_port
 from services.notifier.emails import Sender, offer_email
 
 
+def bench_offer_email(recipient: str) -> EmailMessage:
+    """A real offer email, with its QR code, for a badge and claim link made up for the bench."""
+    offer = BadgeOffered(
+        offer_id=uuid.uuid4(),
+        badge_class_id=uuid.uuid4(),
+        issuer_id=uuid.uuid4(),
+        recipient_email=recipient,
+        via="email",
+        expires_at=datetime.now(UTC) + timedelta(days=90),
+        badge_name="Bench badge",
+        badge_description="A badge for the benchmark.",
+        issuer_name="Bench Centre",
+    )
+    link = f"http://127.0.0.1/claim/p{uuid.uuid4().hex}{uuid.uuid4().hex[:11]}"
+    return offer_email(Sender("bench@localhost"), offer, link)
+
+
 async def plain_smtp_loop(count: int, domain: str) -> float:
     """The same kind of message, composed and sent one after another over one connection."""
     host, port = os.environ.get("SMTP_HOST", "127.0.0.1"), int(os.environ.get("SMTP_PORT", "2525"))
@@ -39,19 +57,7 @@ async def plain_smtp_loop(count: int, domain: str) -> float:
     await client.connect()
     started = time.perf_counter()
     for n in range(count):
-        offer = BadgeOffered(
-            offer_id=uuid.uuid4(),
-            badge_class_id=uuid.uuid4(),
-            issuer_id=uuid.uuid4(),
-            recipient_email=f"plain{n}@{domain}",
-            via="email",
-            expires_at=datetime.now(UTC) + timedelta(days=90),
-            badge_name="Bench badge",
-            badge_description="A badge for the benchmark.",
-            issuer_name="Bench Centre",
-        )
-        link = f"http://127.0.0.1/claim/p{uuid.uuid4().hex}{uuid.uuid4().hex[:11]}"
-        await client.send_message(offer_email(Sender("bench@localhost"), offer, link))
+        await client.send_message(bench_offer_email(f"plain{n}@{domain}"))
     elapsed = time.perf_counter() - started
     await client.quit()
     return elapsed

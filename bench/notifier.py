@@ -42,7 +42,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -50,9 +49,8 @@ from typing import Any
 import aiosmtplib
 
 from bench.badge_pipeline import drop_schemas
-from bench.issue_pipeline import end_to_end
+from bench.issue_pipeline import bench_offer_email, end_to_end
 from contracts import Envelope
-from contracts.badge import BadgeOffered
 from contracts.notifier import TOPIC, EmailDeferred, EmailFailed, EmailSent
 from services.kernel import store
 from services.kernel.handlers import Handlers
@@ -65,7 +63,6 @@ from services.notifier.adapters.smtp import Mailer
 from services.notifier.delivery import Composed, Courier, Email
 from services.notifier.domain.attempts import FIRST
 from services.notifier.domain.schedule import RetryPolicy
-from services.notifier.emails import Sender, offer_email
 from services.notifier.settings import NotifierSettings
 
 BATCH = 500  # records the consumer applies in one transaction
@@ -75,19 +72,7 @@ DISTINCT = 50  # messages rendered; the others are copies with their own recipie
 def messages(count: int, domain: str) -> list[EmailMessage]:
     rendered = []
     for n in range(min(count, DISTINCT)):
-        offer = BadgeOffered(
-            offer_id=uuid.uuid4(),
-            badge_class_id=uuid.uuid4(),
-            issuer_id=uuid.uuid4(),
-            recipient_email=f"learner{n}@{domain}",
-            via="email",
-            expires_at=datetime.now(UTC) + timedelta(days=90),
-            badge_name="Bench badge",
-            badge_description="A badge for the benchmark.",
-            issuer_name="Bench Centre",
-        )
-        link = f"http://127.0.0.1/claim/p{uuid.uuid4().hex}{uuid.uuid4().hex[:11]}"
-        rendered.append(offer_email(Sender("bench@localhost"), offer, link))
+        rendered.append(bench_offer_email(f"learner{n}@{domain}"))
     found = []
     for n in range(count):
         message = copy.deepcopy(rendered[n % len(rendered)])
