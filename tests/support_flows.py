@@ -4,6 +4,8 @@ quest, claim by email, and run the official validator on an Assertion."""
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import os
 import subprocess
 import uuid
@@ -13,7 +15,7 @@ import httpx
 
 from tests.infrastructure import REPO
 from tests.support import badge_of, bearer
-from tests.support_mail import claim_link, wait_for_messages
+from tests.support_mail import claim_link, offer_ids_mailed, wait_for_messages
 
 JSON = {"Accept": "application/json"}
 # The official validator; beside the repository unless OB_VERIFY says where (.ci/run does).
@@ -117,3 +119,40 @@ async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple
     quest_url = started.json()["quest_url"]
     quest = (await client.get(quest_url, headers=JSON)).json()
     return SignedIn(client), {"url": quest_url, **quest}
+
+
+async def notifier_killed_mid_bulk_issue(
+    http, platform, organiser, infra, *, offers: int, kill_after: int, name: str
+) -> tuple[int, int]:
+    """A bulk issue of `offers`, the notifier `kill -9`ed once `kill_after` emails arrived and
+    started again: waits until every offer is mailed, the notifier has caught up and counts
+    each as sent. Gives the emails mailed at the kill and how many were mailed twice."""
+    badge = await published_badge(http, platform, organiser, name)
+    domain = f"{name.lower()}-{uuid.uuid4().hex[:8]}.example.org"
+    answer = await http.post(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
+        headers={**bearer(organiser), "Idempotency-Key": name.lower()},
+        json={"emails": [f"learner{n}@{domain}" for n in range(offers)]},
+    )
+    assert answer.status_code == 201 and answer.json()["created"] == offers
+    offer_ids = {o["offer_id"] for o in answer.json()["offers"]}
+
+    while len(offer_ids_mailed(infra.mailbox_dir, domain)) < kill_after:
+        await asyncio.sleep(0.02)
+    platform.kill("notifier")
+    at_kill = len(offer_ids_mailed(infra.mailbox_dir, domain))
+    assert at_kill < offers, "every email went before the kill; make the burst larger"
+    platform.start("notifier")
+    platform.wait_healthy("notifier")
+
+    deadline = asyncio.get_running_loop().time() + 240
+    while set(offer_ids_mailed(infra.mailbox_dir, domain)) != offer_ids:
+        assert asyncio.get_running_loop().time() < deadline, "not every offer was mailed"
+        await asyncio.sleep(0.2)
+    await platform.caught_up("notifier", "badge.events")
+    sent = await platform.query(
+        "notifier", "SELECT count(*) AS n FROM emails WHERE kind = 'offer' AND status = 'sent'"
+    )
+    assert sent[0]["n"] >= offers
+    counts = collections.Counter(offer_ids_mailed(infra.mailbox_dir, domain))
+    return at_kill, sum(n - 1 for n in counts.values())
