@@ -13,21 +13,31 @@ in a process of its own, once per `--relay-delay-ms` (how much later it answers 
 the end of DATA, as a relay across a network would; the end to end runs against the first);
 `mailbox` sends to the shared mailbox at SMTP_HOST:SMTP_PORT, which writes two files per
 message. "8 connections, 8 duplicates" is the notifier with NOTIFIER_SMTP_DUPLICATES_PER_CRASH=8:
-eight messages accepted side by side and recorded with one acknowledgement. The same messages
-(real offer emails, with their QR code) go to both sides; they are rendered before the clock
-starts, since rendering is the same work either way (the end-to-end number includes it).
+eight messages accepted side by side and recorded with one acknowledgement.
 
-What bounds the notifier with one duplicate per crash at most: one email per (last line's
-round trip to the server + Kafka's acknowledgement of its record), that chain going one at a
-time whatever the connections (the bare loop has no such chain: its 8 connections accept side
-by side). Against a relay that answers late, 8 connections pay because everything before
-the last line (connection, MAIL, RCPT, DATA) goes side by side and off that chain.
+The same messages (real offer emails, with their QR code) go to every side, rendered and
+flattened before the clock starts, as the notifier's render worker gives them (FlatMessage):
+"bare 8" is aiosmtplib's sendmail of those bytes. "bare 8 flattening each" is send_message of
+the unflattened messages, the baseline before the worker flattened them (kept to compare).
+"the promise's floor 8" is the least any sender that keeps "at most one duplicate per crash"
+does: 8 connections, everything before a message's last line side by side, the last lines one
+at a time, each followed by its EmailSent and Kafka's acknowledgement before the next.
 
-What bounds the end to end: rendering offers' messages (the QR code above all, ~10 ms of pure
-Python each). They render in a worker process (NOTIFIER_RENDER_PROCESSES, 1 by default) while
-the event loop consumes, reads and sends; `--render-processes 0,1` runs both in one go. The
-loop's own share is taking the rendered message back from the worker, flattening it for DATA,
-and the SMTP and PostgreSQL round trips.
+What bounds the notifier with one duplicate per crash at most: that floor. A crash leaves
+unrecorded every message whose last line went out and whose record Kafka has not acknowledged;
+two of them at once would be two duplicates, so one email per (last line's round trip to the
+server + Kafka's acknowledgement of its record), across all connections. The bare loop has no
+such chain: its 8 connections accept side by side. Against a relay that answers late the floor
+falls far below the bare loop (5 ms for the last line alone is at most 200 emails/s); only
+NOTIFIER_SMTP_DUPLICATES_PER_CRASH above 1 passes it. What the notifier adds above the floor
+is its unit of work (each record claimed and applied in PostgreSQL) and its CPU on the same
+cores as the sink, Kafka and PostgreSQL.
+
+What bounds the end to end: rendering offers' messages (the QR code above all, ~5 ms of pure
+Python each, ~8 ms for the whole email and its flattening). They render and flatten in worker
+processes (NOTIFIER_RENDER_PROCESSES, 1 by default) while the event loop consumes, reads and
+sends; `--render-processes 1,2` runs both in one go. Each offer's claim link is its own, so no
+rendering repeats within a bulk issue (a cache of QR codes per link would not help it).
 """
 
 from __future__ import annotations
