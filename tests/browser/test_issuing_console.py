@@ -295,7 +295,7 @@ async def test_a_large_csv_is_accepted_at_once_and_its_progress_moves_live(
 
     async def finished() -> bool:
         counts = page.locator("#issue-progress")
-        accepted = int(await _text(page, "#issue-progress [data-count=accepted]"))
+        accepted = int(await _text(page, "#issue-progress [data-count=offers]"))
         sent = int(await _text(page, "#issue-progress [data-count=sent]"))
         if not seen or seen[-1] != (accepted, sent):
             seen.append((accepted, sent))
