@@ -42,22 +42,36 @@ async def _badge(
     return source, await required_badge(backends_of(request), session, source)
 
 
+class IssuingClosed(Exception):
+    """A change that issues, asked of an archived playlist's badge: every such route answers
+    the page that says it is no longer issued (409, the console's handler, app.py), before
+    anything is sent to the badge service."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(f"{source.kind} {source.id} is archived: its badge is not issued")
+        self.source = source
+
+
+def issuing_closed_page(request: Request, error: IssuingClosed) -> Response:
+    return render(
+        request,
+        "message.html",
+        status_code=409,
+        heading="No longer issued",
+        message=ISSUING_CLOSED,
+        home=f"{error.source.base}/badge/issue",
+        home_label="Back to the offers and awards",
+    )
+
+
 async def _issuable(
     request: Request, source_id: uuid.UUID, session: Session
-) -> tuple[Source, dict[str, Any]] | Response:
-    """The source and its badge, for a change that issues; for an archived playlist the page
-    that says it is no longer issued (409), before anything is sent to the badge service."""
+) -> tuple[Source, dict[str, Any]]:
+    """The source and its badge, for a change that issues (raises IssuingClosed for an
+    archived playlist)."""
     source, badge = await _badge(request, source_id, session)
     if source.issuing_closed:
-        return render(
-            request,
-            "message.html",
-            status_code=409,
-            heading="No longer issued",
-            message=ISSUING_CLOSED,
-            home=f"{source.base}/badge/issue",
-            home_label="Back to the offers and awards",
-        )
+        raise IssuingClosed(source)
     return source, badge
 
 
@@ -195,10 +209,7 @@ async def _issued(
 @router.post("/activities/{source_id}/badge/issue/emails")
 @router.post("/playlists/{source_id}/badge/issue/emails")
 async def issue_to_emails(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
-    found = await _issuable(request, source_id, session)
-    if isinstance(found, Response):
-        return found
-    source, badge = found
+    source, badge = await _issuable(request, source_id, session)
     form = await request.form()
     # Two forms post here: one address (`email`) or a pasted list (`emails`).
     field = "email" if "email" in form else "emails"
@@ -229,10 +240,7 @@ async def issue_to_emails(request: Request, source_id: uuid.UUID, session: Signe
 @router.post("/activities/{source_id}/badge/issue/csv")
 @router.post("/playlists/{source_id}/badge/issue/csv")
 async def issue_to_csv(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
-    found = await _issuable(request, source_id, session)
-    if isinstance(found, Response):
-        return found
-    source, badge = found
+    source, badge = await _issuable(request, source_id, session)
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -355,20 +363,14 @@ async def qr_svg(request: Request, source_id: uuid.UUID, session: SignedIn) -> R
 @router.get("/playlists/{source_id}/badge/issue/regenerate")
 async def regenerate_page(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     """The confirm step: regenerating kills the link and QR code already shared."""
-    found = await _issuable(request, source_id, session)
-    if isinstance(found, Response):
-        return found
-    source, badge = found
+    source, badge = await _issuable(request, source_id, session)
     return render(request, "badges/regenerate.html", source=source, badge=badge)
 
 
 @router.post("/activities/{source_id}/badge/issue/regenerate")
 @router.post("/playlists/{source_id}/badge/issue/regenerate")
 async def regenerate(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
-    found = await _issuable(request, source_id, session)
-    if isinstance(found, Response):
-        return found
-    source, badge = found
+    source, badge = await _issuable(request, source_id, session)
     if (await request.form()).get("confirm") != "yes":
         return render(
             request,
@@ -397,10 +399,7 @@ async def regenerate(request: Request, source_id: uuid.UUID, session: SignedIn) 
 async def resend(
     request: Request, source_id: uuid.UUID, offer_id: uuid.UUID, session: SignedIn
 ) -> Response:
-    found = await _issuable(request, source_id, session)  # 404 page without a badge
-    if isinstance(found, Response):
-        return found
-    source, _ = found
+    source, _ = await _issuable(request, source_id, session)  # 404 page without a badge
     try:
         await backends_of(request).badge.post(f"/v1/offers/{offer_id}/resend", session)
     except BackendRefused as refused:
