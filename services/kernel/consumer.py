@@ -118,6 +118,8 @@ class EventConsumer:
         self._model_of: dict[bytes, type[Event]] = {
             name.encode(): model for name, model in contracts.registry().items()
         }
+        # Per type header: what `_sort` makes of it (see `_kind_of`).
+        self._kinds: dict[bytes, tuple[str | None, bool, bool, bool]] = {}
         # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
         self._main: AIOKafkaConsumer | None = None
         # Catching up's, started once and kept: a Kafka client starts by fetching the metadata
@@ -237,7 +239,7 @@ class EventConsumer:
         if not records:
             return 0
         await self.process(records, sorted_=sorted_, fold=True)
-        METRICS.replayed(records)
+        METRICS.replayed_up_to(tp, len(records), records[-1].offset + 1)
         if progress is not None:
             progress.reached(tp, records[-1].offset + 1, len(records))
         _collect_after_batch()
@@ -490,25 +492,44 @@ class EventConsumer:
         Reads nothing but the records: a replay sorts the next batch while this one commits."""
         found = _Sorted(records)
         answered = self._answered
-        own = self._own_contract_topic
+        kinds = self._kinds
         for record in records:
             headers = dict(record.headers or ())
             event_type = headers.get("event_type")
             event_id = headers.get("event_id")
-            model = self._model_of.get(event_type) if event_type is not None else None
-            # Our own events are always applied: their streams' versions follow them.
-            if model is not None and event_id is not None and model.topic != own:
-                if model not in self._handlers:
+            kind = kinds.get(event_type) if event_type is not None else None
+            if kind is None:
+                kind = self._kind_of(event_type)
+            name, input_, read, projected = kind
+            if input_ and event_id is not None:
+                if not read:
                     found.ignored += 1  # a type this service does not read: nothing to apply
                     continue
-                if event_id in answered and not self._handlers.projections_for(model):
-                    found.answered_ids.append(uuid.UUID(event_id.decode()))
+                if not projected and event_id in answered:
+                    found.answered_ids.append(event_id.decode())
                     continue
             try:
-                found.decoded.append(decode(record.value or b"", model.__name__ if model else None))
+                found.decoded.append(decode(record.value or b"", name))
             except ValueError as error:
                 found.undecodable.append((record, f"undecodable: {error}"))
         return found
+
+    def _kind_of(self, event_type: bytes | None) -> tuple[str | None, bool, bool, bool]:
+        """What `_sort` needs of a record's type header: the type's name (None: unknown), and
+        whether it is an input (our own events are always applied: their streams' versions
+        follow them), one this service reads, and one it projects. Kept per type."""
+        model = self._model_of.get(event_type) if event_type is not None else None
+        if model is None:
+            return None, False, False, False
+        kind = (
+            model.__name__,
+            model.topic != self._own_contract_topic,
+            model in self._handlers,
+            bool(self._handlers.projections_for(model)),
+        )
+        if event_type is not None:
+            self._kinds[event_type] = kind
+        return kind
 
     async def _sort_between(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Sorted:
         """`_sort`, a slice at a time, letting the batch being applied go on in between (its
@@ -546,11 +567,12 @@ class EventConsumer:
                 self._already_in_log,
                 folder=RowFolder(tables, self._parsed) if tables is not None else None,
             )
-            ids = [envelope.event_id for envelope in decoded] + answered_ids
+            ids: list[uuid.UUID | str] = [envelope.event_id for envelope in decoded]
+            ids += answered_ids
             new = await self._record_applied(conn, ids, fold=tables is not None)
             # A handler re-deciding something whose outcome is further down this batch must not
             # claim it: the outcome is applied when the loop reaches it.
-            uow.ahead = set(new)
+            uow.ahead = {i for i in new if not isinstance(i, str)}  # the decoded ones
             applied: list[str] = []
             for envelope in decoded:
                 if envelope.event_id not in uow.ahead:
@@ -571,8 +593,8 @@ class EventConsumer:
 
     @staticmethod
     async def _record_applied(
-        conn: CopyingConnection, ids: list[uuid.UUID], *, fold: bool
-    ) -> set[uuid.UUID]:
+        conn: CopyingConnection, ids: list[uuid.UUID | str], *, fold: bool
+    ) -> set[uuid.UUID | str]:
         """Record the ids as applied; the ones that were not before."""
         if fold:
             # Catching up: by COPY, unless one of them is there already.
@@ -625,12 +647,13 @@ class EventConsumer:
         while the main loop starts); the stored offset, not the fetch position, says what is
         applied. The row lock makes two processors of one partition take turns.
         """
+        partitions = {(r.topic, r.partition) for r in records}
         rows = await conn.fetch(
             "SELECT topic || ':' || partition AS at, next_offset FROM consumer_offsets "
             "WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[])) "
             "FOR UPDATE",
-            [r.topic for r in records],
-            [r.partition for r in records],
+            [topic for topic, _ in partitions],
+            [partition for _, partition in partitions],
         )
         stored: dict[str, int] = {row["at"]: row["next_offset"] for row in rows}
         return [r for r in records if r.offset >= stored.get(f"{r.topic}:{r.partition}", 0)]
@@ -710,7 +733,8 @@ class _Sorted:
     decoded: list[Envelope[Any]] = field(default_factory=list)
     undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = field(default_factory=list)
     # Answered already, with nothing to project: recorded as applied, never decoded.
-    answered_ids: list[uuid.UUID] = field(default_factory=list)
+    # As their headers' text (PostgreSQL takes a uuid as text): no UUID made for each.
+    answered_ids: list[str] = field(default_factory=list)
     # Of types the service does not read: nothing to apply.
     ignored: int = 0
 
