@@ -192,14 +192,22 @@ async def copy_rows(
     return True
 
 
+# Fewer rows of a table than this go by their statements (see RowFolder.flush).
+COPY_FROM = 16
+
+
 class RowFolder:
     """Rows held per table and key; see the module's doc. `parsed` is a cache of what each
     statement is, to share between folders over the same tables."""
 
     def __init__(
-        self, tables: dict[str, Table], parsed: dict[str, Upsert | None] | None = None
+        self,
+        tables: dict[str, Table],
+        parsed: dict[str, Upsert | None] | None = None,
+        copy_from: int = COPY_FROM,
     ) -> None:
         self._tables = tables
+        self._copy_from = copy_from
         self._parsed: dict[str, Upsert | None] = {} if parsed is None else parsed
         self._rows: dict[str, dict[tuple[Any, ...], _Row]] = {}
         self.copied = 0
@@ -253,6 +261,11 @@ class RowFolder:
         for table in list(self._rows):
             rows = list(self._rows.pop(table).values())
             if not rows:
+                continue
+            if len(rows) < self._copy_from:
+                # A few rows (sent before a read): their statements take one round trip, a
+                # COPY under its savepoint three.
+                await send([write for row in rows for write in row.writes])
                 continue
             groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
             for row in rows:

@@ -93,7 +93,7 @@ def test_only_plain_writes_of_whole_rows_by_their_key_are_folded() -> None:
 
 async def test_successive_writes_of_one_key_leave_its_last_row_and_go_as_one_copy() -> None:
     sent = _Copying()
-    conn = DeferringConnection(sent, RowFolder(TABLES))
+    conn = DeferringConnection(sent, RowFolder(TABLES, copy_from=1))
     conn.defer(LISTED, 1, "first", 10)
     conn.defer(ADDED, 2, "other")
     conn.defer(LISTED, 1, "second", 99)  # sets the title only, as DO UPDATE SET says
@@ -109,7 +109,7 @@ async def test_successive_writes_of_one_key_leave_its_last_row_and_go_as_one_cop
 
 async def test_a_write_it_cannot_fold_sends_the_rows_of_its_table_in_front_of_it() -> None:
     sent = _Copying()
-    conn = DeferringConnection(sent, RowFolder(TABLES))
+    conn = DeferringConnection(sent, RowFolder(TABLES, copy_from=1))
     conn.defer(LISTED, 1, "first", 10)
     conn.defer(LISTED, 1, "second", 11)
     conn.defer(TAGGED, 1, "green", "{}")
@@ -127,7 +127,7 @@ async def test_a_write_it_cannot_fold_sends_the_rows_of_its_table_in_front_of_it
 
 async def test_a_second_insert_of_one_key_is_sent_as_it_is_for_postgresql_to_refuse() -> None:
     sent = _Copying()
-    conn = DeferringConnection(sent, RowFolder(TABLES))
+    conn = DeferringConnection(sent, RowFolder(TABLES, copy_from=1))
     conn.defer(TAGGED, 1, "green", "{}")
     conn.defer(TAGGED, 1, "green", "{}")
     await conn.flush()
@@ -136,7 +136,7 @@ async def test_a_second_insert_of_one_key_is_sent_as_it_is_for_postgresql_to_ref
 
 async def test_rows_copy_refuses_are_written_by_their_statements_in_their_order() -> None:
     sent = _Copying(refuse=frozenset({"activities"}))
-    folder = RowFolder(TABLES)
+    folder = RowFolder(TABLES, copy_from=1)
     conn = DeferringConnection(sent, folder)
     conn.defer(LISTED, 1, "first", 10)  # say row 1 was copied by an earlier batch
     conn.defer(ADDED, 2, "other")
@@ -149,9 +149,25 @@ async def test_rows_copy_refuses_are_written_by_their_statements_in_their_order(
     assert (folder.copied, folder.refused) == (0, 2)
 
 
+async def test_a_few_rows_go_by_their_statements() -> None:
+    sent = _Copying()
+    conn = DeferringConnection(sent, RowFolder(TABLES, copy_from=3))
+    conn.defer(ADDED, 1, "A")
+    conn.defer(ADDED, 2, "B")
+    await conn.flush()
+    assert sent.sent == [(ADDED, [(1, "A"), (2, "B")])]
+    for n in range(3):
+        conn.defer(ADDED, n, "C")
+    await conn.flush()
+    assert sent.sent[-1] == (
+        "COPY activities ('activity_id', 'title')",
+        [(0, "C"), (1, "C"), (2, "C")],
+    )
+
+
 async def test_a_read_sends_the_folded_rows_first() -> None:
     sent = _Copying()
-    conn = DeferringConnection(sent, RowFolder(TABLES))
+    conn = DeferringConnection(sent, RowFolder(TABLES, copy_from=1))
     conn.defer(ADDED, 1, "A")
     await conn.fetch("SELECT * FROM activities")
     assert [sql for sql, _ in sent.sent] == [
