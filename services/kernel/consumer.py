@@ -113,6 +113,13 @@ class EventConsumer:
         # Ids (as their header bytes) of the events whose decisions are all in our own log,
         # from our derived events' cause headers: their policies are not run again.
         self._answered: set[bytes] = set()
+        # Set by a rebuild: per (topic, partition), the offset up to which the service had
+        # decided every record before the rebuild emptied its schema (its stored offsets).
+        # Those records have only their projections run. Decided again, a record whose
+        # decision left nothing in the log (a new playlist badge nobody held all of yet) would
+        # be decided on state read in another order than the one it was decided on: an
+        # own log replayed before its inputs, partitions one after the other.
+        self.decided: dict[tuple[str, int], int] = {}
         number = next(_consumers_made)
         self.instance = INSTANCE if number == 1 else f"{INSTANCE}/{number}"
         self._model_of: dict[bytes, type[Event]] = {
@@ -493,10 +500,18 @@ class EventConsumer:
         found = _Sorted(records)
         answered = self._answered
         kinds = self._kinds
+        decided = self.decided
         for record in records:
             headers = dict(record.headers or ())
             event_type = headers.get("event_type")
             event_id = headers.get("event_id")
+            # Decided by the service before this rebuild: its outcome (if any) is in our log.
+            if decided and record.offset < decided.get((record.topic, record.partition), 0):
+                if event_id is None:
+                    with contextlib.suppress(ValueError):
+                        event_id = str(decode(record.value or b"").event_id).encode()
+                if event_id is not None:
+                    answered.add(event_id)
             kind = kinds.get(event_type) if event_type is not None else None
             if kind is None:
                 kind = self._kind_of(event_type)
