@@ -113,13 +113,8 @@ class EventConsumer:
         # Ids (as their header bytes) of the events whose decisions are all in our own log,
         # from our derived events' cause headers: their policies are not run again.
         self._answered: set[bytes] = set()
-        # Set by a rebuild: per (topic, partition), the offset up to which the service had
-        # decided every record before the rebuild emptied its schema (its stored offsets).
-        # Those records have only their projections run. Decided again, a record whose
-        # decision left nothing in the log (a new playlist badge nobody held all of yet) would
-        # be decided on state read in another order than the one it was decided on: an
-        # own log replayed before its inputs, partitions one after the other.
-        self.decided: dict[tuple[str, int], int] = {}
+        # Set by a rebuild (see DecidedBefore): what the service had decided before.
+        self.decided = DecidedBefore()
         number = next(_consumers_made)
         self.instance = INSTANCE if number == 1 else f"{INSTANCE}/{number}"
         self._model_of: dict[bytes, type[Event]] = {
@@ -263,6 +258,35 @@ class EventConsumer:
             await consumer.start()
             self._catch_up_consumer = consumer
         return self._catch_up_consumer
+
+    async def decided_before(self, offsets: dict[tuple[str, int], int]) -> DecidedBefore:
+        """What the service decided up to its stored `offsets`: every record below them but
+        the ones it dead-lettered (read from its dead-letter topic's headers)."""
+        if not offsets:
+            return DecidedBefore()
+        topic = self.config.dead_letter_topic
+        consumer = await self._catch_up_client()
+        partitions = [TopicPartition(topic, p) for p in await self._publisher.partitions_for(topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        group = self.config.group_id.encode()
+        dead: set[tuple[str, int, int]] = set()
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    headers = dict(record.headers or ())
+                    if headers.get("consumer.group") != group:
+                        continue
+                    with contextlib.suppress(KeyError, ValueError):
+                        dead.add(
+                            (
+                                headers["source.topic"].decode(),
+                                int(headers["source.partition"]),
+                                int(headers["source.offset"]),
+                            )
+                        )
+        return DecidedBefore(offsets, frozenset(dead))
 
     async def close(self) -> None:
         """Stop the catching-up client (the main loop stops its own when cancelled)."""
@@ -506,7 +530,7 @@ class EventConsumer:
             event_type = headers.get("event_type")
             event_id = headers.get("event_id")
             # Decided by the service before this rebuild: its outcome (if any) is in our log.
-            if decided and record.offset < decided.get((record.topic, record.partition), 0):
+            if decided and decided.covers(record):
                 if event_id is None:
                     with contextlib.suppress(ValueError):
                         event_id = str(decode(record.value or b"").event_id).encode()
@@ -723,6 +747,31 @@ def _collect_after_batch() -> None:
         return
     _batches += 1
     gc.collect(2 if _batches % _FULL_EVERY == 0 else 1)
+
+
+@dataclass(frozen=True)
+class DecidedBefore:
+    """What a service had decided before a rebuild emptied its schema: every record below its
+    stored offsets (per topic and partition) but the ones it dead-lettered. A rebuild runs
+    only the projections of those: their decisions' outcomes, if any, are in the log.
+
+    Decided again, a decision that left nothing in the log (a new playlist badge that nobody
+    held all of yet) would read state replayed in another order than the one it was made on
+    (the own log before the inputs, one partition after another), and could decide otherwise.
+    A dead-lettered record changed nothing: it is replayed as it was first applied.
+    """
+
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    dead_lettered: frozenset[tuple[str, int, int]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.offsets)
+
+    def covers(self, record: ConsumerRecord[Any, Any]) -> bool:
+        at = (record.topic, record.partition)
+        return record.offset < self.offsets.get(at, 0) and (
+            not self.dead_lettered or (*at, record.offset) not in self.dead_lettered
+        )
 
 
 class IdsInLog(Container[uuid.UUID]):

@@ -17,7 +17,7 @@ from aiokafka import TopicPartition
 import contracts
 from contracts import services as catalogue
 from services.kernel import store
-from services.kernel.consumer import ConsumerConfig, EventConsumer
+from services.kernel.consumer import ConsumerConfig, DecidedBefore, EventConsumer
 from services.kernel.handlers import Handlers
 from services.kernel.progress import ReplayProgress
 from services.kernel.publisher import EventPublisher
@@ -228,7 +228,7 @@ class ServiceRuntime:
             return ReplayProgress(label, progress) if progress is not None else None
 
         began = time.monotonic()
-        self.consumer.decided = decided  # see EventConsumer.decided
+        self.consumer.decided = await self.consumer.decided_before(decided)
         try:
             own = await self.consumer.catch_up(
                 [self.consumer.config.own_topic], progress=told("own log")
@@ -240,7 +240,7 @@ class ServiceRuntime:
             # past, so that the stored offsets say it was decided, for the next rebuild.
             await self.consumer.catch_up([self.consumer.config.own_topic])
         finally:
-            self.consumer.decided = {}
+            self.consumer.decided = DecidedBefore()
         return {
             "own_records": own,
             "input_records": inputs,
@@ -288,10 +288,12 @@ class ServiceRuntime:
                     if tp.topic != own_topic
                 }
                 # What the live service has decided is replayed, not decided again.
-                scratch.consumer.decided = {
-                    (tp.topic, tp.partition): offset
-                    for tp, offset in (await self._stored_offsets(self.pool)).items()
-                }
+                scratch.consumer.decided = await scratch.consumer.decided_before(
+                    {
+                        (tp.topic, tp.partition): offset
+                        for tp, offset in (await self._stored_offsets(self.pool)).items()
+                    }
+                )
                 own = await scratch.consumer.catch_up([own_topic])
                 inputs = await scratch.consumer.catch_up(
                     list(scratch.consumer.config.input_topics), until=live_inputs

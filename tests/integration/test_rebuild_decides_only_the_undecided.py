@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import Envelope, encode, new_envelope
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
-from contracts.activity import ActivityPublished
+from contracts.activity import ActivityPublished, OrganisationCreated
 from contracts.badge import BadgeClassCreated
 from services.badge.app import SPEC
 from services.badge.handlers import build_handlers
@@ -46,6 +46,21 @@ def _published(title: str) -> Envelope[ActivityPublished]:
     )
 
 
+def _refused_organisation() -> Envelope[OrganisationCreated]:
+    organisation_id = uuid.uuid4()
+    return new_envelope(
+        OrganisationCreated(
+            organisation_id=organisation_id,
+            name="Refused",
+            url="https://refused.example.org",
+            email="badges@refused.example.org",
+        ),
+        stream_id=organisation_id,
+        stream_version=1,
+        actor="test",
+    )
+
+
 async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_path: Path):
     settings = KernelSettings(
         KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
@@ -60,7 +75,15 @@ async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_pa
     async def on_badge_created(_: UnitOfWork, event: Envelope[BadgeClassCreated]) -> None:
         decided.append(event.payload.name)
 
-    handlers = build_handlers(BlobStore(tmp_path)).react(BadgeClassCreated, on_badge_created)
+    # And one that refuses an organisation: its record is dead-lettered, and changes nothing.
+    async def refuse(_: UnitOfWork, event: Envelope[OrganisationCreated]) -> None:
+        raise ValueError(f"{event.payload.name} is refused")
+
+    handlers = (
+        build_handlers(BlobStore(tmp_path))
+        .react(BadgeClassCreated, on_badge_created)
+        .react(OrganisationCreated, refuse)
+    )
     runtime = ServiceRuntime(SPEC, settings, handlers)
     activities = settings.topic(ACTIVITY_TOPIC)
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
@@ -69,10 +92,12 @@ async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_pa
     try:
         own = runtime.consumer.config.own_topic
         await runtime.consumer.catch_up([own])  # makes the topics
+        await producer.send_and_wait(activities, encode(_refused_organisation()))
         await producer.send_and_wait(activities, encode(_published("Decided")))
         await runtime.consumer.catch_up([activities])
         await runtime.consumer.catch_up([own])
         assert decided == ["Decided"]
+        assert runtime.consumer.dead_lettered == 1
         live = await runtime.checksum()
 
         # Published while the service is stopped: not decided yet.
@@ -89,6 +114,10 @@ async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_pa
             )
         }
         assert names == {"Decided": 1, "Undecided": 1}
+        # The refused organisation is refused again (replayed as it was first applied), not
+        # taken for decided and projected.
+        assert await runtime.pool.fetchval("SELECT count(*) FROM issuers") == 0
+        assert runtime.consumer.dead_lettered == 1
 
         # Rebuilt again, the same: both are decided now, nothing is decided again.
         decided.clear()
