@@ -11,8 +11,9 @@ runs once as it would live (it decides a BadgeClass per published activity and a
 `badge.events`). Then, for each service: a raw read of exactly the topics that service
 replays (plain aiokafka, nothing done with the records), its `rebuild` (drop the schema,
 replay), the rate of both (rebuild/s: the whole command; replay/s: the replay without
-emptying the schema and connecting), the ratio of the replay to the raw read, and whether the
-checksum after the rebuild equals the one before.
+emptying the schema and connecting), the ratio of the replay to the raw read, the share of one
+core the rebuild's own Python used meanwhile (py cpu: near 100%, it is what bounds the rate),
+and whether the checksum after the rebuild equals the one before.
 """
 
 from __future__ import annotations
@@ -213,7 +214,9 @@ async def measure(
     profiler = cProfile.Profile() if profile is not None else None
     if profiler is not None:
         profiler.enable()
+    cpu_began = time.process_time()
     report, seconds = await timed(runtime.rebuild)
+    cpu = time.process_time() - cpu_began
     if profiler is not None and profile is not None:
         profiler.disable()
         profile.mkdir(parents=True, exist_ok=True)
@@ -233,6 +236,8 @@ async def measure(
         "records": count,
         "seconds": seconds,
         "rate": count / seconds,
+        # The share of one core this process (the rebuild's Python) used while it ran.
+        "cpu_share": cpu / seconds,
         "same": before == after,
         "checksum": after[:16],
     }
@@ -287,7 +292,7 @@ async def run(args: argparse.Namespace) -> None:
                 await first.close()
         print(
             f"{'service':10} {'raw records':>12} {'raw/s':>10} {'replayed':>10} "
-            f"{'rebuild/s':>10} {'replay/s':>10} {'ratio':>6}  checksum",
+            f"{'rebuild/s':>10} {'replay/s':>10} {'ratio':>6} {'py cpu':>6}  checksum",
             flush=True,
         )
         for service in args.services.split(","):
@@ -295,7 +300,8 @@ async def run(args: argparse.Namespace) -> None:
             print(
                 f"{service:10} {found['raw_records']:>12,} {found['raw_rate']:>10,.0f} "
                 f"{found['records']:>10,} {found['rate']:>10,.0f} {found['replay_rate']:>10,.0f} "
-                f"{found['replay_rate'] / found['raw_rate']:>6.2f}  {found['checksum']} "
+                f"{found['replay_rate'] / found['raw_rate']:>6.2f} {found['cpu_share']:>6.0%}  "
+                f"{found['checksum']} "
                 f"{'equal' if found['same'] else 'DIFFERENT'} to before the rebuild",
                 flush=True,
             )

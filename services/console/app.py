@@ -53,6 +53,10 @@ def install_error_pages(app: FastAPI) -> None:
     async def no_badge(request: Request, error: badges.NoBadgeYet) -> Response:
         return badges.no_badge_page(request, error)
 
+    @app.exception_handler(issuing.IssuingClosed)
+    async def issuing_closed(request: Request, error: issuing.IssuingClosed) -> Response:
+        return issuing.issuing_closed_page(request, error)
+
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
         response = redirect(error.sign_in_url)

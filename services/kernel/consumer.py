@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import itertools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ from aiokafka.errors import KafkaError
 
 import contracts
 from contracts import Envelope, Event, decode
+from services.kernel.bulk_rows import CopyingConnection, RowFolder, Table, Upsert, copy_rows
+from services.kernel.bulk_rows import tables_of_schema as folding_tables
 from services.kernel.handlers import Handlers
 from services.kernel.metrics import METRICS
 from services.kernel.progress import ReplayProgress
@@ -106,20 +109,27 @@ class EventConsumer:
         # seeks to the stored offsets: it must wait for the batch in flight to commit, or it
         # would seek back before it and hand out the same records again.
         self.applying = asyncio.Lock()
-        self._already_in_log: frozenset[uuid.UUID] = frozenset()
+        self._already_in_log = IdsInLog()
         # Ids (as their header bytes) of the events whose decisions are all in our own log,
         # from our derived events' cause headers: their policies are not run again.
         self._answered: set[bytes] = set()
+        # Set by a rebuild (see DecidedBefore): what the service had decided before.
+        self.decided = DecidedBefore()
         number = next(_consumers_made)
         self.instance = INSTANCE if number == 1 else f"{INSTANCE}/{number}"
         self._model_of: dict[bytes, type[Event]] = {
             name.encode(): model for name, model in contracts.registry().items()
         }
+        # Per type header: what `_sort` makes of it (see `_kind_of`).
+        self._kinds: dict[bytes, tuple[str | None, bool, bool, bool]] = {}
         # The main loop's Kafka consumer, for the partitions it owns and their end offsets.
         self._main: AIOKafkaConsumer | None = None
         # Catching up's, started once and kept: a Kafka client starts by fetching the metadata
         # of every topic in the cluster, which takes long on a cluster of thousands.
         self._catch_up_consumer: AIOKafkaConsumer | None = None
+        # While catching up: the schema's tables, for folding projections' rows into COPYs.
+        self._folding: dict[str, Table] | None = None
+        self._parsed: dict[str, Upsert | None] = {}
         METRICS.name_topics(config.contract_topic_of)
 
     # -- catching up -------------------------------------------------------------------------
@@ -141,7 +151,10 @@ class EventConsumer:
             return 0  # a service without inputs
         consumer = await self._catch_up_client()
         records_seen = 0
+        _pause_collector()
         try:
+            async with self._pool.acquire() as conn:
+                self._folding = await folding_tables(conn)
             partitions = [
                 TopicPartition(topic, partition)
                 for topic in topics
@@ -161,6 +174,7 @@ class EventConsumer:
                     consumer, partitions, end
                 )
                 self._answered |= answered
+                gc.freeze()  # the records kept live through the catch-up: see _pause_collector
                 if kept is None:
                     await self._seek_to_stored(consumer, partitions)
             if progress is not None:
@@ -212,7 +226,9 @@ class EventConsumer:
             raise
         finally:
             METRICS.replay_ends()
-            self._already_in_log = frozenset()
+            self._already_in_log = IdsInLog()
+            self._folding = None
+            _resume_collector()
         return records_seen
 
     async def _catch_up_on(
@@ -224,10 +240,11 @@ class EventConsumer:
     ) -> int:
         if not records:
             return 0
-        await self.process(records, sorted_=sorted_)
-        METRICS.replayed(records)
+        await self.process(records, sorted_=sorted_, fold=True)
+        METRICS.replayed_up_to(tp, len(records), records[-1].offset + 1)
         if progress is not None:
             progress.reached(tp, records[-1].offset + 1, len(records))
+        _collect_after_batch()
         return len(records)
 
     async def _catch_up_client(self) -> AIOKafkaConsumer:
@@ -242,6 +259,35 @@ class EventConsumer:
             self._catch_up_consumer = consumer
         return self._catch_up_consumer
 
+    async def decided_before(self, offsets: dict[tuple[str, int], int]) -> DecidedBefore:
+        """What the service decided up to its stored `offsets`: every record below them but
+        the ones it dead-lettered (read from its dead-letter topic's headers)."""
+        if not offsets:
+            return DecidedBefore()
+        topic = self.config.dead_letter_topic
+        consumer = await self._catch_up_client()
+        partitions = [TopicPartition(topic, p) for p in await self._publisher.partitions_for(topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        group = self.config.group_id.encode()
+        dead: set[tuple[str, int, int]] = set()
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    headers = dict(record.headers or ())
+                    if headers.get("consumer.group") != group:
+                        continue
+                    with contextlib.suppress(KeyError, ValueError):
+                        dead.add(
+                            (
+                                headers["source.topic"].decode(),
+                                int(headers["source.partition"]),
+                                int(headers["source.offset"]),
+                            )
+                        )
+        return DecidedBefore(offsets, frozenset(dead))
+
     async def close(self) -> None:
         """Stop the catching-up client (the main loop stops its own when cancelled)."""
         consumer, self._catch_up_consumer = self._catch_up_consumer, None
@@ -254,18 +300,19 @@ class EventConsumer:
         partitions: Sequence[TopicPartition],
         end: dict[TopicPartition, int],
     ) -> tuple[
-        frozenset[uuid.UUID],
+        IdsInLog,
         set[bytes],
         list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None,
     ]:
         """The ids of the events between the stored offsets and the end, read from headers;
         the ids of the events they answer in full (see unit_of_work.cause_headers); and the
         records read, in the order read, when they fit in `keep_ahead_bytes` (else None)."""
-        ids: set[uuid.UUID] = set()
+        ids: set[bytes] = set()  # as the headers (and the publisher) write them
         derived: dict[bytes, int] = {}  # cause -> its derived events found
         expected: dict[bytes, int] = {}  # cause -> how many its last append had
         kept: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None = []
         kept_bytes = 0
+        filling: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             batches = await consumer.getmany(timeout_ms=500, max_records=self.config.catch_up_batch)
             for tp, records in batches.items():
@@ -275,15 +322,20 @@ class EventConsumer:
                     if kept_bytes > self.config.keep_ahead_bytes:
                         kept = None  # too much to hold: read again after this
                     else:
-                        kept.append((tp, records))
+                        # Fetches come a few hundred records at a time: applied in batches
+                        # of up to catch_up_batch, a transaction each.
+                        chunk = filling.setdefault(tp, [])
+                        chunk.extend(records)
+                        if len(chunk) >= self.config.catch_up_batch:
+                            kept.append((tp, filling.pop(tp)))
                 for record in records:
                     headers = dict(record.headers or ())
                     header = headers.get("event_id")
                     if header is not None:
-                        event_id = uuid.UUID(header.decode())
+                        event_id = header
                     else:
                         try:
-                            event_id = decode(record.value or b"").event_id
+                            event_id = str(decode(record.value or b"").event_id).encode()
                         except ValueError:
                             continue
                     if event_id in ids:
@@ -295,8 +347,10 @@ class EventConsumer:
                         derived[cause] = derived.get(cause, 0) + 1
                         with contextlib.suppress(ValueError):
                             expected[cause] = int(count)
+        if kept is not None:
+            kept.extend(filling.items())
         answered = {cause for cause, n in derived.items() if n >= expected.get(cause, n + 1)}
-        return frozenset(ids), answered, kept
+        return IdsInLog(frozenset(ids)), answered, kept
 
     # -- the main loop -----------------------------------------------------------------------
 
@@ -406,22 +460,27 @@ class EventConsumer:
         records: Sequence[ConsumerRecord[Any, Any]],
         owned: Callable[[], bool] | None = None,
         sorted_: _Sorted | None = None,
+        fold: bool = False,
     ) -> None:
         """Apply one partition's records, retrying transient failures until they pass; none
         of them once `owned` says the partition is no longer this instance's. `sorted_` is
-        what `_sort` made of the records, if it ran already."""
+        what `_sort` made of the records, if it ran already; `fold` (catching up) writes
+        their rows by COPY (see bulk_rows)."""
         async with self.applying:
             if owned is None or owned():
-                await self._process(records, sorted_)
+                await self._process(records, sorted_, fold)
 
     async def _process(
-        self, records: Sequence[ConsumerRecord[Any, Any]], sorted_: _Sorted | None = None
+        self,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        sorted_: _Sorted | None = None,
+        fold: bool = False,
     ) -> None:
         delay = 0.5
         while True:
             try:
                 try:
-                    await self._apply_batch(records, sorted_)
+                    await self._apply_batch(records, sorted_, fold)
                 except Exception as error:
                     if is_transient(error):
                         raise
@@ -464,25 +523,52 @@ class EventConsumer:
         Reads nothing but the records: a replay sorts the next batch while this one commits."""
         found = _Sorted(records)
         answered = self._answered
-        own = self._own_contract_topic
+        kinds = self._kinds
+        decided = self.decided
         for record in records:
             headers = dict(record.headers or ())
             event_type = headers.get("event_type")
             event_id = headers.get("event_id")
-            model = self._model_of.get(event_type) if event_type is not None else None
-            # Our own events are always applied: their streams' versions follow them.
-            if model is not None and event_id is not None and model.topic != own:
-                if model not in self._handlers:
+            # Decided by the service before this rebuild: its outcome (if any) is in our log.
+            if decided and decided.covers(record):
+                if event_id is None:
+                    with contextlib.suppress(ValueError):
+                        event_id = str(decode(record.value or b"").event_id).encode()
+                if event_id is not None:
+                    answered.add(event_id)
+            kind = kinds.get(event_type) if event_type is not None else None
+            if kind is None:
+                kind = self._kind_of(event_type)
+            name, input_, read, projected = kind
+            if input_ and event_id is not None:
+                if not read:
                     found.ignored += 1  # a type this service does not read: nothing to apply
                     continue
-                if event_id in answered and not self._handlers.projections_for(model):
-                    found.answered_ids.append(uuid.UUID(event_id.decode()))
+                if not projected and event_id in answered:
+                    found.answered_ids.append(event_id.decode())
                     continue
             try:
-                found.decoded.append(decode(record.value or b"", model.__name__ if model else None))
+                found.decoded.append(decode(record.value or b"", name))
             except ValueError as error:
                 found.undecodable.append((record, f"undecodable: {error}"))
         return found
+
+    def _kind_of(self, event_type: bytes | None) -> tuple[str | None, bool, bool, bool]:
+        """What `_sort` needs of a record's type header: the type's name (None: unknown), and
+        whether it is an input (our own events are always applied: their streams' versions
+        follow them), one this service reads, and one it projects. Kept per type."""
+        model = self._model_of.get(event_type) if event_type is not None else None
+        if model is None:
+            return None, False, False, False
+        kind = (
+            model.__name__,
+            model.topic != self._own_contract_topic,
+            model in self._handlers,
+            bool(self._handlers.projections_for(model)),
+        )
+        if event_type is not None:
+            self._kinds[event_type] = kind
+        return kind
 
     async def _sort_between(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Sorted:
         """`_sort`, a slice at a time, letting the batch being applied go on in between (its
@@ -499,8 +585,12 @@ class EventConsumer:
         return found
 
     async def _apply_batch(
-        self, records: Sequence[ConsumerRecord[Any, Any]], sorted_: _Sorted | None = None
+        self,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        sorted_: _Sorted | None = None,
+        fold: bool = False,
     ) -> None:
+        tables = self._folding if fold else None
         async with self._pool.acquire() as conn, conn.transaction():
             unapplied = await self._not_yet_applied(conn, records)
             if sorted_ is None or len(unapplied) != len(records):
@@ -514,18 +604,14 @@ class EventConsumer:
                 self._handlers,
                 self._own_contract_topic,
                 self._already_in_log,
+                folder=RowFolder(tables, self._parsed) if tables is not None else None,
             )
-            new = {
-                row["event_id"]
-                for row in await conn.fetch(
-                    "INSERT INTO applied_events (event_id) SELECT unnest($1::uuid[]) "
-                    "ON CONFLICT DO NOTHING RETURNING event_id",
-                    [envelope.event_id for envelope in decoded] + answered_ids,
-                )
-            }
+            ids: list[uuid.UUID | str] = [envelope.event_id for envelope in decoded]
+            ids += answered_ids
+            new = await self._record_applied(conn, ids, fold=tables is not None)
             # A handler re-deciding something whose outcome is further down this batch must not
             # claim it: the outcome is applied when the loop reaches it.
-            uow.ahead = set(new)
+            uow.ahead = {i for i in new if not isinstance(i, str)}  # the decoded ones
             applied: list[str] = []
             for envelope in decoded:
                 if envelope.event_id not in uow.ahead:
@@ -543,6 +629,27 @@ class EventConsumer:
         METRICS.applied(records[0].topic if records else "", applied)
         for record, _ in undecodable:
             METRICS.dead_lettered(record)
+
+    @staticmethod
+    async def _record_applied(
+        conn: CopyingConnection, ids: list[uuid.UUID | str], *, fold: bool
+    ) -> set[uuid.UUID | str]:
+        """Record the ids as applied; the ones that were not before."""
+        if fold:
+            # Catching up: by COPY, unless one of them is there already.
+            unique = list(dict.fromkeys(ids))
+            if not unique:
+                return set()
+            if await copy_rows(conn, "applied_events", [(i,) for i in unique], ("event_id",)):
+                return set(unique)
+        return {
+            row["event_id"]
+            for row in await conn.fetch(
+                "INSERT INTO applied_events (event_id) SELECT unnest($1::uuid[]) "
+                "ON CONFLICT DO NOTHING RETURNING event_id",
+                ids,
+            )
+        }
 
     async def _dead_letter_and_skip(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -579,12 +686,13 @@ class EventConsumer:
         while the main loop starts); the stored offset, not the fetch position, says what is
         applied. The row lock makes two processors of one partition take turns.
         """
+        partitions = {(r.topic, r.partition) for r in records}
         rows = await conn.fetch(
             "SELECT topic || ':' || partition AS at, next_offset FROM consumer_offsets "
             "WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[])) "
             "FOR UPDATE",
-            [r.topic for r in records],
-            [r.partition for r in records],
+            [topic for topic, _ in partitions],
+            [partition for _, partition in partitions],
         )
         stored: dict[str, int] = {row["at"]: row["next_offset"] for row in rows}
         return [r for r in records if r.offset >= stored.get(f"{r.topic}:{r.partition}", 0)]
@@ -603,6 +711,84 @@ class EventConsumer:
         )
 
 
+# The cyclic garbage collector while catching up. Its passes walk every object alive; with
+# the look-ahead's records and a batch's rows and envelopes held, they took a third of a
+# replay's time. What is alive when catching up begins (and the records kept, see catch_up)
+# is frozen: left out of the passes, still freed as it goes out of use. The collector's own
+# triggers are off; the young generations are collected after each batch (what a batch made
+# and left in cycles), everything every `_FULL_EVERY` batches, and as usual after.
+_FULL_EVERY = 100
+_paused = 0
+_was_enabled = True
+_batches = 0
+
+
+def _pause_collector() -> None:
+    global _paused, _was_enabled
+    if _paused == 0:
+        _was_enabled = gc.isenabled()
+    _paused += 1
+    gc.freeze()
+    gc.disable()
+
+
+def _resume_collector() -> None:
+    global _paused
+    _paused -= 1
+    if _paused == 0:
+        gc.unfreeze()
+        if _was_enabled:
+            gc.enable()
+
+
+def _collect_after_batch() -> None:
+    global _batches
+    if not _paused:
+        return
+    _batches += 1
+    gc.collect(2 if _batches % _FULL_EVERY == 0 else 1)
+
+
+@dataclass(frozen=True)
+class DecidedBefore:
+    """What a service had decided before a rebuild emptied its schema: every record below its
+    stored offsets (per topic and partition) but the ones it dead-lettered. A rebuild runs
+    only the projections of those: their decisions' outcomes, if any, are in the log.
+
+    Decided again, a decision that left nothing in the log (a new playlist badge that nobody
+    held all of yet) would read state replayed in another order than the one it was made on
+    (the own log before the inputs, one partition after another), and could decide otherwise.
+    A dead-lettered record changed nothing: it is replayed as it was first applied.
+    """
+
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    dead_lettered: frozenset[tuple[str, int, int]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.offsets)
+
+    def covers(self, record: ConsumerRecord[Any, Any]) -> bool:
+        at = (record.topic, record.partition)
+        return record.offset < self.offsets.get(at, 0) and (
+            not self.dead_lettered or (*at, record.offset) not in self.dead_lettered
+        )
+
+
+class IdsInLog(Container[uuid.UUID]):
+    """Event ids found in a log's headers, kept as the header bytes (no UUID made for each)."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, ids: frozenset[bytes] = frozenset()) -> None:
+        self._ids = ids
+
+    def __contains__(self, event_id: object) -> bool:
+        return bool(self._ids) and str(event_id).encode() in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 @dataclass
 class _Sorted:
     """A batch's records by what applying them takes (see EventConsumer._sort)."""
@@ -611,7 +797,8 @@ class _Sorted:
     decoded: list[Envelope[Any]] = field(default_factory=list)
     undecodable: list[tuple[ConsumerRecord[Any, Any], str]] = field(default_factory=list)
     # Answered already, with nothing to project: recorded as applied, never decoded.
-    answered_ids: list[uuid.UUID] = field(default_factory=list)
+    # As their headers' text (PostgreSQL takes a uuid as text): no UUID made for each.
+    answered_ids: list[str] = field(default_factory=list)
     # Of types the service does not read: nothing to apply.
     ignored: int = 0
 

@@ -31,6 +31,9 @@ class Handlers:
     def __init__(self) -> None:
         self._projections: dict[type[Event], list[Handler]] = {}
         self._policies: dict[type[Event], list[Handler]] = {}
+        # What `for_event` answered, per type (a replay asks once per event); emptied when a
+        # handler is registered.
+        self._for_event: dict[type[Event], Sequence[Handler]] = {}
 
     def project(
         self,
@@ -38,6 +41,7 @@ class Handlers:
         *projections: Callable[[UnitOfWork, Envelope[P]], Awaitable[None]],
     ) -> Handlers:
         """Register what writes `event_type` into read models."""
+        self._for_event.clear()
         self._projections.setdefault(event_type, []).extend(projections)
         return self
 
@@ -47,11 +51,13 @@ class Handlers:
         *policies: Callable[[UnitOfWork, Envelope[P]], Awaitable[None]],
     ) -> Handlers:
         """Register what decides on `event_type` (and may emit events)."""
+        self._for_event.clear()
         self._policies.setdefault(event_type, []).extend(policies)
         return self
 
     def include(self, other: Handlers) -> Handlers:
         """Add another registry's handlers after this one's (lists grow, nothing is replaced)."""
+        self._for_event.clear()
         for event_type, handlers in other._projections.items():
             self._projections.setdefault(event_type, []).extend(handlers)
         for event_type, handlers in other._policies.items():
@@ -60,7 +66,13 @@ class Handlers:
 
     def for_event(self, event_type: type[Event]) -> Sequence[Handler]:
         """What runs on one event of `event_type`: projections, then policies."""
-        return (*self._projections.get(event_type, ()), *self._policies.get(event_type, ()))
+        found = self._for_event.get(event_type)
+        if found is None:
+            found = self._for_event[event_type] = (
+                *self._projections.get(event_type, ()),
+                *self._policies.get(event_type, ()),
+            )
+        return found
 
     def projections_for(self, event_type: type[Event]) -> Sequence[Handler]:
         """Only the projections of `event_type`: what a replay runs on an event whose

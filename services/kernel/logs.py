@@ -55,26 +55,30 @@ class LogSettings(BaseSettings):
 
 
 # What the line being written is about (None: nothing in particular). The ids are kept as
-# given and made text only when a line is written: a replay sets them for every event.
-_EVENT_ID: contextvars.ContextVar[object | None] = contextvars.ContextVar("event_id", default=None)
-_EVENT_TYPE: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_type", default=None)
+# given and made text only when a line is written: a replay sets them for every event, the
+# event's three in one variable, set and reset once.
+_EVENT: contextvars.ContextVar[tuple[object, str, object | None] | None] = contextvars.ContextVar(
+    "event", default=None
+)
 _CORRELATION_ID: contextvars.ContextVar[object | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
 
 
-@contextlib.contextmanager
-def about_event(event_id: object, event_type: str, correlation_id: object | None) -> Iterator[None]:
-    """Lines written inside are about this event (an event a handler derives from it nests)."""
-    event_token = _EVENT_ID.set(event_id)
-    type_token = _EVENT_TYPE.set(event_type)
-    correlation_token = _CORRELATION_ID.set(correlation_id)
-    try:
-        yield
-    finally:
-        _EVENT_ID.reset(event_token)
-        _EVENT_TYPE.reset(type_token)
-        _CORRELATION_ID.reset(correlation_token)
+class about_event:  # a function to its callers: `with about_event(...)`
+    """Lines written inside are about this event (an event a handler derives from it nests);
+    its correlation id stands for that of the request it is applied in."""
+
+    __slots__ = ("_about", "_token")
+
+    def __init__(self, event_id: object, event_type: str, correlation_id: object | None) -> None:
+        self._about = (event_id, event_type, correlation_id)
+
+    def __enter__(self) -> None:
+        self._token = _EVENT.set(self._about)
+
+    def __exit__(self, *_: object) -> None:
+        _EVENT.reset(self._token)
 
 
 @contextlib.contextmanager
@@ -89,8 +93,12 @@ def about_request(correlation_id: str) -> Iterator[None]:
 
 def context() -> dict[str, str]:
     """The ids of what is being done now, as a log line carries them."""
-    found = {"event_id": _EVENT_ID.get(), "event_type": _EVENT_TYPE.get()}
-    found["correlation_id"] = _CORRELATION_ID.get()
+    event = _EVENT.get()
+    if event is None:
+        found = {"correlation_id": _CORRELATION_ID.get()}
+    else:
+        event_id, event_type, correlation_id = event
+        found = {"event_id": event_id, "event_type": event_type, "correlation_id": correlation_id}
     return {name: str(value) for name, value in found.items() if value is not None}
 
 

@@ -136,6 +136,12 @@ class Metrics:
         for (topic, partition), position in positions.items():
             self.replay_position.labels(self.topic(topic), str(partition)).set(position)
 
+    def replayed_up_to(self, partition: Any, records: int, next_offset: int) -> None:
+        """`replayed`, for records of one partition (a TopicPartition) read up to an offset."""
+        topic = self.topic(partition.topic)
+        self.replay_records.labels(topic).inc(records)
+        self.replay_position.labels(topic, str(partition.partition)).set(next_offset)
+
     def replay_ends(self) -> None:
         self.replay_running.set(0)
 

@@ -17,7 +17,7 @@ from aiokafka import TopicPartition
 import contracts
 from contracts import services as catalogue
 from services.kernel import store
-from services.kernel.consumer import ConsumerConfig, EventConsumer
+from services.kernel.consumer import ConsumerConfig, DecidedBefore, EventConsumer
 from services.kernel.handlers import Handlers
 from services.kernel.progress import ReplayProgress
 from services.kernel.publisher import EventPublisher
@@ -210,12 +210,16 @@ class ServiceRuntime:
     async def rebuild(self, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Empty the schema and replay every topic from the earliest offset.
 
-        Own events first, so decisions already made are known and not made (or mailed) again:
-        an input whose decisions are all in our log (its derived events' headers say so) has
-        only its projections run, and is not decoded at all when it has none. `progress` gets
-        a line every second: events a second, each partition's position, the ETA.
+        What the service had decided before (its stored offsets, read before the schema is
+        emptied) is replayed, not decided again: those records have only their projections
+        run, and an input with none is not even decoded. Past those offsets, own events come
+        first, so decisions already made are known and not made (or mailed) again: an input
+        whose decisions are all in our log (its derived events' headers say so) is replayed
+        the same way. `progress` gets a line every second: events a second, each partition's
+        position, the ETA.
         """
         await self.close()
+        decided = await store.offsets_decided(self.settings.database_url, self.schema)
         await store.drop_schema(self.settings.database_url, self.schema)
         await self.open()
 
@@ -224,12 +228,19 @@ class ServiceRuntime:
             return ReplayProgress(label, progress) if progress is not None else None
 
         began = time.monotonic()
-        own = await self.consumer.catch_up(
-            [self.consumer.config.own_topic], progress=told("own log")
-        )
-        inputs = await self.consumer.catch_up(
-            list(self.consumer.config.input_topics), progress=told("inputs")
-        )
+        self.consumer.decided = await self.consumer.decided_before(decided)
+        try:
+            own = await self.consumer.catch_up(
+                [self.consumer.config.own_topic], progress=told("own log")
+            )
+            inputs = await self.consumer.catch_up(
+                list(self.consumer.config.input_topics), progress=told("inputs")
+            )
+            # What deciding the inputs appended (applied already, when it was decided): read
+            # past, so that the stored offsets say it was decided, for the next rebuild.
+            await self.consumer.catch_up([self.consumer.config.own_topic])
+        finally:
+            self.consumer.decided = DecidedBefore()
         return {
             "own_records": own,
             "input_records": inputs,
@@ -276,6 +287,13 @@ class ServiceRuntime:
                     for tp, offset in (await self._stored_offsets(self.pool)).items()
                     if tp.topic != own_topic
                 }
+                # What the live service has decided is replayed, not decided again.
+                scratch.consumer.decided = await scratch.consumer.decided_before(
+                    {
+                        (tp.topic, tp.partition): offset
+                        for tp, offset in (await self._stored_offsets(self.pool)).items()
+                    }
+                )
                 own = await scratch.consumer.catch_up([own_topic])
                 inputs = await scratch.consumer.catch_up(
                     list(scratch.consumer.config.input_topics), until=live_inputs

@@ -117,6 +117,23 @@ async def drop_schema(database_url: str, schema: str) -> None:
         await conn.close()
 
 
+async def offsets_decided(database_url: str, schema: str) -> dict[tuple[str, int], int]:
+    """The schema's stored offsets, per (topic, partition); empty when it has none (a schema
+    never made, or lost). Up to these, the service that kept the schema decided every record,
+    and what it decided is in its log."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        table = await conn.fetchval("SELECT to_regclass($1)", f"{quoted(schema)}.consumer_offsets")
+        if table is None:
+            return {}
+        rows = await conn.fetch(
+            f"SELECT topic, partition, next_offset FROM {quoted(schema)}.consumer_offsets"  # noqa: S608
+        )
+    finally:
+        await conn.close()
+    return {(row["topic"], row["partition"]): row["next_offset"] for row in rows}
+
+
 async def table_digests(pool: asyncpg.Pool, tables: tuple[str, ...]) -> dict[str, str]:
     """A stable digest of each read model: every row, in a fixed order.
 

@@ -6,13 +6,14 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Container, Sequence
+from typing import Any, cast
 
 import asyncpg
 
 from contracts import Envelope
 from services.kernel import logs
+from services.kernel.bulk_rows import CopyingConnection, RowFolder, copy_rows
 from services.kernel.deferred_writes import DeferringConnection
 from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
@@ -36,10 +37,14 @@ class UnitOfWork:
         publisher: EventPublisher,
         handlers: Handlers,
         own_topic: str,
-        already_in_log: frozenset[uuid.UUID] = frozenset(),
+        already_in_log: Container[uuid.UUID] = frozenset(),
         deadline: float | None = None,
+        folder: RowFolder | None = None,
     ) -> None:
-        self.conn = DeferringConnection(conn)
+        # `folder`, while catching up: projections' rows folded and sent by COPY (bulk_rows).
+        self.conn = DeferringConnection(conn, folder)
+        self._raw = conn
+        self._folding = folder is not None
         # A request's: when its waiting must end (see run_unit_of_work); None for the consumer.
         self._deadline = deadline
         # The bound is for waiting (on a connection, a lock, Kafka), not for the request's own
@@ -248,6 +253,16 @@ class UnitOfWork:
         if not self._versions:
             return
         versions, self._versions = self._versions, {}
+        if self._folding:
+            # Catching up: new streams by COPY; if one is there already, as below.
+            await self.conn.flush()
+            if await copy_rows(
+                cast(CopyingConnection, self._raw),
+                "stream_versions",
+                list(versions.items()),
+                ("stream_id", "version"),
+            ):
+                return
         await self.conn.execute(
             "INSERT INTO stream_versions (stream_id, version) "
             "SELECT * FROM unnest($1::uuid[], $2::int[]) "

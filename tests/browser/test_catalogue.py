@@ -5,19 +5,32 @@ JavaScript."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import httpx
 import pytest
 
-from services.local_runner import free_port
 from tests.browser.audit import assert_accessible
 from tests.browser.walk import Walk
 from tests.support import Platform, badge_of, bearer
 from tests.support_catalogue import sent
 
-# Nothing listens there: every tile fails, as when the tile server is down or blocked.
-PLATFORM_ENV = {"ACTIVITY_MAP_TILE_URL": f"http://127.0.0.1:{free_port()}/{{z}}/{{x}}/{{y}}.png"}
+
+def _port_nothing_listens_on() -> int:
+    """A port bound here and never listened on: a connection to it is refused, and no server
+    started later in the run can take it (a port only found free could be handed out again)."""
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))
+    _HELD.append(held)
+    port: int = held.getsockname()[1]
+    return port
+
+
+_HELD: list[socket.socket] = []
+# Every tile fails, as when the tile server is down or blocked.
+TILES = f"http://127.0.0.1:{_port_nothing_listens_on()}/{{z}}/{{x}}/{{y}}.png"
+PLATFORM_ENV = {"ACTIVITY_MAP_TILE_URL": TILES}
 LEEDS = {"name": "Riverside community garden", "address": "12 Mill Lane, Leeds",
          "latitude": 53.7997, "longitude": -1.5492}  # fmt: skip
 

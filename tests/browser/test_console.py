@@ -219,12 +219,16 @@ async def test_an_organiser_archives_a_playlist_and_it_leaves_the_catalogue(
     await expect(page.locator("#archived")).to_contain_text("no longer in the public catalogue")
     assert not await page.get_by_role("button", name="Archive this playlist").count()
     assert not await page.get_by_role("button", name="Publish the playlist").count()
+    # Nor any issuing: its badge's tab is the offers and awards, as on the dashboard's card.
+    assert not await page.get_by_role("link", name="Issue badge").count()
+    await expect(page.get_by_role("link", name="Offers and awards")).to_have_count(1)
     await walk.checkpoint(device, "playlist-archived")
     await assert_accessible(page)
 
     cards = page.locator("ul.cards > li")
     await device.open(console_url(platform, "/?status=archived&kind=playlist"))
     await expect(cards).to_have_text([re.compile("Country crafts")])
+    assert not await cards.get_by_role("link", name="Issue badge").count()
     await walk.checkpoint(device, "dashboard-archived")
     await device.open(console_url(platform, "/?status=published&kind=playlist"))
     assert "Country crafts" not in await page.inner_text("main")

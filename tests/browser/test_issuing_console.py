@@ -23,7 +23,7 @@ from tests.browser.console_support import sign_in_organiser
 from tests.browser.controls import ACCEPT
 from tests.browser.inbox import Inbox
 from tests.browser.organiser import Organiser
-from tests.browser.walk import Device, Walk
+from tests.browser.walk import DESKTOP, PHONE, Device, Walk
 from tests.support import bearer, wait_for
 from tests.support_flows import playlist_badge
 
@@ -295,7 +295,7 @@ async def test_a_large_csv_is_accepted_at_once_and_its_progress_moves_live(
 
     async def finished() -> bool:
         counts = page.locator("#issue-progress")
-        accepted = int(await _text(page, "#issue-progress [data-count=accepted]"))
+        accepted = int(await _text(page, "#issue-progress [data-count=offers]"))
         sent = int(await _text(page, "#issue-progress [data-count=sent]"))
         if not seen or seen[-1] != (accepted, sent):
             seen.append((accepted, sent))
@@ -334,4 +334,116 @@ async def test_a_large_csv_is_accepted_at_once_and_its_progress_moves_live(
         f"{platform.url('badge')}/v1/badges/{badge['id']}/offers", headers=bearer(kit.who)
     )
     assert sorted(o["recipient_email"] for o in offers.json()) == sorted(people)
+    walk.assert_clean()
+
+
+# Each text of the rejected rows' headers on one line, and the table inside its box: read at
+# a phone's width, nothing to scroll sideways, in the page or in the table.
+REJECTED_ON_A_PHONE = """() => {
+  const lines = (el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  };
+  const table = document.querySelector('table.rejected');
+  return {
+    headers: [...table.querySelectorAll('th')].map((th) => [th.textContent, lines(th)]),
+    rows: [...table.querySelectorAll('tbody td:first-child')].map((td) => lines(td)),
+    table: [table.scrollWidth, table.parentElement.clientWidth],
+    page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+  };
+}"""
+
+
+async def test_a_csvs_rejected_rows_read_on_a_phone_and_its_progress_counts_offers_made(
+    http, platform, infra, walk: Walk, tmp_path: Path
+):
+    run = uuid.uuid4().hex[:8]
+    email = f"lou.{run}@seeds.example.org"  # an address of its own: sign-ins are limited
+    lou = Organiser(http, platform, platform.bootstrap(f"Seed Library {run}", email))
+    badge = await lou.badge("Seed swap")
+    laptop = await sign_in_organiser(walk, platform, email)
+    page = laptop.page
+    await laptop.open(f"{platform.url('console')}/activities/{badge['source_id']}/badge/issue")
+    growers = [f"swapper{n}.{run}@example.org" for n in range(3)]
+    long_bad = "christopher.alexander-montgomery.smithsonian.at.very-long-subdomain.example.org"
+    csv = tmp_path / "swappers.csv"
+    csv.write_text("email\n" + "\n".join([growers[0], "not an email", long_bad, *growers[1:]]))
+    await page.get_by_label("Or upload a CSV file").set_input_files(csv)
+    await _submit(laptop, "Upload and issue")
+    assert "3 addresses were accepted, 2 rows were rejected" in await _text(page, "#result")
+
+    await page.set_viewport_size(PHONE)
+    try:
+        layout = await page.evaluate(REJECTED_ON_A_PHONE)
+    finally:
+        await page.set_viewport_size(DESKTOP)
+    assert [name for name, _ in layout["headers"]] == ["Row", "Value", "Why"], layout
+    assert all(lines == 1 for _, lines in layout["headers"]), layout
+    assert layout["rows"] == [1, 1], layout
+    scroll, width = layout["table"]
+    assert scroll <= width, layout
+    scroll, width = layout["page"]
+    assert scroll <= width, layout
+
+    # In the organiser's words: the offers made of the rows accepted, the rejected apart.
+    progress = page.locator("#issue-progress")
+    assert (await progress.locator("dt").first.inner_text()).strip() == "Offers made"
+    assert await _text(page, "#issue-progress [data-count=rejected]") == "2"
+    await progress.filter(has_text="Every email is sent").wait_for(timeout=60_000)
+    assert await _text(page, "#issue-progress [data-count=offers]") == "3"
+    assert await _text(page, "#issue-progress [data-count=waiting]") == "0"
+    assert "accepted" not in await _text(page, "#issue-progress")
+    await walk.checkpoint(laptop, "csv-rejected-rows")
+    walk.assert_clean()
+
+
+async def test_an_archived_playlist_offers_no_issuing(http, platform, infra, walk: Walk):
+    """Archived, a playlist changes no more: no Issue badge tab or button, its Offers and
+    awards page without a way to issue, and a form opened before and sent after the archiving
+    gets a page that says so, issuing nothing."""
+    run = uuid.uuid4().hex[:8]
+    email = f"mo.{run}@parks.example.org"  # an address of its own: sign-ins are limited
+    mo = platform.bootstrap(f"Park Keepers {run}", email)
+    _, badge = await playlist_badge(http, platform, mo, "Wild parks")
+    playlist = badge["source_id"]
+    console = platform.url("console")
+    laptop = await sign_in_organiser(walk, platform, email)
+    page = laptop.page
+    await laptop.open(f"{console}/playlists/{playlist}/badge/issue")
+    await page.get_by_label("Email address").fill(f"late.{run}@example.org")
+
+    archived = await http.post(
+        f"{platform.url('activity')}/v1/playlists/{playlist}/archive", headers=bearer(mo)
+    )
+    assert archived.status_code == 200, archived.text
+
+    async def shown_archived() -> bool:
+        found = await http.get(
+            f"{platform.url('activity')}/v1/playlists/{playlist}", headers=bearer(mo)
+        )
+        return found.json()["status"] == "archived"
+
+    await wait_for(shown_archived, timeout=30)
+
+    # The form opened before: sent now, it issues nothing and says why.
+    await _submit(laptop, "Issue")
+    assert laptop.last is not None and laptop.last.status == 409, await laptop.summary()
+    assert await laptop.heading() == "No longer issued"
+    assert "its badge is no longer issued" in await _text(page, "main")
+    await walk.checkpoint(laptop, "archived-playlist-form-refused")
+    offers = await http.get(
+        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers", headers=bearer(mo)
+    )
+    assert offers.json() == []
+
+    for path in ("", "/badge", "/badge/issue"):
+        await laptop.open(f"{console}/playlists/{playlist}{path}")
+        assert laptop.last is not None and laptop.last.status == 200, await laptop.summary()
+        assert await page.get_by_role("link", name="Issue badge").count() == 0, path
+        for button in ("Issue", "Issue to the list", "Upload and issue"):
+            assert await page.get_by_role("button", name=button, exact=True).count() == 0
+        await walk.checkpoint(laptop, f"archived-playlist{path.replace('/', '-')}")
+    assert "no longer issued" in await _text(page, "#issuing-closed")
+    assert await page.get_by_role("link", name="Offers and awards").count() == 1
     walk.assert_clean()

@@ -25,6 +25,7 @@ ISSUE = uuid.UUID("44444444-4444-4444-8444-444444444444")
 ASSERTION = uuid.UUID("55555555-5555-4555-8555-555555555555")
 ORGANISATION = uuid.UUID("66666666-6666-4666-8666-666666666666")
 FAILED_OFFER = uuid.UUID("77777777-7777-4777-8777-777777777777")
+PLAYLIST = uuid.UUID("88888888-8888-4888-8888-888888888888")
 
 
 def _json(body: Any, status: int = 200) -> httpx.Response:
@@ -38,6 +39,14 @@ class FakePlatform:
     def __init__(self) -> None:
         self.writes: list[tuple[str, str, Any, dict[str, str]]] = []
         self.progress = {"offers": 2, "sent": 1, "failed": 0, "pending": 1, "done": False}
+        self.playlist: dict[str, Any] = {
+            "id": str(PLAYLIST),
+            "title": "Green city",
+            "description": "Three activities",
+            "status": "published",
+            "activity_ids": [str(ACTIVITY)],
+            "published_at": "2026-12-01T09:00:00Z",
+        }
         self.badge: dict[str, Any] = {
             "id": str(BADGE),
             "issuer_id": str(ORGANISATION),
@@ -77,10 +86,21 @@ class FakePlatform:
             )
         if path == f"/v1/activities/{ACTIVITY}":
             return _json({"title": "Urban gardening", "status": "published"})
+        if path == f"/v1/playlists/{PLAYLIST}":
+            return _json(self.playlist)
+        if path == "/v1/playlists":
+            return _json([self.playlist])
+        if path == "/v1/badge-counts":
+            counts = {"badge_class_id": str(BADGE), "offered": 2, "claimed": 1}
+            return _json([{**counts, "source_id": str(PLAYLIST)}])
+        if path == "/v1/review-queue":
+            return _json([])
+        if path == "/v1/activities":
+            return _json([{"id": str(ACTIVITY), "title": "Urban gardening", "status": "published"}])
         if path == f"/v1/activities/{OTHERS}":
             return _json({"error": "this activity belongs to another organisation"}, 403)
         if path == "/v1/badges":
-            found = request.url.params.get("source_id") == str(ACTIVITY)
+            found = request.url.params.get("source_id") in (str(ACTIVITY), str(PLAYLIST))
             return _json([self.badge] if found else [])
         if path == badge and method == "GET":
             return _json(self.badge)
@@ -317,3 +337,79 @@ async def test_an_image_the_badge_service_refuses_is_shown_beside_the_upload(con
     none = await console.post(f"/activities/{ACTIVITY}/badge/image", data={})
     assert none.status_code == 422 and _near(none.text, "image") == "Choose a PNG or SVG image."
     assert [path for _, path, _, _ in fake.writes] == [f"/v1/badges/{BADGE}/image"]
+
+
+async def test_a_bulk_issues_progress_counts_offers_made_of_its_rows_and_rejected_rows_apart(
+    console, fake
+):
+    fake.progress = {
+        "offers": 340,
+        "sent": 300,
+        "failed": 0,
+        "pending": 40,
+        "rows": 1000,
+        "rejected": [{"row": 12, "value": "not an email", "reason": "no @-sign"}],
+        "rejected_count": 1,
+        "offers_made": False,
+        "error": None,
+        "done": False,
+    }
+    url = f"/activities/{ACTIVITY}/badge/issue/progress/{ISSUE}"
+    fragment = (await console.get(url, headers={"hx-request": "true"})).text
+    assert "<dt>Offers made</dt>" in fragment and "accepted" not in fragment
+    assert 'data-count="offers">340<' in fragment and 'data-count="rows">1000<' in fragment
+    # The rejected row is no offer and waits for nothing: counted on its own line.
+    assert 'data-count="waiting">700<' in fragment
+    assert 'data-count="rejected">1</span> row was rejected' in fragment
+    page = await console.get(f"/activities/{ACTIVITY}/badge/issue?issue={ISSUE}")
+    assert "1000 addresses were accepted, 1 row was rejected" in " ".join(page.text.split())
+    assert "<td>12</td><td>not an email</td><td>no @-sign</td>" in page.text
+    fake.progress |= {"offers": 340, "error": "the file could not be read", "done": True}
+    stopped = (await console.get(url, headers={"hx-request": "true"})).text
+    assert "Stopped after 340 offers of 1000: the file could not be read" in stopped
+
+
+async def test_an_archived_playlist_offers_no_issuing_and_a_form_sent_anyway_issues_nothing(
+    console, fake
+):
+    base = f"/playlists/{PLAYLIST}"
+    for path in (base, f"{base}/badge", f"{base}/badge/issue"):
+        page = await console.get(path)
+        assert page.status_code == 200 and ">Issue badge<" in page.text, path
+    assert f'action="{base}/badge/issue/emails"' in (await console.get(f"{base}/badge/issue")).text
+
+    fake.playlist["status"] = "archived"
+    for path in (base, f"{base}/badge", f"{base}/badge/issue", "/"):
+        page = await console.get(path)
+        assert page.status_code == 200, path
+        assert "Issue badge" not in page.text, path
+    issue_page = (await console.get(f"{base}/badge/issue")).text
+    assert "its badge is no longer issued" in issue_page
+    assert "<form" in issue_page  # revoking stays
+    assert "/badge/issue/emails" not in issue_page and "/badge/issue/csv" not in issue_page
+    assert "ana@example.org" in issue_page  # the awards stay listed
+
+    tries: list[tuple[str, str, dict[str, Any]]] = [
+        ("post", f"{base}/badge/issue/emails", {"data": {"email": "new@example.org"}}),
+        ("post", f"{base}/badge/issue/emails", {"data": {"emails": "a@example.org"}}),
+        (
+            "post",
+            f"{base}/badge/issue/csv",
+            {"files": {"file": ("people.csv", b"email\nb@example.org\n", "text/csv")}},
+        ),
+        ("get", f"{base}/badge/issue/regenerate", {}),
+        ("post", f"{base}/badge/issue/regenerate", {"data": {"confirm": "yes"}}),
+        ("post", f"{base}/badge/issue/offers/{FAILED_OFFER}/resend", {}),
+    ]
+    for method, path, sent in tries:
+        answer = await getattr(console, method)(path, **sent)
+        assert answer.status_code == 409, (path, answer.status_code)
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert "No longer issued" in answer.text and "no longer issued" in answer.text, path
+    assert fake.writes == []
+
+    revoked = await console.post(
+        f"{base}/badge/issue/awards/{ASSERTION}/revoke", data={"reason": "Issued in error"}
+    )
+    assert revoked.status_code == 303
+    assert [w[1] for w in fake.writes] == [f"/v1/assertions/{ASSERTION}/revoke"]

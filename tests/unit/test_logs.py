@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from services.kernel.logs import LogSettings, RepeatedLineFilter, install
 
@@ -114,6 +115,17 @@ def test_an_outage_writes_a_bounded_number_of_lines(clock, written):
     assert len(written.lines) - 1 - 3 + sum(counts) == 110 * 120
 
 
+# 5,000 lines at 64 KiB before; a sixteenth of both rotates as often.
+ROTATE_AT = 4 * 1024
+LINES = 5_000 * ROTATE_AT // (64 * 1024)
+
+
+def test_an_operator_cannot_rotate_below_64_kib():
+    with pytest.raises(ValidationError, match="LOG_FILE_MAX_BYTES"):
+        LogSettings(LOG_FILE_MAX_BYTES=64 * 1024 - 1)
+    assert LogSettings(LOG_FILE_MAX_BYTES=64 * 1024).log_file_max_bytes == 64 * 1024
+
+
 def test_the_log_file_rotates_and_stdout_follows_it(tmp_path: Path, capfd):
     """The log file takes over the process's stdout and stderr (file descriptors 1 and 2), in
     this process: they are put back afterwards, as are the root logger's handlers."""
@@ -129,9 +141,16 @@ def test_the_log_file_rotates_and_stdout_follows_it(tmp_path: Path, capfd):
         console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
         root.addHandler(console)
         root.setLevel(logging.INFO)
-        install(LogSettings(LOG_FILE=log_file, LOG_FILE_MAX_BYTES=65536, LOG_FILE_BACKUPS=2))
-        # 5,000 lines of 57 bytes: four rotations at 64 KiB, of which two backups are kept.
-        for n in range(5_000):
+        # The rotation at a size below the operators' floor (64 KiB, refused in LOG_FILE_MAX_BYTES;
+        # see the test below): the same rotations as 5,000 lines at 64 KiB, in a sixteenth of
+        # the lines.
+        install(
+            LogSettings.model_construct(
+                log_file=log_file, log_file_max_bytes=ROTATE_AT, log_file_backups=2
+            )
+        )
+        # Many rotations, of which two backups are kept.
+        for n in range(LINES):
             logging.getLogger("load").info("line %d %s", n, "x" * 40)
         # What a process prints outside logging, and the last words of one that dies.
         with open(1, "w", closefd=False) as stdout, open(2, "w", closefd=False) as stderr:
@@ -153,8 +172,8 @@ def test_the_log_file_rotates_and_stdout_follows_it(tmp_path: Path, capfd):
     files = sorted(p.name for p in log_file.parent.iterdir())
     assert files == ["badge.log", "badge.log.1", "badge.log.2"]
     for name in files:
-        assert (log_file.parent / name).stat().st_size <= 65536 + 200
+        assert (log_file.parent / name).stat().st_size <= ROTATE_AT + 200
     current = log_file.read_text()
-    assert "line 4999" in current
+    assert f"line {LINES - 1} " in current
     assert "printed after the rotations" in current
     assert "the last words" in current

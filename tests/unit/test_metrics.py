@@ -105,6 +105,10 @@ def test_replay_progress_shows_position_and_end_per_partition() -> None:
     assert value(metrics, "replay_position", **at0) == 4
     assert value(metrics, "replay_end_offset", **at0) == 10
     assert value(metrics, "replay_records_total", topic="badge.events") == 4
+    # A catch-up batch (one partition's records) says so without a walk over its records.
+    metrics.replayed_up_to(TopicPartition("t1.badge.events", 0), 3, 7)
+    assert value(metrics, "replay_position", **at0) == 7
+    assert value(metrics, "replay_records_total", topic="badge.events") == 7
     metrics.replay_ends()
     assert value(metrics, "replay_running") == 0
 

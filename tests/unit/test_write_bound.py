@@ -6,14 +6,15 @@ Three ways a write outlived its bound: a retry reusing an earlier delivery that 
 acknowledged long before counted that acknowledgement as fresh progress (another full bound);
 an acknowledgement just before the kill gave the write a full bound more although the
 publisher's probe soon knew Kafka was gone; and a write that waited its whole bound for a
-lock was given half a second more for Kafka. Pure: fake producer, fake connection.
+lock was given half a second more for Kafka. Pure: fake producer, fake connection, and
+virtual time (tests/support_clock.py): the bounds are timed exactly and waited for by no one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
+from collections.abc import Callable, Coroutine
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,9 +23,35 @@ from aiokafka.errors import KafkaConnectionError
 
 from contracts import new_envelope
 from contracts.notifier import EmailSent
+from services.kernel import publisher as publisher_module
+from services.kernel import unit_of_work as unit_of_work_module
 from services.kernel.handlers import Handlers
 from services.kernel.publisher import EventPublisher, KafkaUnavailable
 from services.kernel.unit_of_work import UnitOfWork, kafka_share, run_unit_of_work
+from tests.support_clock import VirtualTimeLoop, now, run_in_virtual_time
+
+
+def virtual_time(
+    test: Callable[[], Coroutine[Any, Any, None]],
+) -> Callable[[pytest.MonkeyPatch], None]:
+    """Runs the test on virtual time: the publisher's and the unit of work's clocks are the
+    loop's, so every bound and every wait is exact, and none is waited for."""
+
+    def run(monkeypatch: pytest.MonkeyPatch) -> None:
+        clock = SimpleNamespace(monotonic=now)
+        monkeypatch.setattr(publisher_module, "time", clock)
+        monkeypatch.setattr(unit_of_work_module, "time", clock)
+        run_in_virtual_time(test())
+
+    run.__name__, run.__doc__ = test.__name__, test.__doc__
+    return run
+
+
+def _work_for(seconds: float) -> None:
+    """The request's own CPU for `seconds`: the clock moves on, nothing waits or yields."""
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, VirtualTimeLoop)
+    loop.advance(seconds)
 
 
 class _Cluster:
@@ -73,31 +100,33 @@ def _event() -> Any:
     )
 
 
+@virtual_time
 async def test_a_delivery_acknowledged_long_ago_gives_a_retry_no_more_time() -> None:
     publisher = _publisher(bound=0.6)
     delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     delivered.set_result(None)  # the first try's event, in Kafka before the kill
-    started = time.monotonic()
+    started = now()
     with pytest.raises(KafkaUnavailable):
         await publisher.append([_event()], started + 0.15, earlier=[delivered])
-    assert time.monotonic() - started < 0.4  # its deadline, not a fresh bound (0.6 s)
+    assert now() - started < 0.4  # its deadline, not a fresh bound (0.6 s)
 
 
+@virtual_time
 async def test_a_waiting_write_gives_up_once_the_probe_finds_kafka_gone() -> None:
     publisher = _publisher(bound=1.0)
-    started = time.monotonic()
+    started = now()
     waiting = asyncio.create_task(publisher.append([_event()]))
     await asyncio.sleep(0.05)
     publisher._producer.client.up = False  # type: ignore[attr-defined]
     assert not await publisher.probe(within=0.1)
     with pytest.raises(KafkaUnavailable):
         await waiting
-    assert time.monotonic() - started < 0.5  # not the 1 s bound
+    assert now() - started < 0.5  # not the 1 s bound
     publisher._producer.client.up = True  # type: ignore[attr-defined]
     assert await publisher.probe(within=0.1)
     # Back: the next write waits on Kafka again (here, for its bound).
     with pytest.raises(KafkaUnavailable):
-        await publisher.append([_event()], time.monotonic() + 0.1)
+        await publisher.append([_event()], now() + 0.1)
 
 
 class _Connection:
@@ -152,13 +181,14 @@ async def _offer(uow: UnitOfWork) -> None:
     await uow.emit(event)
 
 
+@virtual_time
 async def test_a_write_that_waited_for_a_lock_and_cannot_reach_kafka_ends_at_its_bound() -> None:
     bound = 0.3
     pool, publisher = _Pool(), _publisher(bound)
-    started = time.monotonic()
+    started = now()
     with pytest.raises(KafkaUnavailable, match="event log"):
         await run_unit_of_work(pool, publisher, Handlers(), "badge.events", _offer)  # type: ignore[arg-type]
-    took = time.monotonic() - started
+    took = now() - started
     # Locks were waited for until Kafka's share of the bound; Kafka had that share, no more.
     assert pool.conn.lock_timeout == pytest.approx(bound - kafka_share(bound), abs=0.02)
     # (Before: the whole bound for the lock, then half a second more for Kafka.)
@@ -180,6 +210,7 @@ class _AckingProducer(_Producer):
         return future
 
 
+@virtual_time
 async def test_a_write_whose_own_work_outlasts_the_bound_still_reaches_a_healthy_kafka() -> None:
     """The bound is for waiting: a bulk issue deciding and projecting thousands of offers on a
     busy machine (longer than the bound) was refused with "Kafka did not take the change in
@@ -190,7 +221,7 @@ async def test_a_write_whose_own_work_outlasts_the_bound_still_reaches_a_healthy
 
     async def long_work(uow: UnitOfWork) -> str:
         await uow.lock_stream(uuid.uuid4())
-        time.sleep(bound * 1.5)  # the request's own CPU: no wait of any kind
+        _work_for(bound * 1.5)  # the request's own CPU: no wait of any kind
         await uow.emit(_event())
         return "made"
 
@@ -198,19 +229,20 @@ async def test_a_write_whose_own_work_outlasts_the_bound_still_reaches_a_healthy
     assert publisher.reachable and not pool.conn.rolled_back
 
 
+@virtual_time
 async def test_a_write_that_worked_long_and_cannot_reach_kafka_gives_kafka_only_its_share() -> None:
     bound = 0.1
     pool, publisher = _Pool(), _publisher(bound)
 
     async def long_work(uow: UnitOfWork) -> None:
         await uow.lock_stream(uuid.uuid4())
-        time.sleep(bound * 1.5)
+        _work_for(bound * 1.5)
         await uow.emit(_event())
 
-    started = time.monotonic()
+    started = now()
     with pytest.raises(KafkaUnavailable, match="event log"):
         await run_unit_of_work(pool, publisher, Handlers(), "badge.events", long_work)  # type: ignore[arg-type]
-    took = time.monotonic() - started
+    took = now() - started
     # Its work (0.3 s) plus the bound's waiting (the lock's, then Kafka's share), no more.
     assert bound * 2.5 - 0.03 <= took < bound * 2.5 + 0.2, took
     assert pool.conn.rolled_back

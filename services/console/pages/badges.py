@@ -56,6 +56,12 @@ class Source:
     def label(self) -> str:
         return "activity" if self.kind == "activity" else "playlist"
 
+    @property
+    def issuing_closed(self) -> bool:
+        """An archived playlist changes no more (PlaylistArchived): its badge is issued to
+        nobody else, while the badges earned from it stay valid (and can be revoked)."""
+        return self.kind == "playlist" and self.status == "archived"
+
 
 def kind_of(request: Request) -> Kind:
     return "playlist" if request.url.path.startswith("/playlists/") else "activity"

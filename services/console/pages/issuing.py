@@ -2,8 +2,10 @@
 the seed: to an email address or a pasted list, from a CSV (each row's result), the QR code
 (PNG and SVG) and the URL link below it, regenerating the link, the offers with their email
 status and a resend for a failed one, and the awards with revoke and a reason. A bulk issue's
-progress (rows accepted, emails sent, failed) updates itself with htmx; without JavaScript a
-link refreshes it, and everything else is plain forms."""
+progress (offers made of the rows accepted, emails sent, failed; rejected rows apart) updates
+itself with htmx; without JavaScript a link refreshes it, and everything else is plain forms.
+An archived playlist's page keeps its offers and awards (revoking stays possible) and offers no
+way to issue: a form sent anyway gets a page that says why, and nothing is issued."""
 
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ SHOWN = 100
 MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_PASTED = 2_000
 REASON_CHARS = 1_000
+ISSUING_CLOSED = (
+    "This playlist is archived: its badge is no longer issued. The badges already earned from "
+    "it stay valid, and can still be revoked from its awards."
+)
 
 
 async def _badge(
@@ -34,6 +40,39 @@ async def _badge(
     """The source and its badge; a source without one answers the "no badge yet" page."""
     source = await source_of(request, source_id, session)
     return source, await required_badge(backends_of(request), session, source)
+
+
+class IssuingClosed(Exception):
+    """A change that issues, asked of an archived playlist's badge: every such route answers
+    the page that says it is no longer issued (409, the console's handler, app.py), before
+    anything is sent to the badge service."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(f"{source.kind} {source.id} is archived: its badge is not issued")
+        self.source = source
+
+
+def issuing_closed_page(request: Request, error: IssuingClosed) -> Response:
+    return render(
+        request,
+        "message.html",
+        status_code=409,
+        heading="No longer issued",
+        message=ISSUING_CLOSED,
+        home=f"{error.source.base}/badge/issue",
+        home_label="Back to the offers and awards",
+    )
+
+
+async def _issuable(
+    request: Request, source_id: uuid.UUID, session: Session
+) -> tuple[Source, dict[str, Any]]:
+    """The source and its badge, for a change that issues (raises IssuingClosed for an
+    archived playlist)."""
+    source, badge = await _badge(request, source_id, session)
+    if source.issuing_closed:
+        raise IssuingClosed(source)
+    return source, badge
 
 
 async def _open_link(backends: Backends, session: Session, badge: dict[str, Any]) -> Any:
@@ -69,7 +108,7 @@ async def _page(
         status_code=status_code,
         source=source,
         badge=badge,
-        link=await _open_link(backends, session, badge),
+        link=None if source.issuing_closed else await _open_link(backends, session, badge),
         offers=list(reversed(offers))[:SHOWN],
         offer_count=len(offers),
         failed_count=sum(1 for o in offers if o["email_status"] == "failed"),
@@ -170,7 +209,7 @@ async def _issued(
 @router.post("/activities/{source_id}/badge/issue/emails")
 @router.post("/playlists/{source_id}/badge/issue/emails")
 async def issue_to_emails(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
-    source, badge = await _badge(request, source_id, session)
+    source, badge = await _issuable(request, source_id, session)
     form = await request.form()
     # Two forms post here: one address (`email`) or a pasted list (`emails`).
     field = "email" if "email" in form else "emails"
@@ -201,7 +240,7 @@ async def issue_to_emails(request: Request, source_id: uuid.UUID, session: Signe
 @router.post("/activities/{source_id}/badge/issue/csv")
 @router.post("/playlists/{source_id}/badge/issue/csv")
 async def issue_to_csv(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
-    source, badge = await _badge(request, source_id, session)
+    source, badge = await _issuable(request, source_id, session)
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -236,7 +275,8 @@ async def issue_to_csv(request: Request, source_id: uuid.UUID, session: SignedIn
 def _progress_of(counts: dict[str, Any]) -> dict[str, Any]:
     """A bulk issue's counts for the page. `rows` are the valid rows, `offers` those already
     made (all of them, but for an issue still being worked through), and every row not yet
-    sent or failed is waiting."""
+    sent or failed is waiting; the `rejected` rows are counted apart (none of them is an
+    offer, or ever waits)."""
     offers = int(counts.get("offers", 0))
     rows = max(int(counts.get("rows", offers)), offers)
     sent = int(counts.get("sent", 0))
@@ -251,7 +291,8 @@ def _progress_of(counts: dict[str, Any]) -> dict[str, Any]:
     }
     if "rows" in counts:
         # Accepted to be worked through after the answer: its rows, and why it stopped if it did.
-        progress |= {"rows": rows, "error": counts.get("error")}
+        rejected = int(counts.get("rejected_count", len(counts.get("rejected", []))))
+        progress |= {"rows": rows, "rejected": rejected, "error": counts.get("error")}
     return progress
 
 
@@ -322,14 +363,14 @@ async def qr_svg(request: Request, source_id: uuid.UUID, session: SignedIn) -> R
 @router.get("/playlists/{source_id}/badge/issue/regenerate")
 async def regenerate_page(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
     """The confirm step: regenerating kills the link and QR code already shared."""
-    source, badge = await _badge(request, source_id, session)
+    source, badge = await _issuable(request, source_id, session)
     return render(request, "badges/regenerate.html", source=source, badge=badge)
 
 
 @router.post("/activities/{source_id}/badge/issue/regenerate")
 @router.post("/playlists/{source_id}/badge/issue/regenerate")
 async def regenerate(request: Request, source_id: uuid.UUID, session: SignedIn) -> Response:
-    source, badge = await _badge(request, source_id, session)
+    source, badge = await _issuable(request, source_id, session)
     if (await request.form()).get("confirm") != "yes":
         return render(
             request,
@@ -358,7 +399,7 @@ async def regenerate(request: Request, source_id: uuid.UUID, session: SignedIn) 
 async def resend(
     request: Request, source_id: uuid.UUID, offer_id: uuid.UUID, session: SignedIn
 ) -> Response:
-    source, _ = await _badge(request, source_id, session)  # 404 page without a badge
+    source, _ = await _issuable(request, source_id, session)  # 404 page without a badge
     try:
         await backends_of(request).badge.post(f"/v1/offers/{offer_id}/resend", session)
     except BackendRefused as refused:

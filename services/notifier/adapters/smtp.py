@@ -20,6 +20,7 @@ import logging
 import re
 import time
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
@@ -68,6 +69,67 @@ def _data_lines(flat: bytes) -> bytes:
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return _LEADING_PERIOD.sub(b"..", data)
+
+
+def _needs_utf8(sender: str, recipients: list[str]) -> bool:
+    """Whether the envelope's addresses need SMTPUTF8 (and the headers may be raw UTF-8)."""
+    return not (sender + "".join(recipients)).isascii()
+
+
+class FlatMessage(EmailMessage):
+    """A message flattened where it was rendered (a worker process): the lines DATA carries,
+    ready, and the few headers the notifier reads (From, To, Subject); nothing else of the
+    message is kept. It comes back from the worker as a few bytes to unpickle, not a tree of
+    parts and headers, and leaves nothing to flatten on the event loop.
+
+    `data` is the message with 8-bit parts as they are (for a server that takes 8BITMIME);
+    `seven_bit` the same re-encoded to 7 bits, or None when `data` is 7-bit already."""
+
+    def __init__(
+        self,
+        sender: str,
+        recipients: list[str],
+        headers: dict[str, str],
+        data: bytes,
+        seven_bit: bytes | None,
+    ) -> None:
+        super().__init__()
+        self.sender = sender
+        self.recipients = recipients
+        self.flat_headers = {name.lower(): value for name, value in headers.items()}
+        self.data = data
+        self.seven_bit = seven_bit
+
+    @classmethod
+    def of(cls, message: EmailMessage) -> FlatMessage:
+        sender = extract_sender(message)
+        recipients = extract_recipients(message)
+        if sender is None or not recipients:
+            raise ValueError("the message names no sender or no recipient")
+        utf8 = _needs_utf8(sender, recipients)
+        data = _data_lines(flatten_message(message, utf8=utf8, cte_type="8bit"))
+        seven_bit = None
+        if not data.isascii():
+            seven_bit = _data_lines(flatten_message(message, utf8=utf8, cte_type="7bit"))
+        headers = {
+            name: str(message[name]) for name in ("From", "To", "Subject") if name in message
+        }
+        return cls(sender, recipients, headers, data, seven_bit)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.flat_headers.get(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.flat_headers
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        return self.flat_headers.get(name.lower(), failobj)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            FlatMessage,
+            (self.sender, self.recipients, self.flat_headers, self.data, self.seven_bit),
+        )
 
 
 class Prepared:
@@ -215,22 +277,28 @@ class Mailer:
 
     async def _envelope(self, client: aiosmtplib.SMTP, message: EmailMessage) -> bytes:
         """Names the sender and the recipients; the message as DATA will carry it."""
-        sender = extract_sender(message)
-        recipients = extract_recipients(message)
-        if sender is None or not recipients:
-            raise ValueError("the message names no sender or no recipient")
+        flat = message if isinstance(message, FlatMessage) else None
+        if flat is not None:
+            sender, recipients = flat.sender, flat.recipients
+        else:
+            found_sender, recipients = extract_sender(message), extract_recipients(message)
+            if found_sender is None or not recipients:
+                raise ValueError("the message names no sender or no recipient")
+            sender = found_sender
         options: list[str] = []
-        cte = "7bit"
-        if client.supports_extension("8BITMIME"):
+        eight_bit = client.supports_extension("8BITMIME")
+        if eight_bit:
             options.append("BODY=8BITMIME")
-            cte = "8bit"
-        try:
-            (sender + "".join(recipients)).encode("ascii")
-            utf8 = False
-        except UnicodeEncodeError:
-            utf8 = True
+        utf8 = _needs_utf8(sender, recipients)
+        if utf8:
             options.append("SMTPUTF8")
-        data = _data_lines(flatten_message(message, utf8=utf8, cte_type=cte))
+        if flat is None:
+            cte = "8bit" if eight_bit else "7bit"
+            data = _data_lines(flatten_message(message, utf8=utf8, cte_type=cte))
+        elif eight_bit or flat.seven_bit is None:
+            data = flat.data
+        else:
+            data = flat.seven_bit
         if client.supports_extension("size"):
             options.insert(0, f"SIZE={len(data)}")
         encoding = "utf-8" if utf8 else "ascii"
