@@ -264,12 +264,15 @@ class EventConsumer:
         the ones it dead-lettered (read from its dead-letter topic's headers)."""
         if not offsets:
             return DecidedBefore()
-        topic = self.config.dead_letter_topic
         consumer = await self._catch_up_client()
-        partitions = [TopicPartition(topic, p) for p in await self._publisher.partitions_for(topic)]
+        end = await self.log_end(self.config.dead_letter_topic)
+        if not any(end.values()):
+            # None at all, as usual: no reading (a fetch already asked for would hold a new
+            # assignment up to its wait, half a second).
+            return DecidedBefore(offsets)
+        partitions = list(end)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
         group = self.config.group_id.encode()
         dead: set[tuple[str, int, int]] = set()
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
@@ -287,6 +290,13 @@ class EventConsumer:
                             )
                         )
         return DecidedBefore(offsets, frozenset(dead))
+
+    async def log_end(self, topic: str) -> dict[TopicPartition, int]:
+        """The end offset of each of the topic's partitions (nothing is read)."""
+        consumer = await self._catch_up_client()
+        partitions = [TopicPartition(topic, p) for p in await self._publisher.partitions_for(topic)]
+        end: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return end
 
     async def close(self) -> None:
         """Stop the catching-up client (the main loop stops its own when cancelled)."""

@@ -60,6 +60,7 @@ class EventPublisher:
         # would have appended is kept in `withheld` instead.
         self._appending = appending
         self.withheld: list[Envelope[Any]] = []
+        self.sent = 0  # events sent to be appended, by this process
         # Events this process appended lately, or handed to the producer and still on their
         # way (the producer retries them until Kafka has them), kept though the transaction
         # that emitted them rolled back: when it is retried, its decisions are found here,
@@ -200,6 +201,7 @@ class EventPublisher:
         )
         self._remember(envelope, future)
         future.add_done_callback(lambda done: self._forget_if_failed(envelope, done))
+        self.sent += 1
         return future
 
     async def append(

@@ -230,15 +230,16 @@ class ServiceRuntime:
         began = time.monotonic()
         self.consumer.decided = await self.consumer.decided_before(decided)
         try:
-            own = await self.consumer.catch_up(
-                [self.consumer.config.own_topic], progress=told("own log")
-            )
+            own_topic = self.consumer.config.own_topic
+            own = await self.consumer.catch_up([own_topic], progress=told("own log"))
+            sent = self.publisher.sent
             inputs = await self.consumer.catch_up(
                 list(self.consumer.config.input_topics), progress=told("inputs")
             )
             # What deciding the inputs appended (applied already, when it was decided): read
             # past, so that the stored offsets say it was decided, for the next rebuild.
-            await self.consumer.catch_up([self.consumer.config.own_topic])
+            if self.publisher.sent != sent:
+                await self.consumer.catch_up([own_topic])
         finally:
             self.consumer.decided = DecidedBefore()
         return {
