@@ -264,12 +264,12 @@ class EventConsumer:
         the ones it dead-lettered (read from its dead-letter topic's headers)."""
         if not offsets:
             return DecidedBefore()
-        consumer = await self._catch_up_client()
         end = await self.log_end(self.config.dead_letter_topic)
         if not any(end.values()):
             # None at all, as usual: no reading (a fetch already asked for would hold a new
             # assignment up to its wait, half a second).
             return DecidedBefore(offsets)
+        consumer = await self._catch_up_client()
         partitions = list(end)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

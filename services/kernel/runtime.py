@@ -219,7 +219,7 @@ class ServiceRuntime:
         position, the ETA.
         """
         await self.close()
-        decided = await store.offsets_decided(self.settings.database_url, self.schema)
+        offsets = await store.offsets_decided(self.settings.database_url, self.schema)
         await store.drop_schema(self.settings.database_url, self.schema)
         await self.open()
 
@@ -228,7 +228,7 @@ class ServiceRuntime:
             return ReplayProgress(label, progress) if progress is not None else None
 
         began = time.monotonic()
-        self.consumer.decided = await self.consumer.decided_before(decided)
+        self.consumer.decided = await self.consumer.decided_before(offsets)
         try:
             own_topic = self.consumer.config.own_topic
             own = await self.consumer.catch_up([own_topic], progress=told("own log"))
@@ -283,17 +283,11 @@ class ServiceRuntime:
             own_topic = self.consumer.config.own_topic
             for round_number in range(1, rounds + 1):
                 report.rounds = round_number
-                live_inputs = {
-                    tp: offset
-                    for tp, offset in (await self._stored_offsets(self.pool)).items()
-                    if tp.topic != own_topic
-                }
+                live = await self._stored_offsets(self.pool)
+                live_inputs = {tp: offset for tp, offset in live.items() if tp.topic != own_topic}
                 # What the live service has decided is replayed, not decided again.
                 scratch.consumer.decided = await scratch.consumer.decided_before(
-                    {
-                        (tp.topic, tp.partition): offset
-                        for tp, offset in (await self._stored_offsets(self.pool)).items()
-                    }
+                    {(tp.topic, tp.partition): offset for tp, offset in live.items()}
                 )
                 own = await scratch.consumer.catch_up([own_topic])
                 inputs = await scratch.consumer.catch_up(
