@@ -194,6 +194,19 @@ async def raw_read(settings: KernelSettings, topics: list[str]) -> tuple[int, fl
         await consumer.stop()
 
 
+def machine_busy_seconds() -> float:
+    """Core-seconds the whole machine (every process: this one, PostgreSQL, Kafka) has spent
+    busy since boot, from /proc/stat; 0 where there is none."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    # user nice system idle iowait irq softirq steal ...: all but idle and iowait are work.
+    ticks = [int(f) for f in fields[:8]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 async def timed(step: Callable[[], Any]) -> tuple[Any, float]:
     started = time.perf_counter()
     result = await step()
@@ -214,9 +227,9 @@ async def measure(
     profiler = cProfile.Profile() if profile is not None else None
     if profiler is not None:
         profiler.enable()
-    cpu_began = time.process_time()
+    cpu_began, busy_began = time.process_time(), machine_busy_seconds()
     report, seconds = await timed(runtime.rebuild)
-    cpu = time.process_time() - cpu_began
+    cpu, busy = time.process_time() - cpu_began, machine_busy_seconds() - busy_began
     if profiler is not None and profile is not None:
         profiler.disable()
         profile.mkdir(parents=True, exist_ok=True)
@@ -238,6 +251,11 @@ async def measure(
         "rate": count / seconds,
         # The share of one core this process (the rebuild's Python) used while it ran.
         "cpu_share": cpu / seconds,
+        # The cores the whole machine kept busy meanwhile, and the rate the rebuild would have
+        # if every core did nothing but this at the same cost a record: the most that more
+        # processes could give on this machine.
+        "machine_cores": busy / seconds,
+        "ceiling": count / busy * (os.cpu_count() or 1) if busy else 0.0,
         "same": before == after,
         "checksum": after[:16],
     }
@@ -292,7 +310,8 @@ async def run(args: argparse.Namespace) -> None:
                 await first.close()
         print(
             f"{'service':10} {'raw records':>12} {'raw/s':>10} {'replayed':>10} "
-            f"{'rebuild/s':>10} {'replay/s':>10} {'ratio':>6} {'py cpu':>6}  checksum",
+            f"{'rebuild/s':>10} {'replay/s':>10} {'ratio':>6} {'py cpu':>6} {'cores':>5} "
+            f"{'ceiling/s':>10}  checksum",
             flush=True,
         )
         for service in args.services.split(","):
@@ -300,7 +319,8 @@ async def run(args: argparse.Namespace) -> None:
             print(
                 f"{service:10} {found['raw_records']:>12,} {found['raw_rate']:>10,.0f} "
                 f"{found['records']:>10,} {found['rate']:>10,.0f} {found['replay_rate']:>10,.0f} "
-                f"{found['replay_rate'] / found['raw_rate']:>6.2f} {found['cpu_share']:>6.0%}  "
+                f"{found['replay_rate'] / found['raw_rate']:>6.2f} {found['cpu_share']:>6.0%} "
+                f"{found['machine_cores']:>5.2f} {found['ceiling']:>10,.0f}  "
                 f"{found['checksum']} "
                 f"{'equal' if found['same'] else 'DIFFERENT'} to before the rebuild",
                 flush=True,

@@ -124,6 +124,15 @@ class OpenLinkRegenerated(BadgeEvent):
     generation: int = Field(ge=2)
 
 
+class BadgeIssuingClosed(BadgeEvent):
+    """The badge is issued to nobody new from now on: its playlist was archived
+    (PlaylistArchived, its cause). No more offers, bulk issues or playlist awards; what was
+    awarded stays valid and can still be revoked, and an offer made before stays claimable
+    until it expires (its learner was told)."""
+
+    badge_class_id: uuid.UUID
+
+
 class BadgeOffered(BadgeEvent):
     """A personal claim link was made for one email address; the notifier mails it.
 
@@ -329,6 +338,7 @@ register(
     BadgeClassEdited,
     OpenLinkRegenerated,
     PeerReviewerInvited,
+    BadgeIssuingClosed,
     BadgeOffered,
     HeldBadgeRequested,
     OfferResendRequested,

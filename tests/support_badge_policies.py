@@ -9,7 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts import Envelope, Event, new_envelope
-from contracts.activity import ActivityPublished, OrganisationCreated, PlaylistPublished
+from contracts.activity import (
+    ActivityPublished,
+    OrganisationCreated,
+    PlaylistArchived,
+    PlaylistPublished,
+)
 from contracts.badge import (
     BadgeClassEdited,
     BadgeOffered,
@@ -202,6 +207,48 @@ async def a_new_playlist_badge_goes_to_those_who_hold_its_activities(
     assert await states.holds_badge(playlist.badge_class_id, LEARNER)
 
 
+async def an_archived_playlists_badge_is_awarded_to_nobody_new(
+    uow: UnitOfWork, states: BadgeStates
+) -> None:
+    organisation_id = await organisation(uow)
+    knots = await activity_badge(uow, states, organisation_id, "Knots")
+    sails = await activity_badge(uow, states, organisation_id, "Sails")
+    playlist_id = uuid.uuid4()
+    published = PlaylistPublished(
+        playlist_id=playlist_id,
+        organisation_id=organisation_id,
+        title="Sailing",
+        description="",
+        activity_ids=(knots.source_id, sails.source_id),
+    )
+    await receive(uow, new_envelope(published, stream_id=playlist_id, stream_version=1, actor="t"))
+    playlist = await states.badge_class_for_source(playlist_id)
+    assert playlist is not None and playlist.issuing_closed_at is None
+    # Completed before the archive: awarded.
+    for activity in (knots, sails):
+        await accept(uow, activity, await offer(uow, activity, "early@example.org"))
+    assert await states.holds_badge(playlist.badge_class_id, "early@example.org")
+    offered_before = await offer(uow, playlist, "offered@example.org")
+
+    archived = PlaylistArchived(playlist_id=playlist_id, organisation_id=organisation_id)
+    for _ in range(2):  # delivered twice: closed once
+        await receive(
+            uow, new_envelope(archived, stream_id=playlist_id, stream_version=2, actor="t")
+        )
+    closed = await states.badge_class(playlist.badge_class_id)
+    assert closed is not None and closed.issuing_closed_at is not None
+
+    # Completed after: the playlist's badge does not follow.
+    for activity in (knots, sails):
+        await accept(uow, activity, await offer(uow, activity))
+    assert await states.holds_badge(sails.badge_class_id, LEARNER)
+    assert not await states.holds_badge(playlist.badge_class_id, LEARNER)
+    # What was issued before stands: the early award, and the offer mailed before.
+    assert await states.holds_badge(playlist.badge_class_id, "early@example.org")
+    claimed = await states.claim(await accept(uow, playlist, offered_before))
+    assert claimed is not None and claimed.outcome == "awarded"
+
+
 async def a_completed_quest_awards_its_offer_once(uow: UnitOfWork, states: BadgeStates) -> None:
     badge = await activity_badge(uow, states, await organisation(uow))
     task = EvidenceTask(task_id=uuid.uuid4(), title="Show a knot", kind="text")
@@ -234,5 +281,6 @@ SCENARIOS = (
     the_open_link_counts_its_claims_and_stops_at_its_limit,
     a_playlist_badge_follows_the_last_of_its_activities_once,
     a_new_playlist_badge_goes_to_those_who_hold_its_activities,
+    an_archived_playlists_badge_is_awarded_to_nobody_new,
     a_completed_quest_awards_its_offer_once,
 )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from contracts.activity import ActivityPublished, OrganisationCreated, PlaylistPublished
+from contracts.activity import (
+    ActivityPublished,
+    OrganisationCreated,
+    PlaylistArchived,
+    PlaylistPublished,
+)
 from contracts.badge import (
     AssertionRevoked,
     BadgeAwarded,
     BadgeClassCreated,
     BadgeClassEdited,
     BadgeClassEndorsed,
+    BadgeIssuingClosed,
     BadgeOffered,
     BulkIssueFinished,
     BulkIssueRequested,
@@ -45,6 +51,7 @@ def projections() -> Handlers:
         .project(BadgeClassCreated, p.badge_class_created)
         .project(BadgeClassEdited, p.badge_class_edited)
         .project(OpenLinkRegenerated, p.open_link_regenerated)
+        .project(BadgeIssuingClosed, p.badge_issuing_closed)
         .project(PeerReviewerInvited, p.peer_reviewer_invited)
         .project(BadgeOffered, p.badge_offered)
         .project(BulkIssueRequested, p.bulk_issue_requested)
@@ -67,6 +74,7 @@ def policies(policy: Policies) -> Handlers:
         Handlers()
         .react(ActivityPublished, policy.badge_for_activity)
         .react(PlaylistPublished, policy.badge_for_playlist)
+        .react(PlaylistArchived, policy.playlist_archived)
         .react(BadgeClassCreated, policy.badge_class_created)
         .react(ClaimRequested, policy.claim_requested)
         .react(BadgeAwarded, policy.badge_awarded)

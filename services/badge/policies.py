@@ -11,16 +11,18 @@ import uuid
 from typing import Any
 
 from contracts import Envelope, derived_envelope
-from contracts.activity import ActivityPublished, PlaylistPublished
+from contracts.activity import ActivityPublished, PlaylistArchived, PlaylistPublished
 from contracts.badge import BadgeAwarded, BadgeClassCreated, BadgeEvent, BlobRef, ClaimRequested
 from contracts.evidence import QuestCompleted
 from services.badge.adapters.default_image import render
 from services.badge.adapters.state import StatesFor
 from services.badge.domain.model import (
     badge_class_id_for,
+    close_issuing_event_id,
     created_event_id,
     decide_badge_for_source,
     decide_claim,
+    decide_close_issuing,
     decide_new_playlist_awards,
     decide_playlist_award,
     decide_quest_award,
@@ -64,6 +66,16 @@ class Policies:
         image = BlobRef(sha256=self._blobs.put(png), size=len(png), media_type="image/png")
         for created in decide_badge_for_source(existing, cause, image):
             await _emit(uow, created, cause, created_event_id(cause), created.badge_class_id)
+
+    async def playlist_archived(self, uow: UnitOfWork, cause: Envelope[PlaylistArchived]) -> None:
+        """An archived playlist's badge is issued to nobody new (see BadgeIssuingClosed)."""
+        # Awards being made now (badge_awarded) finish first; any after see issuing closed.
+        await uow.lock_key(PLAYLISTS_LOCK)
+        badge_class_id = badge_class_id_for(cause.payload.playlist_id)
+        version = await uow.lock_stream(badge_class_id)
+        badge = await self._states(uow).badge_class(badge_class_id)
+        for closed in decide_close_issuing(badge):
+            await _emit(uow, closed, cause, close_issuing_event_id(cause), badge_class_id, version)
 
     async def claim_requested(self, uow: UnitOfWork, request: Envelope[ClaimRequested]) -> None:
         """Decide the claim in log order, under the badge's lock: the first Accept wins."""

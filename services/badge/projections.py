@@ -15,6 +15,7 @@ from contracts.badge import (
     BadgeAwarded,
     BadgeClassCreated,
     BadgeClassEdited,
+    BadgeIssuingClosed,
     BadgeOffered,
     BulkIssueFinished,
     BulkIssueRequested,
@@ -51,7 +52,10 @@ async def badge_class_created(uow: UnitOfWork, envelope: Envelope[BadgeClassCrea
 
 
 async def badge_class_changed(
-    uow: UnitOfWork, envelope: Envelope[BadgeClassEdited] | Envelope[OpenLinkRegenerated]
+    uow: UnitOfWork,
+    envelope: Envelope[BadgeClassEdited]
+    | Envelope[OpenLinkRegenerated]
+    | Envelope[BadgeIssuingClosed],
 ) -> None:
     found = await read_models.get_badge_class(uow.conn, envelope.payload.badge_class_id)
     state = Badge(badge_class=found) if found is not None else None
@@ -63,6 +67,10 @@ async def badge_class_edited(uow: UnitOfWork, envelope: Envelope[BadgeClassEdite
 
 
 async def open_link_regenerated(uow: UnitOfWork, envelope: Envelope[OpenLinkRegenerated]) -> None:
+    await badge_class_changed(uow, envelope)
+
+
+async def badge_issuing_closed(uow: UnitOfWork, envelope: Envelope[BadgeIssuingClosed]) -> None:
     await badge_class_changed(uow, envelope)
 
 

@@ -24,6 +24,7 @@ from services.badge.domain.model import (
     BadgeClass,
     OfferIds,
     OpenLinkHistory,
+    check_issuing_open,
     check_open_link,
     check_owner,
     decide_offers,
@@ -207,7 +208,7 @@ async def request_bulk_issue(
 
     async def work(uow: UnitOfWork) -> uuid.UUID:
         version = await uow.lock_stream(badge_class_id)
-        await _owned_badge(uow, organiser, badge_class_id)
+        check_issuing_open(await _owned_badge(uow, organiser, badge_class_id))
         requested = BulkIssueRequested(
             issue_id=issue_id,
             badge_class_id=badge_class_id,

@@ -311,6 +311,77 @@ async def test_holding_every_activity_badge_of_a_playlist_earns_its_badge_once(
     assert [r["reason"] for r in await wait_for(late_award)] == ["playlist"]
 
 
+async def test_an_archived_playlists_badge_is_issued_to_nobody_new(
+    http, platform, organiser, infra
+):
+    knots = await published_badge(http, platform, organiser, "Knots")
+    playlist = (
+        await http.post(
+            f"{platform.url('activity')}/v1/playlists",
+            headers=bearer(organiser),
+            json={"title": "Short trail", "activity_ids": [knots["source_id"]]},
+        )
+    ).json()
+    base = f"{platform.url('activity')}/v1/playlists/{playlist['id']}"
+    await http.post(f"{base}/publish", headers=bearer(organiser))
+    trail = await badge_of(http, platform, organiser, playlist["id"])
+    assert trail["issuing_closed_at"] is None
+    offers = f"{platform.url('badge')}/v1/badges/{trail['id']}/offers"
+    before = _unique("before")
+    made = await http.post(offers, headers=bearer(organiser), json={"email": before})
+    assert made.status_code == 201
+
+    archived = await http.post(f"{base}/archive", headers=bearer(organiser))
+    assert archived.json()["status"] == "archived"
+
+    async def closed():
+        found = await badge_of(http, platform, organiser, playlist["id"])
+        return found if found["issuing_closed_at"] else None
+
+    await wait_for(closed)
+    late = _unique("late")
+    refused = await http.post(offers, headers=bearer(organiser), json={"emails": [late]})
+    assert refused.status_code == 409, refused.text
+    assert "no longer issued" in refused.json()["error"]
+    for prefer in ({}, {"Prefer": "respond-async"}):
+        bulk = await http.post(
+            f"{offers}/csv",
+            headers={**bearer(organiser), **prefer},
+            files={"file": ("people.csv", f"email\n{late}\n".encode(), "text/csv")},
+        )
+        assert bulk.status_code == 409, (prefer, bulk.text)
+    listed = await http.get(offers, headers=bearer(organiser))
+    assert [o["recipient_email"] for o in listed.json()] == [before]
+
+    # Completing the playlist now earns the activity's badge, not the playlist's; the offer
+    # mailed before the archive can still be accepted.
+    learner = _unique("learner")
+    await http.post(
+        f"{platform.url('badge')}/v1/badges/{knots['id']}/offers",
+        headers=bearer(organiser),
+        json={"email": learner},
+    )
+    for address in (learner, before):
+        (message,) = wait_for_messages(infra.mailbox_dir, address, subject="has a badge")
+        answer = await http.post(claim_link(message), headers={"Accept": "application/json"})
+        assert answer.status_code == 200, answer.text
+
+    async def awards():
+        rows = await platform.query(
+            "badge",
+            "SELECT recipient_email, badge_class_id FROM assertions "
+            "WHERE recipient_email = ANY($1::text[])",
+            [learner, before],
+        )
+        return rows if len(rows) == 2 else None
+
+    rows = await wait_for(awards)
+    assert {(r["recipient_email"], str(r["badge_class_id"])) for r in rows} == {
+        (learner, knots["id"]),
+        (before, trail["id"]),
+    }
+
+
 def _png(side: int) -> bytes:
     import io
 

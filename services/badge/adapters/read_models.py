@@ -62,9 +62,11 @@ CREATE TABLE IF NOT EXISTS badge_classes (
     open_link_claims integer NOT NULL DEFAULT 0,
     tasks jsonb NOT NULL DEFAULT '[]',
     peer_approvals integer NOT NULL DEFAULT 1,
+    issuing_closed_at timestamptz,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL
 );
+ALTER TABLE badge_classes ADD COLUMN IF NOT EXISTS issuing_closed_at timestamptz;
 CREATE INDEX IF NOT EXISTS badge_classes_by_issuer ON badge_classes (issuer_id, created_at);
 CREATE INDEX IF NOT EXISTS playlist_badges_by_activity
     ON badge_classes USING gin (required_activity_ids);
@@ -204,6 +206,7 @@ def _badge_class(row: asyncpg.Record) -> BadgeClass:
         open_link_claims=row["open_link_claims"],
         tasks=tuple(EvidenceTask.model_validate(task) for task in json.loads(row["tasks"])),
         peer_approvals=row["peer_approvals"],
+        issuing_closed_at=row["issuing_closed_at"],
     )
 
 
@@ -247,9 +250,9 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
             description, criteria_narrative, image_sha256, image_size, image_media_type,
             required_activity_ids, expires_after_days, evidence_mode, open_link_enabled,
             open_link_max_claims, open_link_valid_until, created_at, updated_at, tasks,
-            peer_approvals, open_link_generation)
+            peer_approvals, open_link_generation, issuing_closed_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19::jsonb, $20, $21)
+            $19::jsonb, $20, $21, $22)
         ON CONFLICT (badge_class_id) DO UPDATE SET
             name = EXCLUDED.name, description = EXCLUDED.description,
             criteria_narrative = EXCLUDED.criteria_narrative,
@@ -262,7 +265,7 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
             open_link_valid_until = EXCLUDED.open_link_valid_until,
             open_link_generation = EXCLUDED.open_link_generation,
             tasks = EXCLUDED.tasks, peer_approvals = EXCLUDED.peer_approvals,
-            updated_at = EXCLUDED.updated_at
+            issuing_closed_at = EXCLUDED.issuing_closed_at, updated_at = EXCLUDED.updated_at
         """,
         badge.badge_class_id,
         badge.issuer_id,
@@ -285,6 +288,7 @@ def save_badge_class(conn: DeferringConnection, badge: BadgeClass) -> None:
         json.dumps([task.model_dump(mode="json") for task in badge.tasks]) if badge.tasks else "[]",
         badge.peer_approvals,
         badge.open_link_generation,
+        badge.issuing_closed_at,
     )
 
 

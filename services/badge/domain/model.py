@@ -28,12 +28,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts import Envelope, derived_id
-from contracts.activity import ActivityPublished, PlaylistPublished
+from contracts.activity import ActivityPublished, PlaylistArchived, PlaylistPublished
 from contracts.badge import (
     AssertionRevoked,
     BadgeAwarded,
     BadgeClassCreated,
     BadgeClassEdited,
+    BadgeIssuingClosed,
     BadgeOffered,
     BlobRef,
     BulkIssueFinished,
@@ -76,6 +77,8 @@ class BadgeClass:
     open_link_claims: int = 0
     tasks: tuple[EvidenceTask, ...] = ()
     peer_approvals: int = 1
+    # Set once its playlist is archived (BadgeIssuingClosed): issued to nobody new after.
+    issuing_closed_at: datetime | None = None
 
 
 EmailStatus = Literal["pending", "sent", "failed", "retrying", "resending"]
@@ -236,6 +239,30 @@ def decide_badge_for_source(
             )
         ]
     raise ValueError(f"no badge is made from {cause.event_type}")
+
+
+ISSUING_CLOSED = (
+    "This badge is no longer issued: its playlist was archived. The badges already awarded "
+    "stay valid and can still be revoked."
+)
+
+
+def decide_close_issuing(badge: BadgeClass | None) -> list[BadgeIssuingClosed]:
+    """An archived playlist's badge is issued to nobody new; once, and only if it has one (a
+    playlist archived before it was ever published has no badge)."""
+    if badge is None or badge.issuing_closed_at is not None:
+        return []
+    return [BadgeIssuingClosed(badge_class_id=badge.badge_class_id)]
+
+
+def close_issuing_event_id(cause: Envelope[PlaylistArchived]) -> uuid.UUID:
+    return derived_id(cause.event_id, "BadgeIssuingClosed")
+
+
+def check_issuing_open(badge: BadgeClass) -> None:
+    """Every new offer (one, a list, a bulk issue) is refused once issuing is closed."""
+    if badge.issuing_closed_at is not None:
+        raise Conflict(ISSUING_CLOSED)
 
 
 def created_event_id(cause: Envelope[Any]) -> uuid.UUID:
@@ -419,6 +446,7 @@ def offer_badge(
     issuer_name: str,
     open_link_generation: int | None = None,
 ) -> BadgeOffered:
+    check_issuing_open(badge)
     return BadgeOffered(
         open_link_generation=open_link_generation,
         offer_id=offer_id,
@@ -443,6 +471,7 @@ def decide_offers(
 ) -> list[BadgeOffered]:
     """One offer per (offer id, address) planned, except those already made: a retried issue
     (the same idempotency key, so the same ids) makes none twice."""
+    check_issuing_open(badge)
     return [
         offer_badge(
             badge, offer_id=offer_id, email=email, via="email", now=now, issuer_name=issuer_name
@@ -627,7 +656,10 @@ class Holder:
 def decide_playlist_award(
     playlist: BadgeClass, holder: Holder, cause: Envelope[Any], at: datetime, issuer_name: str
 ) -> list[BadgeAwarded]:
-    """A learner holding every activity badge of a playlist gets the playlist's badge, once."""
+    """A learner holding every activity badge of a playlist gets the playlist's badge, once
+    (unless the playlist was archived before)."""
+    if playlist.issuing_closed_at is not None:
+        return []
     if playlist.badge_class_id in holder.badge_class_ids:
         return []
     if not playlist_completed(playlist, set(holder.activity_ids)):
@@ -644,6 +676,8 @@ def decide_new_playlist_awards(
 ) -> list[BadgeAwarded]:
     """A new playlist badge goes at once to those who already hold every badge it requires."""
     if playlist.source_kind != "playlist" or not playlist.required_activity_ids:
+        return []
+    if playlist.issuing_closed_at is not None:
         return []
     return [
         award(
@@ -696,6 +730,10 @@ def evolve(state: Badge | None, envelope: Envelope[Any]) -> Badge:
     match event:
         case BadgeClassEdited():
             return replace(state, badge_class=_edited(badge, event, at))
+        case BadgeIssuingClosed():
+            if badge.issuing_closed_at is not None:
+                return state
+            return replace(state, badge_class=replace(badge, issuing_closed_at=at))
         case OpenLinkRegenerated():
             regenerated = replace(badge, open_link_generation=event.generation, updated_at=at)
             return replace(state, badge_class=regenerated)

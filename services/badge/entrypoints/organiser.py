@@ -17,6 +17,7 @@ from services.badge.adapters.qr import qr_png, qr_svg
 from services.badge.domain.model import (
     EARNED_ONLY,
     BadgeClass,
+    check_issuing_open,
     open_link_allowed,
     peer_review_warnings,
 )
@@ -102,7 +103,7 @@ async def upload_image(
     badge_class_id: uuid.UUID, file: UploadFile, organiser: CurrentOrganiser, web: Web
 ) -> BadgeClassOut:
     """A PNG (64 to 2048 pixels a side) or a plain SVG, at most 512 KiB."""
-    await owned(web, organiser, badge_class_id)  # before anything is stored
+    check_issuing_open(await owned(web, organiser, badge_class_id))  # before anything is kept
     data = await file.read(MAX_BYTES + 1)
     try:
         checked = check_image(data)
@@ -186,7 +187,7 @@ async def offer_to_csv(
     accepted, rejected = parsed
     if not (prefer and "respond-async" in prefer.lower() and accepted):
         return await _issue(web, badge_class_id, organiser, parsed, idempotency_key)
-    await owned(web, organiser, badge_class_id)  # before anything is stored
+    check_issuing_open(await owned(web, organiser, badge_class_id))  # before anything is kept
     key = idempotency_key or str(uuid.uuid4())
     kept = RecipientsFile(sha256=web.blobs.put(data), size=len(data))
     issue_id = await service_layer.request_bulk_issue(

@@ -50,6 +50,9 @@ class BadgeClassOut(BaseModel):
     open_link_claims: int
     tasks: list[EvidenceTask]
     peer_approvals: int
+    issuing_closed_at: datetime | None = Field(
+        description="When its playlist was archived: no new offers or awards since."
+    )
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(
@@ -78,6 +81,7 @@ class BadgeClassOut(BaseModel):
             open_link_claims=badge.open_link_claims,
             tasks=list(badge.tasks),
             peer_approvals=badge.peer_approvals,
+            issuing_closed_at=badge.issuing_closed_at,
             created_at=badge.created_at,
             updated_at=badge.updated_at,
             warnings=warnings or [],
