@@ -37,6 +37,7 @@ from services.badge.domain.model import (
     check_open_link_room,
     check_owner,
     decide_claim,
+    decide_close_issuing,
     decide_new_playlist_awards,
     decide_offers,
     decide_open_link_request,
@@ -410,6 +411,23 @@ def test_offers_are_made_once_per_planned_id() -> None:
     [offered] = offers
     assert offered.offer_id == planned and offered.recipient_email == "b@example.org"
     assert offered.via == "email" and offered.expires_at == NOW + timedelta(days=90)
+
+
+def test_an_archived_playlists_badge_is_closed_once_and_offers_and_awards_nobody_new() -> None:
+    first = uuid.uuid4()
+    sailing = playlist(first)
+    [closing] = decide_close_issuing(sailing)
+    assert closing.badge_class_id == sailing.badge_class_id
+    assert decide_close_issuing(None) == []  # archived before it was published: no badge
+    closed = replace(sailing, issuing_closed_at=NOW)
+    assert decide_close_issuing(closed) == []
+
+    with pytest.raises(Conflict, match="no longer issued"):
+        decide_offers(closed, [(uuid.uuid4(), "a@example.org")], set(), now=NOW, issuer_name="R")
+    completed = Holder("learner@example.org", frozenset(), frozenset({first}))
+    cause = _cause(badge(source_id=first))
+    assert decide_playlist_award(sailing, completed, cause, NOW, "R") != []
+    assert decide_playlist_award(closed, completed, cause, NOW, "R") == []
 
 
 def test_only_a_failed_email_of_an_open_offer_is_sent_again() -> None:

@@ -16,6 +16,7 @@ from contracts.badge import (
     BadgeClassCreated,
     BadgeClassEdited,
     BadgeEvent,
+    BadgeIssuingClosed,
     BadgeOffered,
     BlobRef,
     BulkIssueFinished,
@@ -156,6 +157,17 @@ def test_regenerating_the_link_moves_its_generation() -> None:
     assert after.badge_class.updated_at == T0 + timedelta(minutes=3)
 
 
+def test_closing_issuing_keeps_when_it_closed() -> None:
+    stream = Stream()
+    stream.apply(created("playlist"))
+    closed = stream.apply(BadgeIssuingClosed(badge_class_id=BADGE_ID), minutes=5)
+    assert closed.badge_class.issuing_closed_at == T0 + timedelta(minutes=5)
+    # Its settings did not change with it.
+    assert closed.badge_class.updated_at == T0
+    again = stream.apply(BadgeIssuingClosed(badge_class_id=BADGE_ID), minutes=9)
+    assert again.badge_class.issuing_closed_at == T0 + timedelta(minutes=5)
+
+
 def test_offers_claims_awards_and_rejections() -> None:
     stream = Stream()
     stream.apply(created())
@@ -272,6 +284,7 @@ SAMPLES: dict[type[BadgeEvent], BadgeEvent] = {
         image=IMAGE,
     ),
     OpenLinkRegenerated: OpenLinkRegenerated(badge_class_id=BADGE_ID, generation=2),
+    BadgeIssuingClosed: BadgeIssuingClosed(badge_class_id=BADGE_ID),
     PeerReviewerInvited: PeerReviewerInvited(badge_class_id=BADGE_ID, email="r@example.org"),
     BadgeOffered: offered(),
     HeldBadgeRequested: HeldBadgeRequested(
