@@ -144,7 +144,12 @@ async def table_digests(pool: asyncpg.Pool, tables: tuple[str, ...]) -> dict[str
     async with pool.acquire() as conn:
         for table in tables:
             # The table name is one of the service's own, checked by quoted().
-            query = f'SELECT t::text AS row FROM {quoted(table)} t ORDER BY t::text COLLATE "C"'  # noqa: S608
+            # As JSON (keys in jsonb's own order), so a column added by a migration and the
+            # same column made by a fresh schema give the same digest, wherever each put it.
+            query = (
+                f"SELECT to_jsonb(t)::text AS row FROM {quoted(table)} t "  # noqa: S608
+                'ORDER BY to_jsonb(t)::text COLLATE "C"'
+            )
             rows = await conn.fetch(query)
             digest = hashlib.sha256(f"{table}:{len(rows)}\n".encode())
             for row in rows:

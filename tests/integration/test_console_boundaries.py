@@ -404,7 +404,16 @@ async def test_a_backing_service_restarting_gives_a_try_again_page(http, platfor
             platform.start(service)
             platform.wait_healthy(service, timeout=START_SECONDS)
 
-        async def back() -> bool:
-            return (await ana.get(page)).status_code == 200
+        last: list[Any] = []
 
-        await wait_for(back, timeout=START_SECONDS)
+        async def back() -> bool:
+            answer = await ana.get(page)
+            last[:] = [answer]
+            return answer.status_code == 200
+
+        try:
+            await wait_for(back, timeout=START_SECONDS)
+        except AssertionError as error:
+            # What the page said last tells a slow start from a console that stays stuck.
+            said = described(last[0]) if last else "no answer"
+            raise AssertionError(f"{page} did not come back after the restart: {said}") from error

@@ -62,9 +62,9 @@ CREATE TABLE IF NOT EXISTS badge_classes (
     open_link_claims integer NOT NULL DEFAULT 0,
     tasks jsonb NOT NULL DEFAULT '[]',
     peer_approvals integer NOT NULL DEFAULT 1,
-    issuing_closed_at timestamptz,
     created_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    issuing_closed_at timestamptz
 );
 ALTER TABLE badge_classes ADD COLUMN IF NOT EXISTS issuing_closed_at timestamptz;
 CREATE INDEX IF NOT EXISTS badge_classes_by_issuer ON badge_classes (issuer_id, created_at);
