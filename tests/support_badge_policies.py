@@ -74,6 +74,28 @@ async def activity_badge(
     return badge
 
 
+async def playlist_badge(
+    uow: UnitOfWork,
+    states: BadgeStates,
+    organisation_id: uuid.UUID,
+    title: str,
+    *activities: BadgeClass,
+) -> BadgeClass:
+    """A playlist of the activities published: the badge service makes its badge."""
+    playlist_id = uuid.uuid4()
+    published = PlaylistPublished(
+        playlist_id=playlist_id,
+        organisation_id=organisation_id,
+        title=title,
+        description="",
+        activity_ids=tuple(activity.source_id for activity in activities),
+    )
+    await receive(uow, new_envelope(published, stream_id=playlist_id, stream_version=1, actor="t"))
+    playlist = await states.badge_class_for_source(playlist_id)
+    assert playlist is not None and playlist.required_activity_ids == published.activity_ids
+    return playlist
+
+
 async def offer(
     uow: UnitOfWork,
     badge: BadgeClass,
@@ -165,17 +187,7 @@ async def a_playlist_badge_follows_the_last_of_its_activities_once(
     organisation_id = await organisation(uow)
     knots = await activity_badge(uow, states, organisation_id, "Knots")
     sails = await activity_badge(uow, states, organisation_id, "Sails")
-    playlist_id = uuid.uuid4()
-    published = PlaylistPublished(
-        playlist_id=playlist_id,
-        organisation_id=organisation_id,
-        title="Sailing",
-        description="",
-        activity_ids=(knots.source_id, sails.source_id),
-    )
-    await receive(uow, new_envelope(published, stream_id=playlist_id, stream_version=1, actor="t"))
-    playlist = await states.badge_class_for_source(playlist_id)
-    assert playlist is not None and playlist.required_activity_ids == published.activity_ids
+    playlist = await playlist_badge(uow, states, organisation_id, "Sailing", knots, sails)
 
     await accept(uow, knots, await offer(uow, knots))
     assert not await states.holds_badge(playlist.badge_class_id, LEARNER)
@@ -193,17 +205,7 @@ async def a_new_playlist_badge_goes_to_those_who_hold_its_activities(
     organisation_id = await organisation(uow)
     knots = await activity_badge(uow, states, organisation_id, "Knots")
     await accept(uow, knots, await offer(uow, knots))
-    playlist_id = uuid.uuid4()
-    published = PlaylistPublished(
-        playlist_id=playlist_id,
-        organisation_id=organisation_id,
-        title="Ropes",
-        description="",
-        activity_ids=(knots.source_id,),
-    )
-    await receive(uow, new_envelope(published, stream_id=playlist_id, stream_version=1, actor="t"))
-    playlist = await states.badge_class_for_source(playlist_id)
-    assert playlist is not None
+    playlist = await playlist_badge(uow, states, organisation_id, "Ropes", knots)
     assert await states.holds_badge(playlist.badge_class_id, LEARNER)
 
 
@@ -213,28 +215,20 @@ async def an_archived_playlists_badge_is_awarded_to_nobody_new(
     organisation_id = await organisation(uow)
     knots = await activity_badge(uow, states, organisation_id, "Knots")
     sails = await activity_badge(uow, states, organisation_id, "Sails")
-    playlist_id = uuid.uuid4()
-    published = PlaylistPublished(
-        playlist_id=playlist_id,
-        organisation_id=organisation_id,
-        title="Sailing",
-        description="",
-        activity_ids=(knots.source_id, sails.source_id),
-    )
-    await receive(uow, new_envelope(published, stream_id=playlist_id, stream_version=1, actor="t"))
-    playlist = await states.badge_class_for_source(playlist_id)
-    assert playlist is not None and playlist.issuing_closed_at is None
+    playlist = await playlist_badge(uow, states, organisation_id, "Sailing", knots, sails)
+    assert playlist.issuing_closed_at is None
     # Completed before the archive: awarded.
     for activity in (knots, sails):
         await accept(uow, activity, await offer(uow, activity, "early@example.org"))
     assert await states.holds_badge(playlist.badge_class_id, "early@example.org")
     offered_before = await offer(uow, playlist, "offered@example.org")
 
-    archived = PlaylistArchived(playlist_id=playlist_id, organisation_id=organisation_id)
-    for _ in range(2):  # delivered twice: closed once
-        await receive(
-            uow, new_envelope(archived, stream_id=playlist_id, stream_version=2, actor="t")
+    archived = PlaylistArchived(playlist_id=playlist.source_id, organisation_id=organisation_id)
+    for version in (2, 3):  # told twice (two events, not one redelivered): closed once
+        told = new_envelope(
+            archived, stream_id=playlist.source_id, stream_version=version, actor="t"
         )
+        await receive(uow, told)
     closed = await states.badge_class(playlist.badge_class_id)
     assert closed is not None and closed.issuing_closed_at is not None
 
