@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from contracts import Envelope, decode
+from contracts import Envelope, decode, new_envelope
+from contracts.activity import ActivityPublished
 from contracts.services import SERVICES
 from services.kernel.settings import KernelSettings
 from services.local_runner import LocalPlatform
@@ -144,6 +146,34 @@ async def wait_for(condition: Any, timeout: float = 30.0, interval: float = 0.05
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+def published_activity(
+    title: str,
+    *,
+    organisation_id: uuid.UUID | None = None,
+    activity_id: uuid.UUID | None = None,
+    description: str = "",
+    criteria: str = "",
+) -> Envelope[ActivityPublished]:
+    """An activity published as the activity service writes it (first of its stream), for
+    tests that put events in a log themselves."""
+    activity_id = activity_id or uuid.uuid4()
+    return new_envelope(
+        ActivityPublished(
+            activity_id=activity_id,
+            organisation_id=organisation_id or uuid.uuid4(),
+            title=title,
+            description=description,
+            criteria=criteria,
+            starts_at=None,
+            ends_at=None,
+            place=None,
+        ),
+        stream_id=activity_id,
+        stream_version=1,
+        actor="test",
+    )
 
 
 def envelopes_of(events: list[Envelope[Any]], event_type: str) -> list[Envelope[Any]]:

@@ -12,13 +12,12 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from contracts import decode, encode, new_envelope
-from contracts.activity import ActivityPublished
+from contracts import decode, encode
 from services.badge.app import build_runtime
 from services.badge.settings import BadgeSettings
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.settings import KernelSettings
-from tests.support import wait_for
+from tests.support import published_activity, wait_for
 
 
 async def _publish(settings: KernelSettings, count: int) -> None:
@@ -27,22 +26,8 @@ async def _publish(settings: KernelSettings, count: int) -> None:
     try:
         organisation = uuid.uuid4()
         for n in range(count):
-            activity_id = uuid.uuid4()
-            event = new_envelope(
-                ActivityPublished(
-                    activity_id=activity_id,
-                    organisation_id=organisation,
-                    title=f"Grouped {n}",
-                    description="",
-                    criteria="",
-                    starts_at=None,
-                    ends_at=None,
-                    place=None,
-                ),
-                stream_id=activity_id,
-                stream_version=1,
-                actor="test",
-            )
+            event = published_activity(f"Grouped {n}", organisation_id=organisation)
+            activity_id = event.stream_id
             await producer.send(
                 settings.topic("activity.events"),
                 encode(event),

@@ -8,9 +8,8 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from contracts import encode, new_envelope
-from contracts.activity import ActivityPublished
-from tests.support import envelopes_of, wait_for
+from contracts import encode
+from tests.support import envelopes_of, published_activity, wait_for
 
 BURST = 1_500
 
@@ -20,21 +19,7 @@ async def test_badge_service_killed_during_a_burst_makes_each_badge_exactly_once
 ):
     organisation_id = uuid.UUID(organiser["organisation_id"])
     published = [
-        new_envelope(
-            ActivityPublished(
-                activity_id=(activity_id := uuid.uuid4()),
-                organisation_id=organisation_id,
-                title=f"Burst activity {n}",
-                description="",
-                criteria="",
-                starts_at=None,
-                ends_at=None,
-                place=None,
-            ),
-            stream_id=activity_id,
-            stream_version=1,
-            actor="test",
-        )
+        published_activity(f"Burst activity {n}", organisation_id=organisation_id)
         for n in range(BURST)
     ]
     producer = AIOKafkaProducer(

@@ -6,31 +6,18 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from contracts import encode, new_envelope
-from contracts.activity import ActivityPublished
-from tests.support import wait_for
+from contracts import encode
+from tests.support import published_activity, wait_for
 
 
 async def test_undecodable_messages_are_dead_lettered_and_the_next_event_still_applies(
     platform, organiser
 ):
     topic = platform.topic("activity.events")
-    activity_id = uuid.uuid4()
-    good = new_envelope(
-        ActivityPublished(
-            activity_id=activity_id,
-            organisation_id=uuid.UUID(organiser["organisation_id"]),
-            title="After the garbage",
-            description="",
-            criteria="",
-            starts_at=None,
-            ends_at=None,
-            place=None,
-        ),
-        stream_id=activity_id,
-        stream_version=1,
-        actor="test",
+    good = published_activity(
+        "After the garbage", organisation_id=uuid.UUID(organiser["organisation_id"])
     )
+    activity_id = good.stream_id
     unknown_type = encode(good).replace(b'"ActivityPublished"', b'"ActivityTeleported"')
     extra_field = encode(good).replace(b'"criteria":""', b'"criteria":"","colour":"red"')
     bad = [b"{not json", b"[]", unknown_type, extra_field]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from contracts import encode, new_envelope
-from contracts.activity import ActivityPublished
+from contracts import encode
 from services.badge.app import build_runtime
 from services.badge.settings import BadgeSettings
 from services.kernel.settings import KernelSettings
+from tests.support import published_activity
 
 
 async def test_records_delivered_twice_apply_once(infra, tmp_path: Path):
@@ -25,22 +25,8 @@ async def test_records_delivered_twice_apply_once(infra, tmp_path: Path):
     runtime = build_runtime(settings, BadgeSettings(blob_dir=tmp_path))
     await runtime.open()
     try:
-        activity_id = uuid.uuid4()
-        event = new_envelope(
-            ActivityPublished(
-                activity_id=activity_id,
-                organisation_id=uuid.uuid4(),
-                title="Twice",
-                description="",
-                criteria="",
-                starts_at=None,
-                ends_at=None,
-                place=None,
-            ),
-            stream_id=activity_id,
-            stream_version=1,
-            actor="test",
-        )
+        event = published_activity("Twice")
+        activity_id = event.stream_id
         topic = settings.topic("activity.events")
         producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
         await producer.start()

@@ -18,7 +18,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts import Envelope, encode, new_envelope
-from contracts.activity import ActivityPublished, OrganisationCreated
+from contracts.activity import OrganisationCreated
 from contracts.notifier import EmailSent
 from services.badge import service_layer
 from services.badge.adapters import read_models
@@ -30,6 +30,7 @@ from services.kernel.runtime import ServiceRuntime
 from services.kernel.settings import KernelSettings
 from services.kernel.unit_of_work import UnitOfWork, run_unit_of_work
 from services.organiser_access import Organiser
+from tests.support import published_activity
 
 pytestmark = pytest.mark.integration
 
@@ -90,20 +91,12 @@ async def test_email_outcome_applied_before_its_offer_commits_is_kept(infra, tmp
                 stream_version=1,
                 actor="test",
             ),
-            new_envelope(
-                ActivityPublished(
-                    activity_id=activity_id,
-                    organisation_id=organisation_id,
-                    title="Urban gardening",
-                    description="Grow food",
-                    criteria="Plant three seeds",
-                    starts_at=None,
-                    ends_at=None,
-                    place=None,
-                ),
-                stream_id=activity_id,
-                stream_version=1,
-                actor="test",
+            published_activity(
+                "Urban gardening",
+                organisation_id=organisation_id,
+                activity_id=activity_id,
+                description="Grow food",
+                criteria="Plant three seeds",
             ),
         )
         await runtime.consumer.catch_up([settings.topic("activity.events")])

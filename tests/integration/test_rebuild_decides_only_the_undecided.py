@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import Envelope, encode, new_envelope
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
-from contracts.activity import ActivityPublished, OrganisationCreated
+from contracts.activity import OrganisationCreated
 from contracts.badge import BadgeClassCreated
 from services.badge.app import SPEC
 from services.badge.handlers import build_handlers
@@ -25,25 +25,7 @@ from services.kernel.blob_store import BlobStore
 from services.kernel.runtime import ServiceRuntime
 from services.kernel.settings import KernelSettings
 from services.kernel.unit_of_work import UnitOfWork
-
-
-def _published(title: str) -> Envelope[ActivityPublished]:
-    activity_id = uuid.uuid4()
-    return new_envelope(
-        ActivityPublished(
-            activity_id=activity_id,
-            organisation_id=uuid.uuid4(),
-            title=title,
-            description="",
-            criteria="",
-            starts_at=None,
-            ends_at=None,
-            place=None,
-        ),
-        stream_id=activity_id,
-        stream_version=1,
-        actor="test",
-    )
+from tests.support import published_activity
 
 
 def _refused_organisation() -> Envelope[OrganisationCreated]:
@@ -93,7 +75,7 @@ async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_pa
         own = runtime.consumer.config.own_topic
         await runtime.consumer.catch_up([own])  # makes the topics
         await producer.send_and_wait(activities, encode(_refused_organisation()))
-        await producer.send_and_wait(activities, encode(_published("Decided")))
+        await producer.send_and_wait(activities, encode(published_activity("Decided")))
         await runtime.consumer.catch_up([activities])
         await runtime.consumer.catch_up([own])
         assert decided == ["Decided"]
@@ -102,7 +84,7 @@ async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_pa
 
         # Published while the service is stopped: not decided yet.
         await runtime.close()
-        await producer.send_and_wait(activities, encode(_published("Undecided")))
+        await producer.send_and_wait(activities, encode(published_activity("Undecided")))
 
         decided.clear()
         await runtime.rebuild()
