@@ -255,7 +255,7 @@ async def measure(
         # if every core did nothing but this at the same cost a record: the most that more
         # processes could give on this machine.
         "machine_cores": busy / seconds,
-        "ceiling": count / busy * (os.cpu_count() or 1) if busy else 0.0,
+        "ceiling": count / busy * len(os.sched_getaffinity(0)) if busy else 0.0,
         "same": before == after,
         "checksum": after[:16],
     }

@@ -25,7 +25,7 @@ from contracts.badge import (
 )
 from contracts.evidence import QuestCompleted
 from services.badge.adapters.state import BadgeStates
-from services.badge.domain.model import BadgeClass, badge_class_id_for
+from services.badge.domain.model import BadgeClass, badge_class_id_for, close_issuing_event_id
 from services.kernel.unit_of_work import UnitOfWork
 
 LEARNER = "learner@example.org"
@@ -229,6 +229,8 @@ async def an_archived_playlists_badge_is_awarded_to_nobody_new(
             archived, stream_id=playlist.source_id, stream_version=version, actor="t"
         )
         await receive(uow, told)
+        closing_applied = await uow.is_applied(close_issuing_event_id(told))
+        assert closing_applied == (version == 2), "closed by the first archive only"
     closed = await states.badge_class(playlist.badge_class_id)
     assert closed is not None and closed.issuing_closed_at is not None
 

@@ -34,8 +34,8 @@ from services.kernel.unit_of_work import UnitOfWork
 
 ACTOR = "service:badge"
 # Taken (shared) by every activity badge award before it looks for playlists it completes, and
-# (exclusive) by a new playlist badge before it looks for holders: whichever commits second
-# sees the other.
+# (exclusive) by a new playlist badge before it looks for holders and by an archived playlist
+# before it closes its badge: whichever commits second sees the other.
 PLAYLISTS_LOCK = "badge-playlists"
 
 
@@ -69,12 +69,14 @@ class Policies:
 
     async def playlist_archived(self, uow: UnitOfWork, cause: Envelope[PlaylistArchived]) -> None:
         """An archived playlist's badge is issued to nobody new (see BadgeIssuingClosed)."""
+        badge_class_id = badge_class_id_for(cause.payload.playlist_id)
+        states = self._states(uow)
+        if not decide_close_issuing(await states.badge_class(badge_class_id)):
+            return  # no badge (never published), or closed already: no lock taken
         # Awards being made now (badge_awarded) finish first; any after see issuing closed.
         await uow.lock_key(PLAYLISTS_LOCK)
-        badge_class_id = badge_class_id_for(cause.payload.playlist_id)
         version = await uow.lock_stream(badge_class_id)
-        badge = await self._states(uow).badge_class(badge_class_id)
-        for closed in decide_close_issuing(badge):
+        for closed in decide_close_issuing(await states.badge_class(badge_class_id)):
             await _emit(uow, closed, cause, close_issuing_event_id(cause), badge_class_id, version)
 
     async def claim_requested(self, uow: UnitOfWork, request: Envelope[ClaimRequested]) -> None:

@@ -182,13 +182,28 @@ async def _record_bulk_issue(
     await uow.emit(
         new_envelope(
             event,
-            event_id=uuid.uuid5(event.issue_id, type(event).__name__),
+            event_id=_bulk_issue_event_id(event.issue_id, type(event)),
             stream_id=event.badge_class_id,
             stream_version=after + 1,
             actor=actor,
             correlation_id=event.issue_id,
         )
     )
+
+
+def _bulk_issue_event_id(
+    issue_id: uuid.UUID, kind: type[BulkIssueRequested] | type[BulkIssueFinished]
+) -> uuid.UUID:
+    return uuid.uuid5(issue_id, kind.__name__)
+
+
+async def bulk_issue_recorded(
+    runtime: ServiceRuntime, badge_class_id: uuid.UUID, idempotency_key: str
+) -> bool:
+    """Whether a bulk issue under this key was recorded already (a retry of it)."""
+    issue_id = issue_id_of(badge_class_id, idempotency_key)
+    async with runtime.pool.acquire() as conn:
+        return await read_models.bulk_issue(conn, badge_class_id, issue_id) is not None
 
 
 async def request_bulk_issue(
@@ -208,7 +223,9 @@ async def request_bulk_issue(
 
     async def work(uow: UnitOfWork) -> uuid.UUID:
         version = await uow.lock_stream(badge_class_id)
-        check_issuing_open(await _owned_badge(uow, organiser, badge_class_id))
+        badge = await _owned_badge(uow, organiser, badge_class_id)
+        if not await uow.is_applied(_bulk_issue_event_id(issue_id, BulkIssueRequested)):
+            check_issuing_open(badge)  # a retry of one recorded before the close is answered
         requested = BulkIssueRequested(
             issue_id=issue_id,
             badge_class_id=badge_class_id,

@@ -540,12 +540,8 @@ class EventConsumer:
             event_type = headers.get("event_type")
             event_id = headers.get("event_id")
             # Decided by the service before this rebuild: its outcome (if any) is in our log.
-            if decided and decided.covers(record):
-                if event_id is None:
-                    with contextlib.suppress(ValueError):
-                        event_id = str(decode(record.value or b"").event_id).encode()
-                if event_id is not None:
-                    answered.add(event_id)
+            # Marked on this batch only, so a long rebuild holds no set of every id it read.
+            covered = bool(decided) and decided.covers(record)
             kind = kinds.get(event_type) if event_type is not None else None
             if kind is None:
                 kind = self._kind_of(event_type)
@@ -554,13 +550,17 @@ class EventConsumer:
                 if not read:
                     found.ignored += 1  # a type this service does not read: nothing to apply
                     continue
-                if not projected and event_id in answered:
+                if not projected and (covered or event_id in answered):
                     found.answered_ids.append(event_id.decode())
                     continue
             try:
-                found.decoded.append(decode(record.value or b"", name))
+                envelope = decode(record.value or b"", name)
             except ValueError as error:
                 found.undecodable.append((record, f"undecodable: {error}"))
+                continue
+            found.decoded.append(envelope)
+            if covered:
+                found.decided.add(envelope.event_id)
         return found
 
     def _kind_of(self, event_type: bytes | None) -> tuple[str | None, bool, bool, bool]:
@@ -590,6 +590,7 @@ class EventConsumer:
             found.decoded += part.decoded
             found.undecodable += part.undecodable
             found.answered_ids += part.answered_ids
+            found.decided |= part.decided
             found.ignored += part.ignored
             await asyncio.sleep(0)
         return found
@@ -606,7 +607,7 @@ class EventConsumer:
             if sorted_ is None or len(unapplied) != len(records):
                 sorted_ = self._sort(unapplied)
             records = unapplied
-            decoded, undecodable = sorted_.decoded, sorted_.undecodable
+            decoded, undecodable, decided = sorted_.decoded, sorted_.undecodable, sorted_.decided
             answered_ids, ignored, answered = sorted_.answered_ids, sorted_.ignored, self._answered
             uow = UnitOfWork(
                 conn,
@@ -628,7 +629,11 @@ class EventConsumer:
                     continue  # applied before
                 uow.ahead.discard(envelope.event_id)
                 uow.seen.add(envelope.event_id)
-                await uow.apply(envelope, decide=str(envelope.event_id).encode() not in answered)
+                decide = (
+                    envelope.event_id not in decided
+                    and str(envelope.event_id).encode() not in answered
+                )
+                await uow.apply(envelope, decide=decide)
                 applied.append(envelope.event_type)
             await uow.flush()
             await self._store_offsets(conn, records)
@@ -811,6 +816,8 @@ class _Sorted:
     answered_ids: list[str] = field(default_factory=list)
     # Of types the service does not read: nothing to apply.
     ignored: int = 0
+    # Decoded, and decided before this rebuild (DecidedBefore): projections only.
+    decided: set[uuid.UUID] = field(default_factory=set)
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -328,7 +328,8 @@ async def test_an_archived_playlists_badge_is_issued_to_nobody_new(
     assert trail["issuing_closed_at"] is None
     offers = f"{platform.url('badge')}/v1/badges/{trail['id']}/offers"
     before = _unique("before")
-    made = await http.post(offers, headers=bearer(organiser), json={"email": before})
+    retry_key = {**bearer(organiser), "Idempotency-Key": "before-the-archive"}
+    made = await http.post(offers, headers=retry_key, json={"email": before})
     assert made.status_code == 201
 
     archived = await http.post(f"{base}/archive", headers=bearer(organiser))
@@ -343,6 +344,9 @@ async def test_an_archived_playlists_badge_is_issued_to_nobody_new(
     refused = await http.post(offers, headers=bearer(organiser), json={"emails": [late]})
     assert refused.status_code == 409, refused.text
     assert "no longer issued" in refused.json()["error"]
+    # A retry of the issue made before the archive still gets its answer: nothing new.
+    retried = await http.post(offers, headers=retry_key, json={"email": before})
+    assert retried.status_code == 200 and retried.json()["created"] == 0, retried.text
     for prefer in ({}, {"Prefer": "respond-async"}):
         bulk = await http.post(
             f"{offers}/csv",

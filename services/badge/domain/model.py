@@ -470,8 +470,8 @@ def decide_offers(
     issuer_name: str,
 ) -> list[BadgeOffered]:
     """One offer per (offer id, address) planned, except those already made: a retried issue
-    (the same idempotency key, so the same ids) makes none twice."""
-    check_issuing_open(badge)
+    (the same idempotency key, so the same ids) makes none twice, and a closed badge refuses
+    only new ones (`offer_badge`): a retry of an issue made before the close still answers."""
     return [
         offer_badge(
             badge, offer_id=offer_id, email=email, via="email", now=now, issuer_name=issuer_name

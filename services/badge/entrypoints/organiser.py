@@ -103,7 +103,7 @@ async def upload_image(
     badge_class_id: uuid.UUID, file: UploadFile, organiser: CurrentOrganiser, web: Web
 ) -> BadgeClassOut:
     """A PNG (64 to 2048 pixels a side) or a plain SVG, at most 512 KiB."""
-    check_issuing_open(await owned(web, organiser, badge_class_id))  # before anything is kept
+    await owned(web, organiser, badge_class_id)  # before anything is stored
     data = await file.read(MAX_BYTES + 1)
     try:
         checked = check_image(data)
@@ -187,8 +187,10 @@ async def offer_to_csv(
     accepted, rejected = parsed
     if not (prefer and "respond-async" in prefer.lower() and accepted):
         return await _issue(web, badge_class_id, organiser, parsed, idempotency_key)
-    check_issuing_open(await owned(web, organiser, badge_class_id))  # before anything is kept
+    badge = await owned(web, organiser, badge_class_id)  # before anything is stored
     key = idempotency_key or str(uuid.uuid4())
+    if not await service_layer.bulk_issue_recorded(web.runtime, badge_class_id, key):
+        check_issuing_open(badge)  # a retry of one recorded before the close still answers
     kept = RecipientsFile(sha256=web.blobs.put(data), size=len(data))
     issue_id = await service_layer.request_bulk_issue(
         web.runtime,
