@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Container, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,6 +290,37 @@ class EventConsumer:
                             )
                         )
         return DecidedBefore(offsets, frozenset(dead))
+
+    async def applied_of_types(
+        self, topics: Sequence[str], event_types: Collection[str]
+    ) -> AsyncIterator[Envelope[Any]]:
+        """The events of `event_types` on `topics` that the service has applied already (below
+        its stored offsets), decoded, each partition in its order. A record that cannot be
+        decoded was dead-lettered when it was read: it is passed over here."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
+        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        partitions = [tp for tp in stored if tp.topic in topics and stored[tp] > 0]
+        if not partitions:
+            return
+        wanted = {name.encode() for name in event_types}
+        consumer = await self._catch_up_client()
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while [tp for tp in partitions if await consumer.position(tp) < stored[tp]]:
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                for record in records:
+                    if record.offset >= stored[tp]:
+                        continue  # not applied yet: the consumer decides it in full
+                    event_type = dict(record.headers or ()).get("event_type")
+                    if event_type is not None and event_type not in wanted:
+                        continue
+                    try:
+                        envelope = decode(record.value or b"")
+                    except ValueError:
+                        continue
+                    if envelope.event_type in event_types:
+                        yield envelope
 
     async def log_end(self, topic: str) -> dict[TopicPartition, int]:
         """The end offset of each of the topic's partitions (nothing is read)."""

@@ -1,5 +1,5 @@
-"""The command line every service shares: `serve`, `rebuild`, `checksum`, `verify`, plus its
-own extras; and the health endpoints every service answers."""
+"""The command line every service shares: `serve`, `rebuild`, `checksum`, `verify`,
+`decide-again`, plus its own extras; and the health endpoints every service answers."""
 
 from __future__ import annotations
 
@@ -126,6 +126,12 @@ def main(
         "live one; print the rows that differ, exit 1 if any",
     )
     verify.add_argument("--rounds", type=int, default=5, help="looks at differences (default 5)")
+    again = commands.add_parser(
+        "decide-again",
+        help="run this service's policies once more on the input events of these types it has "
+        "applied already (after an upgrade adds a policy on them); safe to repeat",
+    )
+    again.add_argument("event_types", nargs="+", metavar="EVENT_TYPE")
     for name, (configure, _) in (extra or {}).items():
         configure(commands.add_parser(name))
     args = parser.parse_args(argv)
@@ -149,6 +155,8 @@ def main(
             return 0
         if args.command == "verify":
             return await _verify(service, args.rounds)
+        if args.command == "decide-again":
+            return await _decide_again(service, args.event_types)
         await service.open()
         try:
             if args.tables:
@@ -166,6 +174,19 @@ def main(
 
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+async def _decide_again(runtime: ServiceRuntime, event_types: list[str]) -> int:
+    await runtime.open()
+    try:
+        report = await runtime.decide_again(event_types)
+    except ValueError as refused:
+        print(f"decide-again: {refused}", file=sys.stderr)
+        return 2
+    finally:
+        await runtime.close()
+    print(json.dumps({"service": runtime.spec.name, **report}))
+    return 0
 
 
 async def _verify(runtime: ServiceRuntime, rounds: int) -> int:

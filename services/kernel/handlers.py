@@ -79,6 +79,10 @@ class Handlers:
         decisions are already in the log."""
         return self._projections.get(event_type, ())
 
+    def policies_for(self, event_type: type[Event]) -> Sequence[Handler]:
+        """Only the policies of `event_type`: what deciding again on an applied event runs."""
+        return self._policies.get(event_type, ())
+
     def event_types(self) -> Iterator[type[Event]]:
         """Every type something is registered for (the service's inputs and own events)."""
         yield from dict.fromkeys((*self._projections, *self._policies))

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ import asyncpg
 from aiokafka import TopicPartition
 
 import contracts
+from contracts import Envelope
 from contracts import services as catalogue
 from services.kernel import store
 from services.kernel.consumer import ConsumerConfig, DecidedBefore, EventConsumer
@@ -249,6 +250,44 @@ class ServiceRuntime:
             # The replay itself, without emptying the schema and connecting.
             "replay_seconds": round(time.monotonic() - began, 3),
         }
+
+    async def decide_again(self, event_types: Sequence[str]) -> dict[str, Any]:
+        """Run the policies of the input events of `event_types` that were applied already,
+        once more, one transaction each: for a version that adds a policy on events the
+        service was already reading, whose decisions were therefore never made. A policy
+        decides from the state, under ids that follow from its cause, so one decided already
+        decides nothing new; the running service (or its other instances) may go on
+        meanwhile, their locks keep the two apart. Events not applied yet are left to the
+        consumer, which decides them in full."""
+        types = self._inputs_with_policies(event_types)
+        inputs = list(self.consumer.config.input_topics)
+        sent, read = self.publisher.sent, 0
+        async for envelope in self.consumer.applied_of_types(inputs, types):
+
+            async def decide(uow: UnitOfWork, envelope: Envelope[Any] = envelope) -> None:
+                await uow.decide_again(envelope)
+
+            await self.execute(decide)
+            read += 1
+        return {
+            "event_types": sorted(types),
+            "decided_again": read,
+            "appended": self.publisher.sent - sent,
+        }
+
+    def _inputs_with_policies(self, names: Sequence[str]) -> set[str]:
+        """The names, each checked to be an input event of this service that it decides on."""
+        known = contracts.registry()
+        inputs = set(self.spec.input_topics)
+        for name in names:
+            model = known.get(name)
+            if model is None:
+                raise ValueError(f"{name} is no event type (see contracts/)")
+            if model.topic not in inputs:
+                raise ValueError(f"{name} is not an input of the {self.spec.name} service")
+            if not self.handlers.policies_for(model):
+                raise ValueError(f"the {self.spec.name} service has no policy on {name}")
+        return set(names)
 
     async def checksum(self) -> str:
         return await store.checksum(self.pool, self.spec.checksum_tables)

@@ -15,7 +15,7 @@ from contracts import Envelope
 from services.kernel import logs
 from services.kernel.bulk_rows import CopyingConnection, RowFolder, copy_rows
 from services.kernel.deferred_writes import DeferringConnection
-from services.kernel.handlers import Handlers
+from services.kernel.handlers import Handler, Handlers
 from services.kernel.publisher import EventPublisher, WriteUnavailable
 from services.kernel.store import Connection
 from services.kernel.web.outages import DATABASE, outage
@@ -128,6 +128,14 @@ class UnitOfWork:
             if decide
             else self._handlers.projections_for(payload_type)
         )
+        await self._run(envelope, handlers)
+
+    async def decide_again(self, envelope: Envelope[Any]) -> None:
+        """Only the event's policies, on an event applied already: for a policy added after
+        it was applied (its projections ran then)."""
+        await self._run(envelope, self._handlers.policies_for(type(envelope.payload)))
+
+    async def _run(self, envelope: Envelope[Any], handlers: Sequence[Handler]) -> None:
         self._causes.append(envelope.event_id)
         try:
             with logs.about_event(envelope.event_id, envelope.event_type, envelope.correlation_id):
