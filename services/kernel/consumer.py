@@ -71,6 +71,9 @@ HANDLER_ATTEMPTS = 3
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 _consumers_made = itertools.count(1)
 
+# One partition's records, fetched (or kept) to be applied together.
+Batch = tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]
+
 
 @dataclass(frozen=True)
 class ConsumerConfig:
@@ -167,12 +170,10 @@ class EventConsumer:
                 # A partition `until` does not name was not read at all by whoever set it.
                 end = {tp: min(offset, until.get(tp, 0)) for tp, offset in end.items()}
             METRICS.replay_begins(end)
-            kept: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None = None
+            kept: list[Batch] | None = None
             if self.config.own_topic in topics:
                 start = {tp: await consumer.position(tp) for tp in partitions}
-                self._already_in_log, answered, kept = await self._ids_ahead(
-                    consumer, partitions, end
-                )
+                self._already_in_log, answered, kept = await self._ids_ahead(consumer, end)
                 self._answered |= answered
                 gc.freeze()  # the records kept live through the catch-up: see _pause_collector
                 if kept is None:
@@ -188,27 +189,19 @@ class EventConsumer:
             # one beside the PostgreSQL work of the other.
             applying: asyncio.Task[int] | None = None
             try:
-                for tp, records in kept or ():
+                # What was read ahead, else read now (it did not fit); either way only what
+                # existed when catching up began: later records are the main loop's job.
+                batches = (
+                    _each(kept)
+                    if kept is not None
+                    else _read_up_to(consumer, end, self.config.catch_up_batch)
+                )
+                async for tp, records in batches:
                     sorted_ = await self._sort_between(records)
                     records_seen += await applying if applying is not None else 0
                     applying = asyncio.create_task(
                         self._catch_up_on(tp, records, progress, sorted_)
                     )
-                while kept is None and [
-                    tp for tp in partitions if await consumer.position(tp) < end[tp]
-                ]:
-                    batches = await consumer.getmany(
-                        timeout_ms=500, max_records=self.config.catch_up_batch
-                    )
-                    for tp, records in batches.items():
-                        # Only what existed when catching up began: later records are the
-                        # main loop's job.
-                        records = [r for r in records if r.offset < end[tp]]
-                        sorted_ = await self._sort_between(records)
-                        records_seen += await applying if applying is not None else 0
-                        applying = asyncio.create_task(
-                            self._catch_up_on(tp, records, progress, sorted_)
-                        )
                 records_seen += await applying if applying is not None else 0
                 applying = None
             finally:
@@ -270,25 +263,23 @@ class EventConsumer:
             # assignment up to its wait, half a second).
             return DecidedBefore(offsets)
         consumer = await self._catch_up_client()
-        partitions = list(end)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        consumer.assign(list(end))
+        await consumer.seek_to_beginning(*end)
         group = self.config.group_id.encode()
         dead: set[tuple[str, int, int]] = set()
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    headers = dict(record.headers or ())
-                    if headers.get("consumer.group") != group:
-                        continue
-                    with contextlib.suppress(KeyError, ValueError):
-                        dead.add(
-                            (
-                                headers["source.topic"].decode(),
-                                int(headers["source.partition"]),
-                                int(headers["source.offset"]),
-                            )
+        async for _, records in _read_up_to(consumer, end):
+            for record in records:
+                headers = dict(record.headers or ())
+                if headers.get("consumer.group") != group:
+                    continue
+                with contextlib.suppress(KeyError, ValueError):
+                    dead.add(
+                        (
+                            headers["source.topic"].decode(),
+                            int(headers["source.partition"]),
+                            int(headers["source.offset"]),
                         )
+                    )
         return DecidedBefore(offsets, frozenset(dead))
 
     async def applied_of_types(
@@ -297,30 +288,29 @@ class EventConsumer:
         """The events of `event_types` on `topics` that the service has applied already (below
         its stored offsets), decoded, each partition in its order. A record that cannot be
         decoded was dead-lettered when it was read: it is passed over here."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
-        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-        partitions = [tp for tp in stored if tp.topic in topics and stored[tp] > 0]
-        if not partitions:
+        applied = {
+            tp: offset
+            for tp, offset in (await self.stored_offsets()).items()
+            if tp.topic in topics and offset > 0
+        }
+        if not applied:
             return
         wanted = {name.encode() for name in event_types}
         consumer = await self._catch_up_client()
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        while [tp for tp in partitions if await consumer.position(tp) < stored[tp]]:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                for record in records:
-                    if record.offset >= stored[tp]:
-                        continue  # not applied yet: the consumer decides it in full
-                    event_type = dict(record.headers or ()).get("event_type")
-                    if event_type is not None and event_type not in wanted:
-                        continue
-                    try:
-                        envelope = decode(record.value or b"")
-                    except ValueError:
-                        continue
-                    if envelope.event_type in event_types:
-                        yield envelope
+        consumer.assign(list(applied))
+        await consumer.seek_to_beginning(*applied)
+        # Past the stored offsets: not applied yet, the consumer decides those in full.
+        async for _, records in _read_up_to(consumer, applied):
+            for record in records:
+                event_type = dict(record.headers or ()).get("event_type")
+                if event_type is not None and event_type not in wanted:
+                    continue
+                try:
+                    envelope = decode(record.value or b"")
+                except ValueError:
+                    continue
+                if envelope.event_type in event_types:
+                    yield envelope
 
     async def log_end(self, topic: str) -> dict[TopicPartition, int]:
         """The end offset of each of the topic's partitions (nothing is read)."""
@@ -338,56 +328,48 @@ class EventConsumer:
     async def _ids_ahead(
         self,
         consumer: AIOKafkaConsumer,
-        partitions: Sequence[TopicPartition],
         end: dict[TopicPartition, int],
-    ) -> tuple[
-        IdsInLog,
-        set[bytes],
-        list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None,
-    ]:
+    ) -> tuple[IdsInLog, set[bytes], list[Batch] | None]:
         """The ids of the events between the stored offsets and the end, read from headers;
         the ids of the events they answer in full (see unit_of_work.cause_headers); and the
         records read, in the order read, when they fit in `keep_ahead_bytes` (else None)."""
         ids: set[bytes] = set()  # as the headers (and the publisher) write them
         derived: dict[bytes, int] = {}  # cause -> its derived events found
         expected: dict[bytes, int] = {}  # cause -> how many its last append had
-        kept: list[tuple[TopicPartition, list[ConsumerRecord[Any, Any]]]] | None = []
+        kept: list[Batch] | None = []
         kept_bytes = 0
         filling: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            batches = await consumer.getmany(timeout_ms=500, max_records=self.config.catch_up_batch)
-            for tp, records in batches.items():
-                records = [r for r in records if r.offset < end[tp]]
-                if kept is not None and records:
-                    kept_bytes += sum(len(r.value or b"") for r in records)
-                    if kept_bytes > self.config.keep_ahead_bytes:
-                        kept = None  # too much to hold: read again after this
-                    else:
-                        # Fetches come a few hundred records at a time: applied in batches
-                        # of up to catch_up_batch, a transaction each.
-                        chunk = filling.setdefault(tp, [])
-                        chunk.extend(records)
-                        if len(chunk) >= self.config.catch_up_batch:
-                            kept.append((tp, filling.pop(tp)))
-                for record in records:
-                    headers = dict(record.headers or ())
-                    header = headers.get("event_id")
-                    if header is not None:
-                        event_id = header
-                    else:
-                        try:
-                            event_id = str(decode(record.value or b"").event_id).encode()
-                        except ValueError:
-                            continue
-                    if event_id in ids:
-                        continue  # the same event twice: counted once
-                    ids.add(event_id)
-                    cause = headers.get(CAUSE_ID)
-                    count = headers.get(CAUSE_EVENTS)
-                    if cause is not None and count is not None:
-                        derived[cause] = derived.get(cause, 0) + 1
-                        with contextlib.suppress(ValueError):
-                            expected[cause] = int(count)
+        async for tp, records in _read_up_to(consumer, end, self.config.catch_up_batch):
+            if kept is not None and records:
+                kept_bytes += sum(len(r.value or b"") for r in records)
+                if kept_bytes > self.config.keep_ahead_bytes:
+                    kept = None  # too much to hold: read again after this
+                else:
+                    # Fetches come a few hundred records at a time: applied in batches
+                    # of up to catch_up_batch, a transaction each.
+                    chunk = filling.setdefault(tp, [])
+                    chunk.extend(records)
+                    if len(chunk) >= self.config.catch_up_batch:
+                        kept.append((tp, filling.pop(tp)))
+            for record in records:
+                headers = dict(record.headers or ())
+                header = headers.get("event_id")
+                if header is not None:
+                    event_id = header
+                else:
+                    try:
+                        event_id = str(decode(record.value or b"").event_id).encode()
+                    except ValueError:
+                        continue
+                if event_id in ids:
+                    continue  # the same event twice: counted once
+                ids.add(event_id)
+                cause = headers.get(CAUSE_ID)
+                count = headers.get(CAUSE_EVENTS)
+                if cause is not None and count is not None:
+                    derived[cause] = derived.get(cause, 0) + 1
+                    with contextlib.suppress(ValueError):
+                        expected[cause] = int(count)
         if kept is not None:
             kept.extend(filling.items())
         answered = {cause for cause, n in derived.items() if n >= expected.get(cause, n + 1)}
@@ -482,12 +464,16 @@ class EventConsumer:
                 self.instance,
             )
 
+    async def stored_offsets(self) -> dict[TopicPartition, int]:
+        """The next offset to apply of every partition the service has applied any of."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
+        return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
     async def _seek_to_stored(
         self, consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]
     ) -> None:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
-        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        stored = await self.stored_offsets()
         for tp in partitions:
             if tp in stored:
                 consumer.seek(tp, stored[tp])
@@ -867,6 +853,23 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._owner.applying:
             await self._owner._claim_partitions(list(assigned))
             await self._owner._seek_to_stored(self._consumer, list(assigned))
+
+
+async def _read_up_to(
+    consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], max_records: int | None = None
+) -> AsyncIterator[Batch]:
+    """Each fetch's records of the partitions in `end`, from where the consumer stands up to
+    (not including) their offset there, until every one has reached it."""
+    while [tp for tp in end if await consumer.position(tp) < end[tp]]:
+        for tp, records in (
+            await consumer.getmany(timeout_ms=500, max_records=max_records)
+        ).items():
+            yield tp, [r for r in records if r.offset < end[tp]]
+
+
+async def _each(batches: list[Batch]) -> AsyncIterator[Batch]:
+    for batch in batches:
+        yield batch
 
 
 def _owns(consumer: AIOKafkaConsumer, partition: TopicPartition) -> bool:

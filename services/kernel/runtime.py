@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
-from aiokafka import TopicPartition
 
 import contracts
 from contracts import Envelope
@@ -322,7 +321,7 @@ class ServiceRuntime:
             own_topic = self.consumer.config.own_topic
             for round_number in range(1, rounds + 1):
                 report.rounds = round_number
-                live = await self._stored_offsets(self.pool)
+                live = await self.consumer.stored_offsets()
                 live_inputs = {tp: offset for tp, offset in live.items() if tp.topic != own_topic}
                 # What the live service has decided is replayed, not decided again.
                 scratch.consumer.decided = await scratch.consumer.decided_before(
@@ -348,20 +347,14 @@ class ServiceRuntime:
             log.info("verify: scratch schema dropped")
         return report
 
-    @staticmethod
-    async def _stored_offsets(pool: asyncpg.Pool) -> dict[TopicPartition, int]:
-        async with pool.acquire() as conn:
-            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
-        return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-
     async def _wait_for_live(
         self, scratch: ServiceRuntime, own_topic: str, settle_seconds: float
     ) -> None:
         """Until the live consumer has applied our own log as far as the rebuild has."""
         deadline = time.monotonic() + settle_seconds
-        rebuilt = await self._stored_offsets(scratch.pool)
+        rebuilt = await scratch.consumer.stored_offsets()
         while time.monotonic() < deadline:
-            live = await self._stored_offsets(self.pool)
+            live = await self.consumer.stored_offsets()
             if all(
                 live.get(tp, 0) >= offset for tp, offset in rebuilt.items() if tp.topic == own_topic
             ):
