@@ -13,10 +13,12 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.kernel.settings import KernelSettings
 from services.local_runner import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,6 +40,18 @@ class Infrastructure:
             "SMTP_HOST": self.smtp_host,
             "SMTP_PORT": str(self.smtp_port),
         }
+
+    def kernel_settings(self, partitions: int | None = None) -> KernelSettings:
+        """Settings for a runtime a test builds itself: these servers, topics and schemas of
+        its own (a new namespace), and `partitions` a topic if given."""
+        settings = KernelSettings(
+            KAFKA_BOOTSTRAP_SERVERS=self.kafka_bootstrap_servers,
+            DATABASE_URL=self.database_url,
+            NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
+        )
+        if partitions is None:
+            return settings
+        return settings.model_copy(update={"topic_partitions": partitions})
 
 
 def _docker_engine_answers() -> bool:

@@ -12,7 +12,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import Envelope, decode, new_envelope
-from contracts.activity import ActivityPublished
+from contracts.activity import ActivityPublished, OrganisationCreated
 from contracts.services import SERVICES
 from services.kernel.settings import KernelSettings
 from services.local_runner import LocalPlatform
@@ -146,6 +146,26 @@ async def wait_for(condition: Any, timeout: float = 30.0, interval: float = 0.05
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+def created_organisation(
+    name: str, organisation_id: uuid.UUID | None = None
+) -> Envelope[OrganisationCreated]:
+    """An organisation as the activity service writes it (first of its stream), its site and
+    address under NAME.example.org."""
+    organisation_id = organisation_id or uuid.uuid4()
+    domain = f"{name.lower()}.example.org"
+    return new_envelope(
+        OrganisationCreated(
+            organisation_id=organisation_id,
+            name=name,
+            url=f"https://{domain}",
+            email=f"badges@{domain}",
+        ),
+        stream_id=organisation_id,
+        stream_version=1,
+        actor="test",
+    )
 
 
 def published_activity(

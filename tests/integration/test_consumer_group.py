@@ -75,12 +75,7 @@ def _owned(runtime: ServiceRuntime) -> set[tuple[str, int]]:
 
 
 async def test_two_instances_share_partitions_and_decide_each_input_once(infra, tmp_path: Path):
-    settings = KernelSettings(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
-        DATABASE_URL=infra.database_url,
-        NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
-        TOPIC_PARTITIONS=4,
-    )
+    settings = infra.kernel_settings(4)
     first = build_runtime(settings, BadgeSettings(blob_dir=tmp_path))
     second = build_runtime(settings, BadgeSettings(blob_dir=tmp_path))
     try:

@@ -26,7 +26,6 @@ from services.badge.policies import Policies
 from services.kernel.blob_store import BlobStore
 from services.kernel.handlers import Handlers
 from services.kernel.runtime import ServiceRuntime
-from services.kernel.settings import KernelSettings
 from tests.support import published_activity
 
 
@@ -63,12 +62,7 @@ async def _closed(runtime: ServiceRuntime, playlist_id: uuid.UUID) -> bool:
 
 
 async def test_an_upgrade_decides_what_the_older_version_never_did(infra, tmp_path: Path):
-    settings = KernelSettings(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
-        DATABASE_URL=infra.database_url,
-        NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
-        TOPIC_PARTITIONS=2,
-    )
+    settings = infra.kernel_settings(2)
     blobs = BlobStore(tmp_path)
     activities = settings.topic(ACTIVITY_TOPIC)
     organisation_id = uuid.uuid4()

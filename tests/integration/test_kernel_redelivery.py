@@ -3,7 +3,6 @@ undecodable one is dead-lettered once."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -11,17 +10,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from contracts import encode
 from services.badge.app import build_runtime
 from services.badge.settings import BadgeSettings
-from services.kernel.settings import KernelSettings
 from tests.support import published_activity
 
 
 async def test_records_delivered_twice_apply_once(infra, tmp_path: Path):
-    settings = KernelSettings(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
-        DATABASE_URL=infra.database_url,
-        NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
-        TOPIC_PARTITIONS=1,
-    )
+    settings = infra.kernel_settings(1)
     runtime = build_runtime(settings, BadgeSettings(blob_dir=tmp_path))
     await runtime.open()
     try:

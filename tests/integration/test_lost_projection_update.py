@@ -18,7 +18,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts import Envelope, encode, new_envelope
-from contracts.activity import OrganisationCreated
 from contracts.notifier import EmailSent
 from services.badge import service_layer
 from services.badge.adapters import read_models
@@ -27,10 +26,9 @@ from services.badge.domain.model import OfferIds, badge_class_id_for
 from services.badge.settings import BadgeSettings
 from services.kernel import store
 from services.kernel.runtime import ServiceRuntime
-from services.kernel.settings import KernelSettings
 from services.kernel.unit_of_work import UnitOfWork, run_unit_of_work
 from services.organiser_access import Organiser
-from tests.support import published_activity
+from tests.support import created_organisation, published_activity
 
 pytestmark = pytest.mark.integration
 
@@ -68,11 +66,7 @@ def _hold_before_commit(runtime: ServiceRuntime, flushed: asyncio.Event, release
 
 
 async def test_email_outcome_applied_before_its_offer_commits_is_kept(infra, tmp_path):
-    settings = KernelSettings(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
-        DATABASE_URL=infra.database_url,
-        NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
-    )
+    settings = infra.kernel_settings()
     runtime = build_runtime(settings, BadgeSettings(BADGE_BLOB_DIR=str(tmp_path / "blobs")))
     await runtime.open()
     try:
@@ -80,17 +74,7 @@ async def test_email_outcome_applied_before_its_offer_commits_is_kept(infra, tmp
         await _append(
             infra.kafka_bootstrap_servers,
             settings.topic("activity.events"),
-            new_envelope(
-                OrganisationCreated(
-                    organisation_id=organisation_id,
-                    name="Riverside",
-                    url="https://riverside.example.org",
-                    email="badges@riverside.example.org",
-                ),
-                stream_id=organisation_id,
-                stream_version=1,
-                actor="test",
-            ),
+            created_organisation("Riverside", organisation_id),
             published_activity(
                 "Urban gardening",
                 organisation_id=organisation_id,

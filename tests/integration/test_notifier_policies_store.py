@@ -13,7 +13,6 @@ import pytest
 
 from contracts import Envelope
 from contracts.tokens import ClaimTokenSettings
-from services.kernel.settings import KernelSettings
 from services.kernel.unit_of_work import UnitOfWork
 from services.notifier.adapters.read_models import ReadModels
 from services.notifier.bootstrap import NotifierRuntime, Settings, bootstrap
@@ -46,12 +45,7 @@ class PostgresStore:
 @pytest.fixture(scope="module")
 async def runtime(infra: Any) -> AsyncIterator[tuple[NotifierRuntime, FakeMailer]]:
     settings = Settings(
-        kernel=KernelSettings(
-            KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
-            DATABASE_URL=infra.database_url,
-            NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
-            TOPIC_PARTITIONS=1,
-        ),
+        kernel=infra.kernel_settings(1),
         notifier=NotifierSettings(smtp_backoff_seconds=5, smtp_backoff_max_seconds=60),
         tokens=ClaimTokenSettings(CLAIM_TOKEN_SECRET="policy-store-" + uuid.uuid4().hex * 2),
     )
@@ -78,12 +72,7 @@ async def test_scenario_on_postgresql(
 async def quick_retries(infra: Any) -> AsyncIterator[tuple[NotifierRuntime, FakeMailer]]:
     """A notifier whose retry schedule moves in fractions of a second."""
     settings = Settings(
-        kernel=KernelSettings(
-            KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
-            DATABASE_URL=infra.database_url,
-            NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
-            TOPIC_PARTITIONS=1,
-        ),
+        kernel=infra.kernel_settings(1),
         notifier=NotifierSettings(
             smtp_backoff_seconds=0.05, smtp_backoff_max_seconds=0.1, smtp_retry_period_seconds=1
         ),

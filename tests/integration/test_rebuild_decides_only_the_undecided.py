@@ -9,12 +9,11 @@ creation. The stored offsets, read before the schema is emptied, say what was de
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from contracts import Envelope, encode, new_envelope
+from contracts import Envelope, encode
 from contracts.activity import TOPIC as ACTIVITY_TOPIC
 from contracts.activity import OrganisationCreated
 from contracts.badge import BadgeClassCreated
@@ -23,33 +22,12 @@ from services.badge.handlers import build_handlers
 from services.kernel import store
 from services.kernel.blob_store import BlobStore
 from services.kernel.runtime import ServiceRuntime
-from services.kernel.settings import KernelSettings
 from services.kernel.unit_of_work import UnitOfWork
-from tests.support import published_activity
-
-
-def _refused_organisation() -> Envelope[OrganisationCreated]:
-    organisation_id = uuid.uuid4()
-    return new_envelope(
-        OrganisationCreated(
-            organisation_id=organisation_id,
-            name="Refused",
-            url="https://refused.example.org",
-            email="badges@refused.example.org",
-        ),
-        stream_id=organisation_id,
-        stream_version=1,
-        actor="test",
-    )
+from tests.support import created_organisation, published_activity
 
 
 async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_path: Path):
-    settings = KernelSettings(
-        KAFKA_BOOTSTRAP_SERVERS=infra.kafka_bootstrap_servers,
-        DATABASE_URL=infra.database_url,
-        NAMESPACE=f"t{uuid.uuid4().hex[:10]}",
-        TOPIC_PARTITIONS=2,
-    )
+    settings = infra.kernel_settings(2)
     # Which activities' new badges were decided on: a policy beside the badge service's own,
     # on an event whose decision here leaves nothing in the log.
     decided: list[str] = []
@@ -74,7 +52,7 @@ async def test_a_rebuild_decides_again_only_what_was_never_decided(infra, tmp_pa
     try:
         own = runtime.consumer.config.own_topic
         await runtime.consumer.catch_up([own])  # makes the topics
-        await producer.send_and_wait(activities, encode(_refused_organisation()))
+        await producer.send_and_wait(activities, encode(created_organisation("Refused")))
         await producer.send_and_wait(activities, encode(published_activity("Decided")))
         await runtime.consumer.catch_up([activities])
         await runtime.consumer.catch_up([own])

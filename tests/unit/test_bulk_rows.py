@@ -12,6 +12,7 @@ import asyncpg
 
 from services.kernel.bulk_rows import RowFolder, Table, parse
 from services.kernel.deferred_writes import DeferringConnection
+from tests.support_connections import RecordingConnection
 
 TABLES = {
     "activities": Table(("activity_id",), {"activity_id": "uuid", "title": "text", "n": "integer"}),
@@ -26,29 +27,12 @@ TAGGED = "INSERT INTO tags (activity_id, tag, doc) VALUES ($1, $2, $3::jsonb)"
 RENAMED = "UPDATE activities SET title = $2 WHERE activity_id = $1"
 
 
-class _Copying:
+class _Copying(RecordingConnection):
     """Records what is sent; refuses a COPY into the tables named in `refuse`."""
 
     def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
-        self.sent: list[tuple[str, list[tuple[Any, ...]]]] = []
+        super().__init__()
         self.refuse = refuse
-
-    async def execute(self, query: str, *args: Any) -> str:
-        self.sent.append((query, [args]))
-        return "OK"
-
-    async def executemany(self, command: str, args: Any) -> None:
-        self.sent.append((command, list(args)))
-
-    async def fetch(self, query: str, *args: Any) -> list[Any]:
-        self.sent.append((query, [args]))
-        return []
-
-    async def fetchrow(self, query: str, *args: Any) -> Any:
-        return None
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        return None
 
     async def copy_records_to_table(
         self, table_name: str, *, records: Any, columns: Any = None

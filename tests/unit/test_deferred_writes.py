@@ -3,9 +3,8 @@ touches the same tables (writes to different tables commute), and always before 
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.kernel.deferred_writes import DeferringConnection, tables_of
+from tests.support_connections import RecordingConnection
 
 ACTIVITY = "INSERT INTO activities (activity_id, title) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 LISTED = (
@@ -20,28 +19,6 @@ COUNTED = (
 OFFERED = "INSERT INTO offers (offer_id, via) VALUES ($1, $2)"
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, list[tuple[Any, ...]]]] = []
-
-    async def execute(self, query: str, *args: Any) -> str:
-        self.sent.append((query, [args]))
-        return "OK"
-
-    async def executemany(self, command: str, args: Any) -> None:
-        self.sent.append((command, list(args)))
-
-    async def fetch(self, query: str, *args: Any) -> list[Any]:
-        self.sent.append((query, [args]))
-        return []
-
-    async def fetchrow(self, query: str, *args: Any) -> Any:
-        return None
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        return None
-
-
 def test_the_tables_a_statement_names() -> None:
     assert tables_of(LISTED) == frozenset({"catalogue"})
     assert tables_of(COUNTED) == frozenset({"badge_classes", "offers"})
@@ -50,7 +27,7 @@ def test_the_tables_a_statement_names() -> None:
 
 
 async def test_alternating_writes_to_two_tables_go_as_one_run_each() -> None:
-    recorder = _Recorder()
+    recorder = RecordingConnection()
     conn = DeferringConnection(recorder)
     for n in range(3):
         conn.defer(ACTIVITY, n, f"A{n}")
@@ -63,7 +40,7 @@ async def test_alternating_writes_to_two_tables_go_as_one_run_each() -> None:
 
 
 async def test_a_write_never_passes_another_on_the_same_table() -> None:
-    recorder = _Recorder()
+    recorder = RecordingConnection()
     conn = DeferringConnection(recorder)
     conn.defer(ACTIVITY, 1, "A")
     conn.defer(RENAMED, 1, "B")
@@ -83,7 +60,7 @@ async def test_a_write_never_passes_another_on_the_same_table() -> None:
 
 
 async def test_a_statement_naming_no_table_keeps_its_place_and_a_read_sends_what_is_held() -> None:
-    recorder = _Recorder()
+    recorder = RecordingConnection()
     conn = DeferringConnection(recorder)
     conn.defer(ACTIVITY, 1, "A")
     conn.defer("SELECT pg_notify('x', $1)", "y")
