@@ -32,7 +32,7 @@ from services.console.pages import (
 )
 from services.console.rendering import STATIC_DIR, redirect, render
 from services.console.settings import ConsoleSettings
-from services.console.signed_in import COOKIE, NotSignedIn, page_of
+from services.console.signed_in import COOKIE, NotSignedIn, page_of, session_of
 from services.kernel.http import mount, new_app
 from services.kernel.web.pages import HEADINGS
 
@@ -64,26 +64,46 @@ def install_error_pages(app: FastAPI) -> None:
             response.delete_cookie(COOKIE, path="/")
         return response
 
-    @app.exception_handler(BackendUnavailable)
-    async def unavailable(request: Request, error: BackendUnavailable) -> Response:
-        log.warning("%s %s: 503, %s", request.method, request.url.path, error)
+    def try_again(request: Request, message: str) -> Response:
         response = render(
             request,
             "message.html",
             503,
             heading="Temporarily unavailable",
-            message=(
-                f"The {error.service} service cannot be reached just now, so nothing was "
-                "changed. Please try again in a few seconds."
-            ),
+            message=message,
             retry=_retry_target(request),
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
+    @app.exception_handler(BackendUnavailable)
+    async def unavailable(request: Request, error: BackendUnavailable) -> Response:
+        log.warning("%s %s: 503, %s", request.method, request.url.path, error)
+        return try_again(
+            request,
+            f"The {error.service} service cannot be reached just now, so nothing was "
+            "changed. Please try again in a few seconds.",
+        )
+
     @app.exception_handler(BackendRefused)
     async def refused(request: Request, error: BackendRefused) -> Response:
         if error.status == 401:
+            try:
+                still_signed_in = await session_of(request) is not None
+            except (BackendUnavailable, BackendRefused):
+                still_signed_in = True  # the activity service cannot tell now: not for that
+            if still_signed_in:
+                # The activity service, which keeps sessions, still takes the key: the
+                # service that refused it has not read it from the log yet (just restarted,
+                # catching up). Signing out would end a session that is fine.
+                log.warning(
+                    "%s %s: 503, session not known there yet", request.method, request.url.path
+                )
+                return try_again(
+                    request,
+                    "Your sign-in has not reached every part of the console yet, so nothing "
+                    "was changed. Please try again in a few seconds.",
+                )
             # The session key expired or was revoked (signed out elsewhere, ended).
             raise_to = NotSignedIn(_retry_target(request))
             return await not_signed_in(request, raise_to)

@@ -223,6 +223,29 @@ async def test_another_sites_form_is_refused() -> None:
     assert apis.sent == []
 
 
+async def test_a_service_that_does_not_know_the_session_yet_gives_try_again_not_sign_out() -> None:
+    """The evidence service just restarted and has not read the new session's key yet: it
+    answers 401 while the activity service, which keeps sessions, still takes the key."""
+    apis = FakeApis()
+
+    def behind(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/review-queue":
+            return httpx.Response(401, json={"error": "the API key is not valid"})
+        return apis(request)
+
+    async with _client(behind) as client:
+        answer = await client.get("/reviews", headers=SIGNED_IN)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "5"
+    assert "not reached every part of the console yet" in answer.text
+    assert "console_session" not in answer.headers.get("set-cookie", "")
+
+    # A key the activity service refuses too has ended: signed out, as before.
+    async with _client(lambda request: httpx.Response(401, json={"error": "no"})) as client:
+        ended = await client.get("/reviews", headers=SIGNED_IN)
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/sign-in")
+
+
 async def test_a_backing_service_that_is_down_gives_the_try_again_page() -> None:
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
