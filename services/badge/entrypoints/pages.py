@@ -352,7 +352,11 @@ async def badge_page(assertion_id: str, request: Request, web: Web) -> Response:
             request,
             404,
             "Badge not found",
-            "There is no badge at this address. Check that you copied the whole link.",
+            # The learner's quest page links here as soon as the evidence service reads the
+            # award from Kafka, which can be a moment before this service's own transaction
+            # with the award's row commits.
+            "There is no badge at this address. Check that you copied the whole link. "
+            "A badge awarded a moment ago can take a few seconds to appear: reload the page.",
             status_name="not_found",
         )
     expires = found["expires"]
