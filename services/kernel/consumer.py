@@ -286,8 +286,10 @@ class EventConsumer:
         self, topics: Sequence[str], event_types: Collection[str]
     ) -> AsyncIterator[Envelope[Any]]:
         """The events of `event_types` on `topics` that the service has applied already (below
-        its stored offsets), decoded, each partition in its order. A record that cannot be
-        decoded was dead-lettered when it was read: it is passed over here."""
+        its stored offsets), decoded, each partition in its order. A record it dead-lettered
+        when it read it (undecodable, or its handlers kept failing) changed nothing then and
+        is passed over here: its policies alone would decide on state its projections never
+        made. (A rebuild applies such a record anew, projections and policies together.)"""
         applied = {
             tp: offset
             for tp, offset in (await self.stored_offsets()).items()
@@ -295,6 +297,9 @@ class EventConsumer:
         }
         if not applied:
             return
+        decided = await self.decided_before(
+            {(tp.topic, tp.partition): o for tp, o in applied.items()}
+        )
         wanted = {name.encode() for name in event_types}
         consumer = await self._catch_up_client()
         consumer.assign(list(applied))
@@ -305,6 +310,8 @@ class EventConsumer:
                 event_type = dict(record.headers or ()).get("event_type")
                 if event_type is not None and event_type not in wanted:
                     continue
+                if not decided.covers(record):
+                    continue  # dead-lettered when it was read
                 try:
                     envelope = decode(record.value or b"")
                 except ValueError:

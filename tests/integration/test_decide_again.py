@@ -29,6 +29,17 @@ from services.kernel.runtime import ServiceRuntime
 from tests.support import published_activity
 
 
+def _failing_on(playlists: set[uuid.UUID]) -> Handlers:
+    """A bug both versions have: a projection that keeps failing on the archives of these
+    playlists, so the service dead-letters them."""
+
+    async def broken(uow: Any, envelope: Envelope[PlaylistArchived]) -> None:
+        if envelope.payload.playlist_id in playlists:
+            raise RuntimeError("a bug in the projection")
+
+    return Handlers().project(PlaylistArchived, broken)
+
+
 def _without_archive_policy(blobs: BlobStore) -> Handlers:
     """The badge service as it was before it closed an archived playlist's badge."""
     every = policies(Policies(PostgresBadgeStates.of, blobs))
@@ -67,17 +78,20 @@ async def test_an_upgrade_decides_what_the_older_version_never_did(infra, tmp_pa
     activities = settings.topic(ACTIVITY_TOPIC)
     organisation_id = uuid.uuid4()
     activity = published_activity("Knots", organisation_id=organisation_id)
-    archived_before, archived_after = (
-        _playlist(organisation_id, activity.stream_id) for _ in range(2)
+    archived_before, archived_after, dead_lettered = (
+        _playlist(organisation_id, activity.stream_id) for _ in range(3)
     )
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
     await producer.start()
-    older = ServiceRuntime(SPEC, settings, _without_archive_policy(blobs))
+    failing = {dead_lettered[0].stream_id}
+    older = ServiceRuntime(
+        SPEC, settings, _without_archive_policy(blobs).include(_failing_on(failing))
+    )
     await older.open()
     try:
         own = older.consumer.config.own_topic
         await older.consumer.catch_up([own])  # makes the topics
-        for envelope in (activity, *archived_before):
+        for envelope in (activity, *archived_before, *dead_lettered):
             await producer.send_and_wait(
                 activities, encode(envelope), key=str(envelope.stream_id).encode()
             )
@@ -85,6 +99,7 @@ async def test_an_upgrade_decides_what_the_older_version_never_did(infra, tmp_pa
         await older.consumer.catch_up([own])
         before = archived_before[0].stream_id
         assert not await _closed(older, before)
+        assert older.consumer.dead_lettered == 1
     finally:
         await older.close()
 
@@ -95,7 +110,7 @@ async def test_an_upgrade_decides_what_the_older_version_never_did(infra, tmp_pa
         )
     await producer.stop()
 
-    upgraded = ServiceRuntime(SPEC, settings, build_handlers(blobs))
+    upgraded = ServiceRuntime(SPEC, settings, build_handlers(blobs).include(_failing_on(failing)))
     await upgraded.open()
     try:
         with pytest.raises(ValueError, match="no policy on OrganiserAdded"):
@@ -104,9 +119,11 @@ async def test_an_upgrade_decides_what_the_older_version_never_did(infra, tmp_pa
             await upgraded.decide_again(["BadgeAwarded"])
 
         report = await upgraded.decide_again(["PlaylistArchived"])
-        # Only what was applied: the playlist archived during the upgrade waits its turn.
+        # Only what was applied: the playlist archived during the upgrade waits its turn, and
+        # the archive the older version dead-lettered (it changed nothing then) is passed over.
         assert report == {"event_types": ["PlaylistArchived"], "decided_again": 1, "appended": 1}
         assert await _closed(upgraded, before)
+        assert not await _closed(upgraded, dead_lettered[0].stream_id)
         after = archived_after[0].stream_id
         assert not await _closed(upgraded, after)
         again = await upgraded.decide_again(["PlaylistArchived"])
