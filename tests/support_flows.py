@@ -113,6 +113,8 @@ async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple
     link = claim_link(offer)
     claim = (await http.get(link, headers=JSON)).json()
     assert claim["status_name"] == "evidence_required"
+    # The evidence service reads the offer at its own pace (until then the link answers 503).
+    await platform.caught_up("evidence", "badge.events")
     client = httpx.AsyncClient(timeout=30)
     started = await client.post(claim["quest_url"], headers=JSON)
     assert started.status_code == 200, started.text

@@ -56,6 +56,7 @@ async def test_every_email_reads_on_a_phone(http, platform, organiser, infra, wa
         claim = (await http.get(start, headers=JSON)).json()
         assert "quest_url" in claim, claim
         start = claim["quest_url"]
+    await platform.caught_up("evidence", "badge.events")  # the offer, read at its own pace
     async with httpx.AsyncClient(timeout=30) as learner_browser:
         started = await learner_browser.post(start, headers=JSON)
         assert started.status_code == 200, started.text

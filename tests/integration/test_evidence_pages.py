@@ -76,6 +76,9 @@ async def offer_quest(http, platform, org, infra, badge, learner) -> str:
     link = claim_link(wait_for_messages(infra.mailbox_dir, learner)[0])
     claim = (await http.get(link, headers=JSON)).json()
     assert claim["status_name"] == "evidence_required", claim
+    # The claim page is the badge service's; the evidence service reads the offer from the
+    # same event at its own pace (until then the link answers 503, try again).
+    await platform.caught_up("evidence", "badge.events")
     url: str = claim["quest_url"]
     return url
 
@@ -253,6 +256,21 @@ async def test_the_sign_in_page_and_pages_for_every_address(http, platform):
         assert answer.status_code == 404, address
         assert answer.headers["content-type"].startswith("text/html"), address
         assert 'href="/sign-in"' in answer.text or "Email me a sign-in link" in answer.text
+
+    # A start link this platform signed, for an offer the evidence service has not read (the
+    # email can come first): "try again in a moment", not "no such link". A forged one is 404.
+    not_here = ClaimTokens(platform.claim_token_secret).personal(uuid.uuid4())
+    forged = ClaimTokens("an attacker's own secret, 32+ characters long").personal(uuid.uuid4())
+    for method in ("GET", "POST"):
+        waiting = await http.request(method, f"{evidence}/quests/start/{not_here}", headers=HTML)
+        assert waiting.status_code == 503, waiting.text
+        assert waiting.headers["content-type"].startswith("text/html")
+        assert waiting.headers["retry-after"] == "2" and "on its way" in waiting.text
+        assert "set-cookie" not in waiting.headers
+        refused = await http.request(method, f"{evidence}/quests/start/{forged}", headers=HTML)
+        assert refused.status_code == 404, method
+    as_json = await http.get(f"{evidence}/quests/start/{not_here}", headers=JSON)
+    assert as_json.status_code == 503 and "on its way" in as_json.json()["error"]
 
 
 async def test_the_quest_page_says_what_a_learner_needs(http, platform, reviewer_org, infra):

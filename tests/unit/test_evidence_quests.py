@@ -22,6 +22,7 @@ from contracts.evidence import (
 from services.evidence.domain.badges import Badge, Offer
 from services.evidence.domain.quests import (
     LinkExpired,
+    OfferNotHereYet,
     StartQuest,
     SubmitEvidence,
     check_start_link,
@@ -172,11 +173,12 @@ def test_an_expired_link_starts_nothing_and_resumes_nothing():
     check_start_link(replace(OFFER, expires_at=None), BADGE, STARTED)
 
 
-def test_a_link_to_no_offer_or_badge_is_not_found():
+def test_a_signed_link_whose_offer_or_badge_is_not_read_yet_asks_to_try_again():
     for offer, badge in ((None, BADGE), (OFFER, None), (None, None)):
-        with pytest.raises(NotFound, match="does not lead to a badge"):
+        with pytest.raises(OfferNotHereYet, match="on its way") as refused:
             decide_start_quest(START, offer, badge, None)
-        with pytest.raises(NotFound):
+        assert refused.value.retry_after > 0
+        with pytest.raises(OfferNotHereYet):
             check_start_link(offer, badge, STARTED)
 
 

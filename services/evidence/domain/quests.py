@@ -36,6 +36,7 @@ from services.kernel.errors import (
     Gone,
     Invalid,
     NotFound,
+    ServiceUnavailable,
 )
 
 SAFE_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -171,6 +172,18 @@ class LinkExpired(Gone):
     """A quest's start link past its offer's expiry: it once worked and no longer does."""
 
 
+class OfferNotHereYet(ServiceUnavailable):
+    """A start link this platform signed, for an offer (or badge) this service has not read
+    from the badge service's log yet: the email can reach the learner a moment before that
+    (the notifier and this service read the same event, each at its own pace). Try again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your badge is still on its way to this page. Try the link again in a moment.",
+            retry_after=2,
+        )
+
+
 @dataclass(frozen=True)
 class StartQuest:
     offer_id: uuid.UUID
@@ -188,9 +201,11 @@ def check_not_expired(offer: Offer | None, now: datetime) -> None:
 
 
 def check_start_link(offer: Offer | None, badge: Badge | None, now: datetime) -> None:
-    """A claim link's offer leads to a quest while it has not expired."""
+    """A claim link's offer leads to a quest while it has not expired. The link is one this
+    platform signed (the web layer checked it), so its offer is in the log: if it is not
+    here, it is on its way."""
     if offer is None or badge is None:
-        raise NotFound("This link does not lead to a badge.")
+        raise OfferNotHereYet()
     check_not_expired(offer, now)
 
 
@@ -203,7 +218,7 @@ def decide_start_quest(
     if existing is not None:
         return []
     if offer is None or badge is None:
-        raise NotFound("This link does not lead to a badge.")
+        raise OfferNotHereYet()
     if badge.evidence_mode == "none":
         raise Conflict("This badge asks for no evidence: accept it from your email's link.")
     return [

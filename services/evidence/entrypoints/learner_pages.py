@@ -68,7 +68,7 @@ async def _offer_behind(web: EvidenceWeb, token: str) -> tuple[uuid.UUID, Badge,
     return named.offer_id, badge, quest
 
 
-@router.get("/quests/start/{token}", responses=answers(200, 404, 410))
+@router.get("/quests/start/{token}", responses=answers(200, 404, 410, 503))
 async def start_page(token: str, request: Request, web: Web) -> Response:
     """The link from the badge's claim page: a page whose button starts (or resumes) the
     quest and signs this browser in."""
@@ -98,7 +98,7 @@ async def start_page(token: str, request: Request, web: Web) -> Response:
     )
 
 
-@router.post("/quests/start/{token}", responses=answers(200, 303, 404, 409, 410))
+@router.post("/quests/start/{token}", responses=answers(200, 303, 404, 409, 410, 503))
 async def start(token: str, request: Request, web: Web) -> Response:
     """Starts (or resumes) the quest and signs in."""
     offer_id, _, _ = await _offer_behind(web, token)

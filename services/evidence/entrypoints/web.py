@@ -73,7 +73,8 @@ MEANINGS = {
     410: "The link has expired",
     413: "The upload is too large",
     422: "A field is missing or invalid",
-    503: "Kafka cannot take the request just now",
+    503: "Not possible just now (Kafka unreachable, or a link's badge still on its way here): "
+    "try again after `Retry-After` seconds",
 }
 
 
