@@ -82,6 +82,8 @@ async def test_self_approval(http, platform, organiser, infra):
         page = await client.get(base, headers={"Accept": "text/html"})
         assert "&lt;b&gt;weld" in page.text or "2 of 2" in page.text
     assertion_id = await award_of(infra, learner)
+    # The award email can come a moment before the badge service commits the award's row.
+    await platform.caught_up("badge", "evidence.events")
     document = (await http.get(f"{platform.url('badge')}/ob/assertions/{assertion_id}")).json()
     _verify_with_evidence(platform, assertion_id, learner, document)
     evidence_page = await http.get(document["evidence"][0]["id"])
@@ -259,6 +261,8 @@ async def test_organiser_review_with_a_rejection(http, platform, organiser, othe
         )
         assert approved.status_code == 200
     assertion_id = await award_of(infra, learner)
+    # The award email can come a moment before the badge service commits the award's row.
+    await platform.caught_up("badge", "evidence.events")
     document = (await http.get(f"{platform.url('badge')}/ob/assertions/{assertion_id}")).json()
     assert "https://example.org/r2" in document["evidence"][0]["narrative"]
     _verify_with_evidence(platform, assertion_id, learner, document)

@@ -17,6 +17,7 @@ from services.activity.domain.organisers import Member
 from services.activity.domain.sign_in import (
     SIGN_IN_LINK_LIFETIME,
     SignInAsk,
+    SignInNotHereYet,
     SignInRequest,
     decide_sign_in_ask,
     decide_sign_in_links,
@@ -91,7 +92,7 @@ def test_a_link_makes_one_session_key_that_expires():
     assert issued.started_from == "Chromium on Linux · 127.0.0.1"
 
 
-def test_a_used_expired_unknown_or_orphaned_link_is_refused():
+def test_a_used_expired_forged_or_orphaned_link_is_refused_and_one_not_recorded_yet_waits():
     request = _request()
     token = OrganiserSignIn(request.request_id, request.expires_at)
     with pytest.raises(Conflict, match="already been used"):
@@ -103,8 +104,10 @@ def test_a_used_expired_unknown_or_orphaned_link_is_refused():
         _start(OrganiserSignIn(request.request_id, NOW - timedelta(seconds=1)), request)
     with pytest.raises(NotFound):
         _start(None, request)
-    with pytest.raises(NotFound):
-        _start(token, None)
+    with pytest.raises(SignInNotHereYet, match="on its way"):
+        _start(token, None)  # signed here: its request is still committing
+    with pytest.raises(Gone):
+        _start(OrganiserSignIn(request.request_id, NOW - timedelta(seconds=1)), None)
     with pytest.raises(NotFound):
         _start(OrganiserSignIn(uuid.uuid4(), request.expires_at), request)
     with pytest.raises(Forbidden):

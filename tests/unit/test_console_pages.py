@@ -255,3 +255,33 @@ async def test_a_backing_service_that_is_down_gives_the_try_again_page() -> None
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "5"
     assert "Try again" in answer.text and "nothing was changed" in answer.text
+
+
+async def test_a_sign_in_link_mailed_before_its_request_committed_still_signs_in() -> None:
+    """The activity service answers 503 (nothing changed) to a link whose request it has not
+    committed yet; pressing Sign in asks again for a moment instead of showing an error."""
+    apis, asked = FakeApis(), []
+
+    def committing(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/sessions":
+            asked.append(request.url.path)
+            if len(asked) < 3:
+                return httpx.Response(503, json={"error": "this sign-in link is still on its way"})
+            return httpx.Response(201, json={"api_key": KEY})
+        return apis(request)
+
+    async with _client(committing) as client:
+        pressed = await client.post(
+            "/sign-in/token", headers={"accept": "text/html", "origin": CONSOLE}
+        )
+    assert pressed.status_code == 303, pressed.text
+    assert f"console_session={KEY}" in pressed.headers["set-cookie"]
+    assert len(asked) == 3
+
+    # Still refused once the wait is over: the try-again page, nobody signed in.
+    async with _client(lambda request: httpx.Response(503, json={"error": "down"})) as client:
+        refused = await client.post(
+            "/sign-in/token", headers={"accept": "text/html", "origin": CONSOLE}
+        )
+    assert refused.status_code == 503 and "Try again" in refused.text
+    assert "console_session" not in refused.headers.get("set-cookie", "")

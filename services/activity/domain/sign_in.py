@@ -21,7 +21,7 @@ from contracts.tokens import OrganiserSignIn
 from services.activity.domain.keys import NewKey
 from services.activity.domain.organisations import check_email
 from services.activity.domain.organisers import Member
-from services.kernel.errors import Conflict, Forbidden, Gone, NotFound
+from services.kernel.errors import Conflict, Forbidden, Gone, NotFound, ServiceUnavailable
 
 # How long an emailed sign-in link works: long enough to open the mail, short enough that a
 # link left in a mailbox is soon worth nothing.
@@ -126,6 +126,17 @@ def _browser(user_agent: str) -> str:
     return browser
 
 
+class SignInNotHereYet(ServiceUnavailable):
+    """A sign-in link this service signed, for a request whose record has not committed yet:
+    the notifier can mail the link a moment before the transaction that recorded the
+    request ends. Nothing was changed; the same link works in a moment."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this sign-in link is still on its way: try it again in a moment", retry_after=1
+        )
+
+
 def decide_start_session(
     token: OrganiserSignIn | None,
     request: SignInRequest | None,
@@ -137,8 +148,16 @@ def decide_start_session(
     where: str | None,
 ) -> list[OrganiserKeyIssued]:
     """A session key for the link's organiser, once: a used link is refused, as is an expired
-    one, a forged or unknown one, and one whose organiser has since been removed."""
-    if token is None or request is None or request.request_id != token.request_id:
+    one, a forged one, and one whose organiser has since been removed; a genuine one whose
+    request is not recorded yet asks to be tried again in a moment."""
+    if token is None:
+        raise NotFound("this sign-in link is not valid: ask for a new one")
+    if request is None:
+        if token.expired(now):
+            raise Gone("this sign-in link has expired: ask for a new one")
+        # Signed here, so its request is in the log: it is on its way to the read model.
+        raise SignInNotHereYet()
+    if request.request_id != token.request_id:
         raise NotFound("this sign-in link is not valid: ask for a new one")
     if request.used:
         raise Conflict("this sign-in link has already been used: ask for a new one")

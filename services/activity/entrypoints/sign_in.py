@@ -83,7 +83,8 @@ async def ask_sign_in(body: SignInAsk, request: Request, runtime: Runtime) -> Re
 @router.post("/sessions", status_code=201, summary="Exchange a sign-in link for a session key")
 async def start_session(body: SessionAsk, request: Request, runtime: Runtime) -> SessionOut:
     """A session key (purpose "session", expiring) for the link's organiser. A link works
-    once (409 after), until it expires (410); an unknown or forged one is 404."""
+    once (409 after), until it expires (410); a forged one is 404; a genuine one whose request
+    is still being recorded (the email can arrive a moment first) is 503 with Retry-After."""
     settings = _settings(request)
     session = await service_layer.start_session(
         runtime,

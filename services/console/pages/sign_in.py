@@ -10,12 +10,12 @@ they learn of it from activity.events, a moment after it was issued.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from services.console.backends import BackendRefused, Backends
+from services.console.backends import BackendRefused, Backends, BackendUnavailable
 from services.console.rendering import redirect, render
 from services.console.settings import ConsoleSettings
 from services.console.signed_in import COOKIE, SignedIn, backends_of, safe_next, session_of
@@ -124,20 +124,37 @@ async def _wait_until_accepted(backends: Backends, key: str, seconds: float) -> 
         await asyncio.sleep(0.1)
 
 
+# How long pressing "Sign in" waits on a link the activity service cannot take just now.
+SESSION_WAIT_SECONDS = 3.0
+
+
+async def _start_session(backends: Backends, ask: dict[str, str]) -> Any:
+    """The session for an emailed link. The email can arrive a moment before the activity
+    service has committed the link's request (it answers 503, changing nothing), and a
+    service restarting is back in a moment too: asked again for a few seconds before the
+    organiser is shown the try-again page."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SESSION_WAIT_SECONDS
+    while True:
+        try:
+            return await backends.activity.post("/v1/sessions", None, json=ask)
+        except BackendUnavailable:
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
 @router.post("/sign-in/{token}")
 async def sign_in_with_link(request: Request, token: str) -> Response:
     settings = _settings(request)
     backends = backends_of(request)
+    ask = {
+        "token": token[:100],
+        "user_agent": request.headers.get("user-agent", "")[:1000],
+        "client": _client(request)[:100],
+    }
     try:
-        session = await backends.activity.post(
-            "/v1/sessions",
-            None,
-            json={
-                "token": token[:100],
-                "user_agent": request.headers.get("user-agent", "")[:1000],
-                "client": _client(request)[:100],
-            },
-        )
+        session = await _start_session(backends, ask)
     except BackendRefused as refused:
         headings = {
             409: "This link has been used",
