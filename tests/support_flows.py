@@ -101,8 +101,9 @@ class SignedIn:
         await self.client.aclose()
 
 
-async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple[SignedIn, dict]:
-    """Issue to the learner, follow the email's link to the quest; a client signed in as them."""
+async def quest_start_url(platform, organiser, infra, http, badge, learner) -> str:
+    """Issue to the learner; the quest-start address behind their email's claim link, once
+    the evidence service has read the offer (until then the link answers 503)."""
     await http.post(
         f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
         headers=bearer(organiser),
@@ -110,13 +111,20 @@ async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple
     )
     # The learner may be an invited reviewer too: that email comes first.
     offer = wait_for_messages(infra.mailbox_dir, learner, subject="has a badge for you")[0]
-    link = claim_link(offer)
-    claim = (await http.get(link, headers=JSON)).json()
-    assert claim["status_name"] == "evidence_required"
-    # The evidence service reads the offer at its own pace (until then the link answers 503).
+    claim = (await http.get(claim_link(offer), headers=JSON)).json()
+    assert claim["status_name"] == "evidence_required", claim
+    # The claim page is the badge service's; the evidence service reads the offer from the
+    # same event at its own pace.
     await platform.caught_up("evidence", "badge.events")
+    url: str = claim["quest_url"]
+    return url
+
+
+async def start_quest(platform, organiser, infra, http, badge, learner) -> tuple[SignedIn, dict]:
+    """Issue to the learner, follow the email's link to the quest; a client signed in as them."""
+    start = await quest_start_url(platform, organiser, infra, http, badge, learner)
     client = httpx.AsyncClient(timeout=30)
-    started = await client.post(claim["quest_url"], headers=JSON)
+    started = await client.post(start, headers=JSON)
     assert started.status_code == 200, started.text
     quest_url = started.json()["quest_url"]
     quest = (await client.get(quest_url, headers=JSON)).json()

@@ -21,9 +21,8 @@ from PIL import Image
 from contracts.envelope import NAMESPACE
 from contracts.tokens import ClaimTokens
 from tests.support import bearer, wait_for
-from tests.support_flows import SignedIn, evidence_badge
+from tests.support_flows import evidence_badge, quest_start_url, start_quest
 from tests.support_mail import (
-    claim_link,
     first_match,
     messages_to,
     plain_body,
@@ -66,34 +65,6 @@ def run_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-async def offer_quest(http, platform, org, infra, badge, learner) -> str:
-    """Issue the badge to the learner; the quest-start address behind their claim link."""
-    await http.post(
-        f"{platform.url('badge')}/v1/badges/{badge['id']}/offers",
-        headers=bearer(org),
-        json={"email": learner},
-    )
-    link = claim_link(wait_for_messages(infra.mailbox_dir, learner)[0])
-    claim = (await http.get(link, headers=JSON)).json()
-    assert claim["status_name"] == "evidence_required", claim
-    # The claim page is the badge service's; the evidence service reads the offer from the
-    # same event at its own pace (until then the link answers 503, try again).
-    await platform.caught_up("evidence", "badge.events")
-    url: str = claim["quest_url"]
-    return url
-
-
-async def signed_in_learner(http, platform, org, infra, badge, learner):
-    """A browser of the learner's, signed in by pressing the quest-start button."""
-    start = await offer_quest(http, platform, org, infra, badge, learner)
-    browser = httpx.AsyncClient(timeout=30)
-    started = await browser.post(start, headers=JSON)
-    assert started.status_code == 200, started.text
-    quest_url = started.json()["quest_url"]
-    quest = (await browser.get(quest_url, headers=JSON)).json()
-    return SignedIn(browser), {"url": quest_url, **quest}
-
-
 def _button_names(page: str) -> list[str]:
     found = re.findall(r"<button[^>]*>(.*?)</button>", page, re.DOTALL)
     return [re.sub(r"\s+", " ", b).strip() for b in found]
@@ -114,7 +85,7 @@ async def test_the_organisers_emailed_review_link_works_and_the_feedback_link_si
         [{"title": "Your repair log", "description": "What you fixed, and how.", "kind": "text"}],
     )
     learner = f"fixer.{run_id()}@example.org"
-    signed, quest = await signed_in_learner(http, platform, reviewer_org, infra, badge, learner)
+    signed, quest = await start_quest(platform, reviewer_org, infra, http, badge, learner)
     async with signed as browser:
         [task] = quest["tasks"]
         sent = await browser.post(
@@ -191,7 +162,7 @@ async def test_the_organisers_approve_from_the_emailed_link(http, platform, revi
         [{"title": "A hem", "kind": "url"}],
     )
     learner = f"sewer.{run_id()}@example.org"
-    signed, quest = await signed_in_learner(http, platform, reviewer_org, infra, badge, learner)
+    signed, quest = await start_quest(platform, reviewer_org, infra, http, badge, learner)
     async with signed as browser:
         sent = await browser.post(
             f"{quest['url']}/tasks/{quest['tasks'][0]['task_id']}",
@@ -287,7 +258,7 @@ async def test_the_quest_page_says_what_a_learner_needs(http, platform, reviewer
         ],
     )
     learner = f"gardener.{run_id()}@example.org"
-    signed, quest = await signed_in_learner(http, platform, reviewer_org, infra, badge, learner)
+    signed, quest = await start_quest(platform, reviewer_org, infra, http, badge, learner)
     async with signed as browser:
         text_task, url_task, _ = quest["tasks"]
         page = (await browser.get(quest["url"], headers=HTML)).text
@@ -327,7 +298,7 @@ async def test_peer_review_with_no_reviewers_falls_to_the_organisers(
         http, platform, reviewer_org, "Lonely peers", "peer", [{"title": "Notes", "kind": "text"}]
     )
     learner = f"alone.{run_id()}@example.org"
-    signed, quest = await signed_in_learner(http, platform, reviewer_org, infra, badge, learner)
+    signed, quest = await start_quest(platform, reviewer_org, infra, http, badge, learner)
     async with signed as browser:
         sent = await browser.post(
             f"{quest['url']}/tasks/{quest['tasks'][0]['task_id']}",
@@ -381,7 +352,7 @@ async def test_uploads_are_typed_by_their_bytes_and_a_refused_one_writes_nothing
         [{"title": "A photo", "kind": "file", "media_types": ["image/png"]}],
     )
     learner = f"photographer.{run_id()}@example.org"
-    signed, quest = await signed_in_learner(http, platform, reviewer_org, infra, badge, learner)
+    signed, quest = await start_quest(platform, reviewer_org, infra, http, badge, learner)
     target = f"{quest['url']}/tasks/{quest['tasks'][0]['task_id']}"
     async with signed as browser:
         exe = b"MZ\x90\x00\x03" + b"\x00" * 500
@@ -422,7 +393,7 @@ async def test_sign_in_answers_the_same_in_the_same_time(http, platform, reviewe
         http, platform, reviewer_org, "Timing", "self", [{"title": "Notes", "kind": "text"}]
     )
     known = f"known.{run_id()}@example.org"
-    start = await offer_quest(http, platform, reviewer_org, infra, badge, known)
+    start = await quest_start_url(platform, reviewer_org, infra, http, badge, known)
     assert (await http.post(start, headers=JSON)).status_code == 200
     evidence = platform.url("evidence")
 
@@ -461,7 +432,7 @@ async def test_links_sign_in_only_when_pressed_and_quest_ids_follow_from_no_emai
         http, platform, reviewer_org, "Clicks", "self", [{"title": "Notes", "kind": "text"}]
     )
     learner = f"clicker.{run_id()}@example.org"
-    start = await offer_quest(http, platform, reviewer_org, infra, badge, learner)
+    start = await quest_start_url(platform, reviewer_org, infra, http, badge, learner)
     opened = await http.get(start, headers=HTML)
     assert opened.status_code == 200 and "set-cookie" not in opened.headers
     assert "Start your quest" in _button_names(opened.text)
@@ -491,7 +462,7 @@ async def test_links_and_sessions_from_before_a_rotation_still_work(
         http, platform, reviewer_org, "Rotation", "self", [{"title": "Notes", "kind": "text"}]
     )
     learner = f"rotated.{run_id()}@example.org"
-    start = await offer_quest(http, platform, reviewer_org, infra, badge, learner)
+    start = await quest_start_url(platform, reviewer_org, infra, http, badge, learner)
     quest_id = uuid.UUID((await http.post(start, headers=JSON)).json()["quest_id"])
     evidence = platform.url("evidence")
 
